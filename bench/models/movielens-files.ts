@@ -1,0 +1,29 @@
+/**
+ * Minimal readers for the RecBole-style ML-100K atomic files, so the model
+ * benchmarks do not wait on the validated loader in services/data.
+ */
+import { readFileSync } from 'node:fs';
+import type { Demographics, Interaction } from '../../services/models/types';
+
+export const ML100K_DIR = '.cache/data/ml-100k';
+
+function rows(path: string): string[][] {
+  const lines = readFileSync(path, 'utf8').split('\n');
+  return lines
+    .slice(1)
+    .filter((line) => line.length > 0)
+    .map((line) => line.split('\t'));
+}
+
+export function readInteractions(path = `${ML100K_DIR}/ml-100k.inter`): Interaction[] {
+  return rows(path).map(([user, item, rating, timestamp]) => ({
+    user,
+    item,
+    rating: Number(rating),
+    timestamp: Number(timestamp),
+  }));
+}
+
+export function readDemographics(path = `${ML100K_DIR}/ml-100k.user`): Map<string, Demographics> {
+  return new Map(rows(path).map(([user, age, gender, occupation]) => [user, { age: Number(age), gender, occupation }]));
+}

@@ -1,0 +1,219 @@
+/**
+ * The four servers of the local stack: how each is prepared, launched as a plain process, and
+ * probed. A probe answers with the server's version only when the server is really usable
+ * (Temporal serves its API, Kafka has a controller, Elasticsearch answers, NATS has JetStream).
+ */
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { Connection } from '@temporalio/client';
+import { Kafka, logLevel } from 'kafkajs';
+import { connect } from '@nats-io/transport-node';
+import { type CairnSettings, repositoryRoot } from '../../services/config/environment';
+
+export type ServerName = 'temporal' | 'kafka' | 'elasticsearch' | 'nats';
+
+export interface Launch {
+  file: string;
+  args: string[];
+  env?: Record<string, string>;
+}
+
+export interface ServerDefinition {
+  name: ServerName;
+  address: string;
+  /** The TCP port a local instance listens on (to detect a foreign process holding it). */
+  port: number;
+  isLocal: boolean;
+  /** Writes configuration and initialises storage; idempotent. */
+  prepare(dir: string): Promise<void>;
+  launch(dir: string): Launch;
+  /** Resolves to a version string when healthy; rejects otherwise. */
+  probe(): Promise<string>;
+}
+
+export function stackServers(settings: CairnSettings): ServerDefinition[] {
+  const { env, cacheDir } = settings;
+  return [
+    {
+      name: 'temporal',
+      address: settings.temporalAddress,
+      port: env.CAIRN_TEMPORAL_PORT,
+      isLocal: settings.local.temporal,
+      async prepare() {},
+      launch: (dir) => ({
+        file: join(cacheDir, 'venv', 'bin', 'temporal'),
+        args: [
+          'server',
+          'start-dev',
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(env.CAIRN_TEMPORAL_PORT),
+          '--ui-port',
+          String(env.CAIRN_TEMPORAL_UI_PORT),
+          // SQLite on disk so that a restart keeps workflow histories: they are part of the record.
+          '--db-filename',
+          join(dir, 'temporal.db'),
+          '--log-level',
+          'warn',
+        ],
+      }),
+      probe: () => probeTemporal(settings.temporalAddress),
+    },
+    {
+      name: 'kafka',
+      address: settings.kafkaBrokers.join(','),
+      port: env.CAIRN_KAFKA_PORT,
+      isLocal: settings.local.kafka,
+      prepare: (dir) => prepareKafka(dir, env.CAIRN_KAFKA_PORT, env.CAIRN_KAFKA_CONTROLLER_PORT, cacheDir),
+      launch: (dir) => ({
+        file: 'java',
+        args: [
+          '-Xms512m',
+          '-Xmx1g',
+          '-XX:+UseG1GC',
+          `-Dkafka.logs.dir=${join(dir, 'logs')}`,
+          `-Dlog4j.configuration=file:${join(repositoryRoot, 'deploy/local/kafka/log4j.properties')}`,
+          '-cp',
+          `${join(cacheDir, 'kafka', 'libs')}/*`,
+          'kafka.Kafka',
+          join(dir, 'server.properties'),
+        ],
+      }),
+      probe: () => probeKafka(settings.kafkaBrokers, cacheDir, settings.local.kafka),
+    },
+    {
+      name: 'elasticsearch',
+      address: settings.elasticsearchUrl,
+      port: env.CAIRN_ELASTICSEARCH_PORT,
+      isLocal: settings.local.elasticsearch,
+      async prepare() {},
+      launch: (dir) => ({
+        file: 'bash',
+        args: [join(repositoryRoot, 'deploy/local/elasticsearch/run.sh')],
+        env: {
+          CAIRN_CACHE: cacheDir,
+          ES_HTTP_PORT: String(env.CAIRN_ELASTICSEARCH_PORT),
+          ES_TRANSPORT_PORT: String(env.CAIRN_ELASTICSEARCH_TRANSPORT_PORT),
+          ES_DATA_DIR: dir,
+        },
+      }),
+      probe: () => probeElasticsearch(settings.elasticsearchUrl),
+    },
+    {
+      name: 'nats',
+      address: settings.natsUrl,
+      port: env.CAIRN_NATS_PORT,
+      isLocal: settings.local.nats,
+      async prepare(dir) {
+        await mkdir(join(dir, 'jetstream'), { recursive: true });
+      },
+      launch: (dir) => ({
+        file: 'nats-server',
+        args: ['-a', '127.0.0.1', '-p', String(env.CAIRN_NATS_PORT), '-js', '-sd', join(dir, 'jetstream')],
+      }),
+      probe: () => probeNats(settings.natsUrl),
+    },
+  ];
+}
+
+async function prepareKafka(dir: string, port: number, controllerPort: number, cacheDir: string) {
+  const dataDir = join(dir, 'data');
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  const properties = [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name=PLAINTEXT',
+    `log.dirs=${dataDir}`,
+    'num.partitions=4',
+    // A single broker: every internal topic must be satisfiable with one replica.
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=8',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    // Topics are part of Cairn's contract and are created by it, with their partitioning.
+    'auto.create.topics.enable=false',
+    'group.initial.rebalance.delay.ms=0',
+    // The event log is the record: keep it.
+    'log.retention.hours=-1',
+    '',
+  ].join('\n');
+  await writeFile(join(dir, 'server.properties'), properties);
+  if (existsSync(join(dataDir, 'meta.properties'))) return;
+  const classpath = `${join(cacheDir, 'kafka', 'libs')}/*`;
+  const uuid = spawnSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' });
+  const clusterId = uuid.stdout.trim().split('\n').pop() ?? '';
+  const format = spawnSync(
+    'java',
+    ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', join(dir, 'server.properties')],
+    { encoding: 'utf8' },
+  );
+  if (format.status !== 0) throw new Error(`kafka storage format failed: ${format.stderr || format.stdout}`);
+}
+
+async function probeTemporal(address: string): Promise<string> {
+  const connection = await Connection.connect({ address, connectTimeout: '2s' });
+  try {
+    const info = await connection.workflowService.getSystemInfo({});
+    return `server ${info.serverVersion}`;
+  } finally {
+    await connection.close();
+  }
+}
+
+async function probeKafka(brokers: string[], cacheDir: string, isLocal: boolean): Promise<string> {
+  const kafka = new Kafka({
+    clientId: 'cairn-stack-probe',
+    brokers,
+    connectionTimeout: 2000,
+    retry: { retries: 0 },
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const cluster = await admin.describeCluster();
+    if (cluster.controller === null) throw new Error('no active controller yet');
+    // Kafka does not tell clients its release; a local broker's release is the jar we installed.
+    const version = isLocal ? await installedKafkaVersion(cacheDir) : 'remote';
+    return `${version} (${cluster.brokers.length} broker(s), controller ${cluster.controller})`;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function installedKafkaVersion(cacheDir: string): Promise<string> {
+  const jars = await readdir(join(cacheDir, 'kafka', 'libs'));
+  const broker = jars.find((j) => /^kafka_2\.13-.*\.jar$/.test(j));
+  return broker?.replace(/^kafka_2\.13-(.*)\.jar$/, '$1') ?? 'unknown';
+}
+
+async function probeElasticsearch(url: string): Promise<string> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  const body = (await response.json()) as { version?: { number?: string; distribution?: string } };
+  const health = await fetch(`${url}/_cluster/health`, { signal: AbortSignal.timeout(2000) });
+  const status = ((await health.json()) as { status?: string }).status;
+  if (status !== 'green' && status !== 'yellow') throw new Error(`cluster status ${status}`);
+  return `${body.version?.distribution ?? 'elasticsearch'} ${body.version?.number ?? 'unknown'} (${status})`;
+}
+
+async function probeNats(url: string): Promise<string> {
+  const nc = await connect({ servers: url.split(','), timeout: 2000, reconnect: false });
+  try {
+    const info = nc.info;
+    if (!info?.jetstream) throw new Error('JetStream is not enabled');
+    return `${info.version} (JetStream)`;
+  } finally {
+    await nc.close();
+  }
+}

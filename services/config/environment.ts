@@ -1,0 +1,49 @@
+/** Resolves where every server and directory is, from the validated environment. */
+import { resolve } from 'node:path';
+import { type Environment, environmentSchema } from '../../schemas/config';
+
+export const repositoryRoot = resolve(__dirname, '..', '..');
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface CairnSettings {
+  env: Environment;
+  cacheDir: string;
+  stateDir: string;
+  dataDir: string;
+  temporalAddress: string;
+  kafkaBrokers: string[];
+  elasticsearchUrl: string;
+  natsUrl: string;
+  /** Which servers the local stack manages (the others are remote and only checked). */
+  local: { temporal: boolean; kafka: boolean; elasticsearch: boolean; nats: boolean };
+}
+
+export function readSettings(source: NodeJS.ProcessEnv = process.env): CairnSettings {
+  const parsed = environmentSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration in the environment:\n${lines.join('\n')}`);
+  }
+  const env = parsed.data;
+  const cacheDir = resolve(env.CAIRN_CACHE ?? resolve(repositoryRoot, '.cache'));
+  const stateDir = resolve(env.CAIRN_STATE ?? resolve(repositoryRoot, '.state'));
+  return {
+    env,
+    cacheDir,
+    stateDir,
+    dataDir: resolve(cacheDir, 'data'),
+    temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.CAIRN_TEMPORAL_PORT}`,
+    kafkaBrokers: (env.KAFKA_BROKERS ?? `127.0.0.1:${env.CAIRN_KAFKA_PORT}`).split(','),
+    elasticsearchUrl: env.ELASTICSEARCH_URL ?? `http://127.0.0.1:${env.CAIRN_ELASTICSEARCH_PORT}`,
+    natsUrl: env.NATS_URL ?? `nats://127.0.0.1:${env.CAIRN_NATS_PORT}`,
+    local: {
+      temporal: env.TEMPORAL_ADDRESS === undefined,
+      kafka: env.KAFKA_BROKERS === undefined,
+      elasticsearch: env.ELASTICSEARCH_URL === undefined,
+      nats: env.NATS_URL === undefined,
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { ingestMovieLens } from './ingest-movielens';
