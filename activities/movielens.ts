@@ -3,8 +3,9 @@
  * event log, and index its items into the catalog. Each is idempotent: event ids and document
  * ids are derived from the data, so a retried activity rewrites the same records.
  */
-import { heartbeat } from '@temporalio/activity';
+
 import type { Client as SearchClient } from '@elastic/elasticsearch';
+import { heartbeat } from '@temporalio/activity';
 import type { Kafka } from 'kafkajs';
 import type { Interaction } from '../schemas/events';
 import type { RatingRow } from '../schemas/movielens';
@@ -85,7 +86,9 @@ export function createMovieLensActivities({ kafka, search }: MovieLensActivityDe
         onDocument: (doc) => ({ index: { _index: catalogIndex, _id: doc.itemId } }),
         refreshOnCompletion: catalogIndex,
         onDrop: (dropped) => {
-          throw new Error(`catalog document ${dropped.document.itemId} rejected: ${JSON.stringify(dropped.error)}`);
+          throw new Error(
+            `catalog document ${dropped.document.itemId} rejected: ${JSON.stringify(dropped.error)}`,
+          );
         },
       });
       heartbeat(result.successful);

@@ -90,7 +90,9 @@ and prints the counts; invalid rows are listed with file and line.`,
       }
       const dir = await fetchMovieLens(settings.cacheDir);
       const data = await loadMovieLens(dir);
-      console.log(`${dir}: ${data.ratings.length} interactions, ${data.items.length} items, ${data.users.length} users`);
+      console.log(
+        `${dir}: ${data.ratings.length} interactions, ${data.items.length} items, ${data.users.length} users`,
+      );
       return 0;
     },
   },
@@ -108,7 +110,9 @@ this process; --external-worker leaves the work to workers started with 'cairn w
         console.error('cairn ingest: expected a dataset: movielens');
         return 2;
       }
-      const summary = await runIngestMovieLens(settings, { inProcessWorker: values['external-worker'] !== true });
+      const summary = await runIngestMovieLens(settings, {
+        inProcessWorker: values['external-worker'] !== true,
+      });
       console.log(
         `ingested: ${summary.interactions} interactions, ${summary.items} items` +
           (summary.createdTopics.length > 0 ? `; created topics ${summary.createdTopics.join(', ')}` : ''),
@@ -128,11 +132,41 @@ this process; --external-worker leaves the work to workers started with 'cairn w
       return 0;
     },
   },
-  { name: 'store', summary: 'rebuild the interaction store from the event log', help: 'cairn store rebuild', options: {}, run: notYet('issue 3') },
-  { name: 'retrain', summary: 'retrain the models now (the daily workflow)', help: 'cairn retrain', options: {}, run: notYet('issue 5') },
-  { name: 'eval', summary: 'offline evaluation of every model', help: 'cairn eval [--json] [--out DIR]', options: {}, run: notYet('issue 4') },
-  { name: 'serve', summary: 'answer recommendation requests on NATS', help: 'cairn serve', options: {}, run: notYet('the serving path is not built yet') },
-  { name: 'bench', summary: 'run a benchmark and print its figures', help: 'cairn bench ingest', options: {}, run: notYet('issue 3') },
+  {
+    name: 'store',
+    summary: 'rebuild the interaction store from the event log',
+    help: 'cairn store rebuild',
+    options: {},
+    run: notYet('issue 3'),
+  },
+  {
+    name: 'retrain',
+    summary: 'retrain the models now (the daily workflow)',
+    help: 'cairn retrain',
+    options: {},
+    run: notYet('issue 5'),
+  },
+  {
+    name: 'eval',
+    summary: 'offline evaluation of every model',
+    help: 'cairn eval [--json] [--out DIR]',
+    options: {},
+    run: notYet('issue 4'),
+  },
+  {
+    name: 'serve',
+    summary: 'answer recommendation requests on NATS',
+    help: 'cairn serve',
+    options: {},
+    run: notYet('the serving path is not built yet'),
+  },
+  {
+    name: 'bench',
+    summary: 'run a benchmark and print its figures',
+    help: 'cairn bench ingest',
+    options: {},
+    run: notYet('issue 3'),
+  },
   {
     name: 'demo',
     summary: 'bring up the stack, fetch the data, run the pipeline, print a summary',

@@ -14,12 +14,16 @@ export async function runDemo(settings: CairnSettings): Promise<number> {
   step('data fetch');
   const dir = await fetchMovieLens(settings.cacheDir);
   const data = await loadMovieLens(dir);
-  console.log(`${dir}: ${data.ratings.length} interactions, ${data.items.length} items, ${data.users.length} users`);
+  console.log(
+    `${dir}: ${data.ratings.length} interactions, ${data.items.length} items, ${data.users.length} users`,
+  );
 
   step('ingest MovieLens (Temporal workflow ingestMovieLens)');
   const started = Date.now();
   const summary = await runIngestMovieLens(settings, { inProcessWorker: true });
-  console.log(`${summary.interactions} interactions on the event log, ${summary.items} items in the catalog, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `${summary.interactions} interactions on the event log, ${summary.items} items in the catalog, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 
   step('catalog sample');
   const search = searchClient(settings);
@@ -28,7 +32,10 @@ export async function runDemo(settings: CairnSettings): Promise<number> {
     size: 3,
     query: { bool: { must: { match: { title: 'star' } }, filter: { term: { categories: 'Sci-Fi' } } } },
   });
-  for (const hit of found.hits.hits) console.log(`  ${hit._id}  ${hit._source?.title} (${hit._source?.year}) ${hit._source?.categories.join(', ')}`);
+  for (const hit of found.hits.hits)
+    console.log(
+      `  ${hit._id}  ${hit._source?.title} (${hit._source?.year}) ${hit._source?.categories.join(', ')}`,
+    );
   await search.close();
   return 0;
 }

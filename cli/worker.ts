@@ -9,7 +9,10 @@ import { temporalConfig } from '../temporal.config';
 
 export async function createPipelineWorker(settings: CairnSettings): Promise<Worker> {
   const activities = {
-    ...createMovieLensActivities({ kafka: kafkaClient(settings, 'cairn-worker'), search: searchClient(settings) }),
+    ...createMovieLensActivities({
+      kafka: kafkaClient(settings, 'cairn-worker'),
+      search: searchClient(settings),
+    }),
   };
   return Worker.create({
     connection: await workerConnection(settings),

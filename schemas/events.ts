@@ -5,15 +5,29 @@
 import { z } from 'zod';
 
 /** Ids are opaque strings; a bound keeps a garbage key from bloating every store it touches. */
-const entityId = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+const entityId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 const eventId = entityId;
 /** Epoch milliseconds. The lower bound rejects seconds passed where milliseconds are expected. */
-const epochMillis = z.number().int().min(Date.UTC(1990, 0, 1), 'timestamp before 1990 (seconds instead of ms?)');
+const epochMillis = z
+  .number()
+  .int()
+  .min(Date.UTC(1990, 0, 1), 'timestamp before 1990 (seconds instead of ms?)');
 
 export const surfaces = ['homepage', 'item_detail', 'email', 'search', 'import'] as const;
 export const surfaceSchema = z.enum(surfaces);
 
-export const interactionTypes = ['view', 'click', 'add_to_cart', 'purchase', 'rating', 'watch_completion'] as const;
+export const interactionTypes = [
+  'view',
+  'click',
+  'add_to_cart',
+  'purchase',
+  'rating',
+  'watch_completion',
+] as const;
 
 const interactionBase = {
   eventId,
@@ -31,7 +45,9 @@ export const interactionSchema = z.discriminatedUnion('type', [
   z.object({ ...interactionBase, type: z.literal('add_to_cart') }).strict(),
   z.object({ ...interactionBase, type: z.literal('purchase') }).strict(),
   z.object({ ...interactionBase, type: z.literal('rating'), value: z.number().min(0.5).max(5) }).strict(),
-  z.object({ ...interactionBase, type: z.literal('watch_completion'), value: z.number().min(0).max(1) }).strict(),
+  z
+    .object({ ...interactionBase, type: z.literal('watch_completion'), value: z.number().min(0).max(1) })
+    .strict(),
 ]);
 export type Interaction = z.output<typeof interactionSchema>;
 export type InteractionType = Interaction['type'];
@@ -110,7 +126,11 @@ export const userEventSchema = z.discriminatedUnion('type', [
     })
     .strict(),
   z
-    .object({ ...userBase, type: z.literal('onboarding_interests'), categories: z.array(z.string().min(1)).min(1).max(64) })
+    .object({
+      ...userBase,
+      type: z.literal('onboarding_interests'),
+      categories: z.array(z.string().min(1)).min(1).max(64),
+    })
     .strict(),
 ]);
 export type UserEvent = z.output<typeof userEventSchema>;

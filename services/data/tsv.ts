@@ -31,7 +31,11 @@ export async function readValidatedTsv<S extends z.ZodType>(
     if (raw === '' && i === lines.length - 1) break;
     const fields = raw.split('\t');
     if (fields.length !== columns) {
-      errors.push({ file, line: i + 1, reason: `expected ${columns} tab-separated fields, got ${fields.length}` });
+      errors.push({
+        file,
+        line: i + 1,
+        reason: `expected ${columns} tab-separated fields, got ${fields.length}`,
+      });
       continue;
     }
     const parsed = schema.safeParse(fields);
@@ -42,7 +46,9 @@ export async function readValidatedTsv<S extends z.ZodType>(
       errors.push({
         file,
         line: i + 1,
-        reason: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'row'}: ${issue.message}`).join('; '),
+        reason: parsed.error.issues
+          .map((issue) => `${issue.path.join('.') || 'row'}: ${issue.message}`)
+          .join('; '),
       });
   }
   return { rows, lines: rowLines, errors };
