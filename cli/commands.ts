@@ -4,7 +4,13 @@ import { formatStatus, parseServerNames, stackDown, stackStatus, stackUp } from 
 import type { CairnSettings } from '../services/config/environment';
 import { fetchMovieLens } from '../services/data/fetch';
 import { loadMovieLens } from '../services/data/movielens';
+import { kafkaClient } from '../services/events/kafka';
+import { InteractionStore } from '../services/store/interaction-store';
+import { rebuildStore } from '../services/store/rebuild';
+import { startConsumers } from './consumers';
+import { runDemo } from './demo';
 import { runIngestMovieLens } from './ingest';
+import { createPipelineWorker } from './worker';
 
 export interface CommandContext {
   settings: CairnSettings;
@@ -98,25 +104,59 @@ and prints the counts; invalid rows are listed with file and line.`,
   },
   {
     name: 'ingest',
-    summary: 'replay a dataset onto the event log (a Temporal workflow)',
-    help: `cairn ingest movielens [--external-worker]
+    summary: 'replay a dataset onto the event log, idempotently (a Temporal workflow)',
+    help: `cairn ingest movielens [--rate EVENTS_PER_SECOND] [--external]
 
-Runs the ingestMovieLens workflow: creates the topics, produces every interaction to
-cairn.interactions.v1 and indexes every item into the catalog. By default a worker runs in
-this process; --external-worker leaves the work to workers started with 'cairn worker'.`,
-    options: { 'external-worker': { type: 'boolean' } },
+Runs the ingestMovieLens workflow: creates the topics, publishes every user and item, waits
+until the store knows them, then replays the 100,000 ratings in timestamp order and waits until
+they are durable in the store. The workflow id carries the dataset's hash, so ingesting the
+same data twice adds nothing. --rate paces the replay (default: as fast as possible).
+By default a worker and the consumers run in this process; --external leaves them to
+'cairn worker' and 'cairn consume' processes.`,
+    options: { rate: { type: 'string' }, external: { type: 'boolean' } },
     async run({ settings, positionals, values }) {
       if (positionals[0] !== 'movielens') {
         console.error('cairn ingest: expected a dataset: movielens');
         return 2;
       }
-      const summary = await runIngestMovieLens(settings, {
-        inProcessWorker: values['external-worker'] !== true,
+      const rate = Number(values.rate ?? 0);
+      if (!Number.isFinite(rate) || rate < 0) {
+        console.error(
+          `cairn ingest: --rate must be a non-negative number of events per second, got '${values.rate}'`,
+        );
+        return 2;
+      }
+      const result = await runIngestMovieLens(settings, {
+        inProcess: values.external !== true,
+        eventsPerSecond: rate,
       });
+      const what = `${result.interactions} interactions, ${result.items} items, ${result.users} users`;
       console.log(
-        `ingested: ${summary.interactions} interactions, ${summary.items} items` +
-          (summary.createdTopics.length > 0 ? `; created topics ${summary.createdTopics.join(', ')}` : ''),
+        result.alreadyIngested
+          ? `already ingested by workflow ${result.workflowId} (${what}); nothing added`
+          : `ingested ${what} (workflow ${result.workflowId})`,
       );
+      return 0;
+    },
+  },
+  {
+    name: 'consume',
+    summary: 'run the event-log consumers (interaction store, catalog index) until interrupted',
+    help: `cairn consume
+
+Runs the store projector (consumer group cairn-store: users, catalog, interactions, impressions
+→ the interaction store in CAIRN_STATE/store, counters, dead letters) and the catalog indexer
+(group cairn-catalog-index → Elasticsearch). Stops gracefully on SIGINT/SIGTERM.`,
+    options: {},
+    async run({ settings }) {
+      const consumers = await startConsumers(settings, (p) =>
+        console.log(`applied ${p.applied}, duplicates ${p.duplicates}, dead-lettered ${p.deadLettered}`),
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await consumers.stop();
       return 0;
     },
   },
@@ -126,7 +166,6 @@ this process; --external-worker leaves the work to workers started with 'cairn w
     help: 'cairn worker\n\nPolls the pipeline task queue; stops gracefully on SIGINT/SIGTERM.',
     options: {},
     async run({ settings }) {
-      const { createPipelineWorker } = await import('./worker');
       const worker = await createPipelineWorker(settings);
       await worker.run();
       return 0;
@@ -134,10 +173,48 @@ this process; --external-worker leaves the work to workers started with 'cairn w
   },
   {
     name: 'store',
-    summary: 'rebuild the interaction store from the event log',
-    help: 'cairn store rebuild',
+    summary: 'status | rebuild of the interaction store (the view training reads)',
+    help: `cairn store status|rebuild
+
+  status   counts and checksum of the interaction store in CAIRN_STATE/store
+  rebuild  replay the event log from offset 0 into a fresh store, put it in place of the
+           current one, and print what it rebuilt in one line. Stop 'cairn consume' first.`,
     options: {},
-    run: notYet('issue 3'),
+    async run({ settings, positionals }) {
+      if (positionals[0] === 'status') {
+        const store = await InteractionStore.open(settings.storeDir);
+        const c = store.counts();
+        console.log(
+          `${c.interactions} interactions, ${c.items} items, ${c.users} users, ${c.impressions} impressions, checksum ${await store.checksum()}`,
+        );
+        await store.close();
+        return 0;
+      }
+      if (positionals[0] === 'rebuild') {
+        const kafka = kafkaClient(settings, 'cairn-store-rebuild');
+        const r = await rebuildStore(
+          kafka,
+          settings.topics,
+          settings.storeDir,
+          settings.consumerGroups.store,
+        );
+        console.log(
+          `${r.interactions} interactions, ${r.items} items, ${r.users} users, checksum ${r.checksum}`,
+        );
+        const same =
+          r.previousChecksum === undefined
+            ? 'no previous store'
+            : r.previousChecksum === r.checksum
+              ? 'same as before'
+              : `was ${r.previousChecksum}`;
+        console.log(
+          `(${r.impressions} impressions, ${r.rejected} rejects skipped, ${r.seconds.toFixed(1)} s; ${same})`,
+        );
+        return 0;
+      }
+      console.error('cairn store: expected status or rebuild');
+      return 2;
+    },
   },
   {
     name: 'retrain',
@@ -173,7 +250,6 @@ this process; --external-worker leaves the work to workers started with 'cairn w
     help: 'cairn demo\n\nThe main job: stack up, data fetch, ingest MovieLens, and a summary of what landed.',
     options: {},
     async run(context) {
-      const { runDemo } = await import('./demo');
       return runDemo(context.settings);
     },
   },

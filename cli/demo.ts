@@ -1,6 +1,6 @@
 /** `cairn demo`: the main job, end to end, with a printed summary. */
 import { formatStatus, stackUp } from '../deploy/local/stack';
-import { catalogIndex, searchClient } from '../services/catalog/elasticsearch';
+import { searchClient } from '../services/catalog/elasticsearch';
 import type { CairnSettings } from '../services/config/environment';
 import { fetchMovieLens } from '../services/data/fetch';
 import { loadMovieLens } from '../services/data/movielens';
@@ -20,15 +20,15 @@ export async function runDemo(settings: CairnSettings): Promise<number> {
 
   step('ingest MovieLens (Temporal workflow ingestMovieLens)');
   const started = Date.now();
-  const summary = await runIngestMovieLens(settings, { inProcessWorker: true });
+  const summary = await runIngestMovieLens(settings, { inProcess: true, eventsPerSecond: 0 });
   console.log(
-    `${summary.interactions} interactions on the event log, ${summary.items} items in the catalog, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    `${summary.interactions} interactions, ${summary.items} items, ${summary.users} users on the event log and in the store, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
 
   step('catalog sample');
   const search = searchClient(settings);
   const found = await search.search<{ title: string; categories: string[]; year: number | null }>({
-    index: catalogIndex,
+    index: settings.catalogIndex,
     size: 3,
     query: { bool: { must: { match: { title: 'star' } }, filter: { term: { categories: 'Sci-Fi' } } } },
   });

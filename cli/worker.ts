@@ -1,17 +1,19 @@
 /** The composition root of the pipeline worker: builds clients, wires activities, runs. */
 import { Worker } from '@temporalio/worker';
-import { createMovieLensActivities } from '../activities/movielens';
-import { searchClient } from '../services/catalog/elasticsearch';
+import { createIngestActivities } from '../activities/ingest';
 import type { CairnSettings } from '../services/config/environment';
 import { kafkaClient } from '../services/events/kafka';
 import { namespaceOf, workerConnection } from '../services/orchestration/temporal';
 import { temporalConfig } from '../temporal.config';
 
 export async function createPipelineWorker(settings: CairnSettings): Promise<Worker> {
+  const kafka = kafkaClient(settings, 'cairn-worker');
   const activities = {
-    ...createMovieLensActivities({
-      kafka: kafkaClient(settings, 'cairn-worker'),
-      search: searchClient(settings),
+    ...createIngestActivities({
+      kafka,
+      topics: settings.topics,
+      partitions: settings.env.CAIRN_TOPIC_PARTITIONS,
+      storeGroupId: settings.consumerGroups.store,
     }),
   };
   return Worker.create({

@@ -25,6 +25,13 @@ export const environmentSchema = z.object({
   CAIRN_ELASTICSEARCH_PORT: port.default(9200),
   CAIRN_ELASTICSEARCH_TRANSPORT_PORT: port.default(9300),
   CAIRN_NATS_PORT: port.default(4222),
+  /**
+   * Prefix of every topic, consumer group and index name: a test run's or a tenant's own set on a
+   * shared cluster. Empty (the default) gives the public names.
+   */
+  CAIRN_PREFIX: z.string().regex(/^[a-z0-9._-]*$/, 'lower-case letters, digits, . _ - only').default(''),
+  /** Partitions of each topic when Cairn creates it (the unit of consumer parallelism). */
+  CAIRN_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(256).default(4),
   /** Downloads and installed servers (kept between runs) and the running stack's data, logs and pids. */
   CAIRN_CACHE: z.string().min(1).optional(),
   CAIRN_STATE: z.string().min(1).optional(),

@@ -1,9 +1,9 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { DatasetRef, MovieLensActivities } from '../activities/movielens';
+import type { DatasetRef, IngestActivities } from '../activities/ingest';
 import { temporalConfig } from '../temporal.config';
 
-const { prepareEventLog, publishMovieLensInteractions, indexMovieLensCatalog } =
-  proxyActivities<MovieLensActivities>({
+const { prepareEventLog, publishMovieLensEntities, awaitStore, publishMovieLensInteractions } =
+  proxyActivities<IngestActivities>({
     startToCloseTimeout: temporalConfig.timeouts.ioActivity,
     heartbeatTimeout: temporalConfig.timeouts.heartbeat,
     retry: temporalConfig.retry.io,
@@ -11,16 +11,21 @@ const { prepareEventLog, publishMovieLensInteractions, indexMovieLensCatalog } =
 
 export interface IngestSummary {
   createdTopics: string[];
-  interactions: number;
+  users: number;
   items: number;
+  interactions: number;
 }
 
-/** Puts MovieLens on the event log and in the catalog: the first end-to-end slice. */
+/**
+ * Replays MovieLens onto the event log: users and items first, and interactions only once the
+ * store knows them (an interaction on an unknown item is a dead letter), in timestamp order.
+ * Done means durable in the store, not merely produced.
+ */
 export async function ingestMovieLens(dataset: DatasetRef): Promise<IngestSummary> {
   const createdTopics = await prepareEventLog();
-  const [interactions, items] = await Promise.all([
-    publishMovieLensInteractions(dataset),
-    indexMovieLensCatalog(dataset),
-  ]);
-  return { createdTopics, interactions, items };
+  const { users, items } = await publishMovieLensEntities(dataset);
+  await awaitStore(['users', 'catalog']);
+  const interactions = await publishMovieLensInteractions(dataset);
+  await awaitStore(['interactions']);
+  return { createdTopics, users, items, interactions };
 }

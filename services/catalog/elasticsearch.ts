@@ -2,8 +2,6 @@
 import { Client } from '@elastic/elasticsearch';
 import type { CairnSettings } from '../config/environment';
 
-export const catalogIndex = 'cairn-catalog';
-
 export function searchClient(settings: CairnSettings): Client {
   return new Client({ node: settings.elasticsearchUrl, requestTimeout: 60_000 });
 }
@@ -19,10 +17,10 @@ export interface CatalogDocument {
   updatedAt: number;
 }
 
-export async function ensureCatalogIndex(client: Client): Promise<void> {
-  if (await client.indices.exists({ index: catalogIndex })) return;
+export async function ensureCatalogIndex(client: Client, index: string): Promise<void> {
+  if (await client.indices.exists({ index })) return;
   await client.indices.create({
-    index: catalogIndex,
+    index,
     settings: { number_of_shards: 1, number_of_replicas: 0 },
     mappings: {
       dynamic: 'strict',

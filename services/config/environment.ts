@@ -1,6 +1,7 @@
 /** Resolves where every server and directory is, from the validated environment. */
 import { resolve } from 'node:path';
 import { type Environment, environmentSchema } from '../../schemas/config';
+import { type TopicSet, topicNames } from '../events/topics';
 
 export const repositoryRoot = resolve(__dirname, '..', '..');
 
@@ -13,10 +14,15 @@ export interface CairnSettings {
   cacheDir: string;
   stateDir: string;
   dataDir: string;
+  /** The interaction store: derived state, rebuilt from the event log by `cairn store rebuild`. */
+  storeDir: string;
   temporalAddress: string;
   kafkaBrokers: string[];
   elasticsearchUrl: string;
   natsUrl: string;
+  topics: TopicSet;
+  consumerGroups: { store: string; catalog: string };
+  catalogIndex: string;
   /** Which servers the local stack manages (the others are remote and only checked). */
   local: { temporal: boolean; kafka: boolean; elasticsearch: boolean; nats: boolean };
 }
@@ -35,9 +41,13 @@ export function readSettings(source: NodeJS.ProcessEnv = process.env): CairnSett
     cacheDir,
     stateDir,
     dataDir: resolve(cacheDir, 'data'),
+    storeDir: resolve(stateDir, 'store'),
     temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.CAIRN_TEMPORAL_PORT}`,
     kafkaBrokers: (env.KAFKA_BROKERS ?? `127.0.0.1:${env.CAIRN_KAFKA_PORT}`).split(','),
     elasticsearchUrl: env.ELASTICSEARCH_URL ?? `http://127.0.0.1:${env.CAIRN_ELASTICSEARCH_PORT}`,
+    topics: topicNames(env.CAIRN_PREFIX),
+    consumerGroups: { store: `${env.CAIRN_PREFIX}cairn-store`, catalog: `${env.CAIRN_PREFIX}cairn-catalog-index` },
+    catalogIndex: `${env.CAIRN_PREFIX}cairn-catalog`,
     natsUrl: env.NATS_URL ?? `nats://127.0.0.1:${env.CAIRN_NATS_PORT}`,
     local: {
       temporal: env.TEMPORAL_ADDRESS === undefined,

@@ -1,34 +1,48 @@
 /**
  * Cairn's Kafka topics, created by the project (brokers run with auto-creation off). Keys keep
  * one entity's events on one partition, hence in order.
+ *
+ * Code speaks of streams (interactions, catalog, …); the topic names are the public contract.
+ * A prefix (CAIRN_TOPIC_PREFIX) gives a test run or a tenant its own set on a shared cluster.
  */
 import type { Admin } from 'kafkajs';
 
-export const topics = {
-  interactions: 'cairn.interactions.v1',
-  impressions: 'cairn.impressions.v1',
-  catalog: 'cairn.catalog.v1',
-  users: 'cairn.users.v1',
-  deadLetter: 'cairn.deadletter.v1',
-} as const;
+export const eventStreams = ['interactions', 'impressions', 'catalog', 'users'] as const;
+export type EventStream = (typeof eventStreams)[number];
+export type Stream = EventStream | 'deadLetter';
 
-export type TopicName = (typeof topics)[keyof typeof topics];
+export type TopicSet = Record<Stream, string>;
 
-/** What each topic is keyed by, documented where producers look it up. */
-export const topicKeys: Record<TopicName, string> = {
-  [topics.interactions]: 'userId: a user’s session is replayed in order',
-  [topics.impressions]: 'userId: joined with the same user’s interactions',
-  [topics.catalog]: 'itemId: an item’s lifecycle is ordered',
-  [topics.users]: 'userId',
-  [topics.deadLetter]: 'source topic/partition: rejects stay in arrival order per source',
+export function topicNames(prefix = ''): TopicSet {
+  return {
+    interactions: `${prefix}cairn.interactions.v1`,
+    impressions: `${prefix}cairn.impressions.v1`,
+    catalog: `${prefix}cairn.catalog.v1`,
+    users: `${prefix}cairn.users.v1`,
+    deadLetter: `${prefix}cairn.deadletter.v1`,
+  };
+}
+
+/** The contract's names. */
+export const topics = topicNames();
+
+/** What each stream is keyed by, documented where producers look it up. */
+export const streamKeys: Record<Stream, string> = {
+  interactions: 'userId: a user’s session is replayed in order',
+  impressions: 'userId: joined with the same user’s interactions',
+  catalog: 'itemId: an item’s lifecycle is ordered',
+  users: 'userId',
+  deadLetter: 'the original key: rejects stay in arrival order per entity',
 };
 
-export const defaultPartitions = Number(process.env.CAIRN_TOPIC_PARTITIONS ?? 4);
+export function streamOf(set: TopicSet, topic: string): Stream | undefined {
+  return (Object.keys(set) as Stream[]).find((stream) => set[stream] === topic);
+}
 
 /** Creates the missing topics; existing ones are left as they are. */
-export async function ensureTopics(admin: Admin, partitions = defaultPartitions): Promise<string[]> {
+export async function ensureTopics(admin: Admin, set: TopicSet, partitions: number): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
-  const missing = Object.values(topics).filter((t) => !existing.has(t));
+  const missing = Object.values(set).filter((t) => !existing.has(t));
   if (missing.length === 0) return [];
   await admin.createTopics({
     waitForLeaders: true,
@@ -36,6 +50,7 @@ export async function ensureTopics(admin: Admin, partitions = defaultPartitions)
       topic,
       numPartitions: partitions,
       replicationFactor: 1,
+      // The log is the record every derived state is rebuilt from: never expire it.
       configEntries: [{ name: 'retention.ms', value: '-1' }],
     })),
   });

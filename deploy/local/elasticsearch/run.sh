@@ -39,7 +39,14 @@ port_taken() {
 port_taken "$ES_HTTP_PORT" && die "HTTP port $ES_HTTP_PORT is already in use (set ES_HTTP_PORT to another port)"
 port_taken "$ES_TRANSPORT_PORT" && die "transport port $ES_TRANSPORT_PORT is already in use (set ES_TRANSPORT_PORT to another port)"
 
-java_feature() { "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p' | head -1; }
+java_feature() { # <path/to/bin/java> -> feature version (17, 21, 25, ...)
+  local rel; rel="$(dirname "$(dirname "$(readlink -f "$1")")")/release"
+  if [[ -f "$rel" ]]; then
+    sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$rel" | head -1
+  else
+    "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p' | head -1
+  fi
+}
 # ES 8.19 runs on JDK 17+; prefer the newest JDK up to 25 (21+ enables Lucene's SIMD vector code).
 pick_java() {
   if [[ -n "${ES_JAVA_HOME:-}" ]]; then echo "$ES_JAVA_HOME/bin/java"; return; fi
@@ -79,7 +86,7 @@ YML
 
 JVM_OPTS=()
 while IFS= read -r line; do
-  line="${line%%#*}"; line="$(echo "$line" | xargs)"
+  line="${line%%#*}"; line="${line#"${line%%[![:space:]]*}"}"; line="${line%"${line##*[![:space:]]}"}"
   [[ -z "$line" || "$line" == -Xms* || "$line" == -Xmx* ]] && continue
   JVM_OPTS+=("$line")
 done < "$ES_HOME/config/jvm.options"
