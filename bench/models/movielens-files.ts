@@ -2,10 +2,15 @@
  * Minimal readers for the RecBole-style ML-100K atomic files, so the model
  * benchmarks do not wait on the validated loader in services/data.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Demographics, Interaction } from '../../services/models/types';
 
-export const ML100K_DIR = '.cache/data/ml-100k';
+export const ML100K_DIR = join(__dirname, '../../.cache/data/ml-100k');
+
+export function hasMl100k(): boolean {
+  return existsSync(join(ML100K_DIR, 'ml-100k.inter'));
+}
 
 function rows(path: string): string[][] {
   const lines = readFileSync(path, 'utf8').split('\n');
@@ -15,7 +20,7 @@ function rows(path: string): string[][] {
     .map((line) => line.split('\t'));
 }
 
-export function readInteractions(path = `${ML100K_DIR}/ml-100k.inter`): Interaction[] {
+export function readInteractions(path = join(ML100K_DIR, 'ml-100k.inter')): Interaction[] {
   return rows(path).map(([user, item, rating, timestamp]) => ({
     user,
     item,
@@ -24,6 +29,6 @@ export function readInteractions(path = `${ML100K_DIR}/ml-100k.inter`): Interact
   }));
 }
 
-export function readDemographics(path = `${ML100K_DIR}/ml-100k.user`): Map<string, Demographics> {
+export function readDemographics(path = join(ML100K_DIR, 'ml-100k.user')): Map<string, Demographics> {
   return new Map(rows(path).map(([user, age, gender, occupation]) => [user, { age: Number(age), gender, occupation }]));
 }

@@ -42,9 +42,13 @@ export interface InteractionMatrix {
   /** CSR: items of user u are userItems[userPtr[u] .. userPtr[u+1]), ascending. */
   readonly userPtr: Int32Array;
   readonly userItems: Int32Array;
+  /** Aligned with userItems: the latest timestamp of that (user, item) pair. */
+  readonly userTimes: Float64Array;
   /** CSC: users of item i are itemUsers[itemPtr[i] .. itemPtr[i+1]), ascending. */
   readonly itemPtr: Int32Array;
   readonly itemUsers: Int32Array;
+  /** Aligned with itemUsers: position of the same pair in userItems, to read CSR-aligned values column-wise. */
+  readonly itemEntries: Int32Array;
 }
 
 export function indexInteractions(interactions: readonly Interaction[]): { users: IdIndex; items: IdIndex } {
@@ -65,9 +69,13 @@ export function buildInteractionMatrix(
 ): InteractionMatrix {
   const nUsers = users.size;
   const nItems = items.size;
-  const pairs = new Set<number>();
-  for (const x of interactions) pairs.add(users.require(x.user) * nItems + items.require(x.item));
-  const keys = Float64Array.from(pairs).sort();
+  const latest = new Map<number, number>();
+  for (const x of interactions) {
+    const key = users.require(x.user) * nItems + items.require(x.item);
+    const seen = latest.get(key);
+    if (seen === undefined || x.timestamp > seen) latest.set(key, x.timestamp);
+  }
+  const keys = Float64Array.from(latest.keys()).sort();
   const nnz = keys.length;
 
   const userPtr = new Int32Array(nUsers + 1);
@@ -80,16 +88,20 @@ export function buildInteractionMatrix(
   for (let u = 0; u < nUsers; u++) userPtr[u + 1] += userPtr[u];
   for (let i = 0; i < nItems; i++) itemPtr[i + 1] += itemPtr[i];
 
+  const userTimes = new Float64Array(nnz);
   const itemUsers = new Int32Array(nnz);
+  const itemEntries = new Int32Array(nnz);
   const itemFill = itemPtr.slice(0, nItems);
   // keys are sorted by (user, item), so rows fill in order and columns receive users ascending.
   for (let n = 0; n < nnz; n++) {
     const u = Math.floor(keys[n] / nItems);
     const i = keys[n] % nItems;
     userItems[n] = i;
+    userTimes[n] = latest.get(keys[n])!;
+    itemEntries[itemFill[i]] = n;
     itemUsers[itemFill[i]++] = u;
   }
-  return { users, items, nUsers, nItems, nnz, userPtr, userItems, itemPtr, itemUsers };
+  return { users, items, nUsers, nItems, nnz, userPtr, userItems, userTimes, itemPtr, itemUsers, itemEntries };
 }
 
 export function itemsOfUser(matrix: InteractionMatrix, user: number): Int32Array {

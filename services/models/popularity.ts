@@ -11,7 +11,7 @@ function itemUserCounts(train: InteractionMatrix): Float32Array {
 /** Same list for everyone: the baseline any personalised model has to beat. */
 export class GlobalPopularity implements CandidateModel {
   readonly name = 'popularity';
-  private counts = new Float32Array(0);
+  private counts: Float32Array = new Float32Array(0);
 
   fit(train: InteractionMatrix): void {
     this.counts = itemUserCounts(train);
@@ -49,7 +49,7 @@ export interface CohortPopularityParams {
  */
 export class CohortPopularity implements CandidateModel {
   readonly name = 'cohort-popularity';
-  private globalShare = new Float32Array(0);
+  private globalShare: Float32Array = new Float32Array(0);
   private cohortOfUser = new Int32Array(0);
   private cohortCounts: Float32Array[] = [];
   private cohortSizes: number[] = [];

@@ -35,21 +35,9 @@ export async function rebuildStore(
   const projector = new StoreProjector({ kafka, store, topics, groupId, deadLetters: false });
   try {
     // The log's end when the rebuild starts: later events are the live projector's business.
-    const ends = await Promise.all(
-      eventStreams.map(async (s) => ({
-        topic: topics[s],
-        offsets: await admin.fetchTopicOffsets(topics[s]),
-      })),
-    );
+    const end = await logEnd(admin, topics, eventStreams);
     await projector.start();
-    const caughtUp = () =>
-      ends.every(({ topic, offsets }) =>
-        offsets.every(
-          (o) =>
-            BigInt(o.high) === 0n || BigInt(store.nextOffset(topic, o.partition) ?? '0') >= BigInt(o.high),
-        ),
-      );
-    while (!caughtUp()) await sleep(100);
+    while (!projector.hasApplied(end)) await sleep(50);
     await projector.stop();
     await admin.deleteGroups([groupId]).catch(() => undefined);
     const checksum = await store.checksum();
