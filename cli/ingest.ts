@@ -37,12 +37,12 @@ export async function runIngestMovieLens(
   options: IngestOptions,
 ): Promise<IngestResult> {
   const dataDir = await fetchMovieLens(settings.cacheDir);
-  const workflowId = `${temporalConfig.workflowIds.ingestMovielens}-${await datasetHash(dataDir)}`;
+  const workflowId = `${settings.prefix}${temporalConfig.workflowIds.ingestMovielens}-${await datasetHash(dataDir)}`;
   const client = await temporalClient(settings);
   const run = async (): Promise<IngestResult> => {
     try {
       const handle = await client.workflow.start('ingestMovieLens', {
-        taskQueue: temporalConfig.taskQueues.pipeline,
+        taskQueue: settings.pipelineTaskQueue,
         workflowId,
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',

@@ -4,7 +4,6 @@ import { createIngestActivities } from '../activities/ingest';
 import type { CairnSettings } from '../services/config/environment';
 import { kafkaClient } from '../services/events/kafka';
 import { namespaceOf, workerConnection } from '../services/orchestration/temporal';
-import { temporalConfig } from '../temporal.config';
 
 export async function createPipelineWorker(settings: CairnSettings): Promise<Worker> {
   const kafka = kafkaClient(settings, 'cairn-worker');
@@ -19,7 +18,7 @@ export async function createPipelineWorker(settings: CairnSettings): Promise<Wor
   return Worker.create({
     connection: await workerConnection(settings),
     namespace: namespaceOf(settings),
-    taskQueue: temporalConfig.taskQueues.pipeline,
+    taskQueue: settings.pipelineTaskQueue,
     workflowsPath: require.resolve('../workflows'),
     activities,
   });

@@ -29,12 +29,17 @@ export const environmentSchema = z.object({
    * Prefix of every topic, consumer group and index name: a test run's or a tenant's own set on a
    * shared cluster. Empty (the default) gives the public names.
    */
-  CAIRN_PREFIX: z.string().regex(/^[a-z0-9._-]*$/, 'lower-case letters, digits, . _ - only').default(''),
+  CAIRN_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9._-]*$/, 'lower-case letters, digits, . _ - only')
+    .default(''),
   /** Partitions of each topic when Cairn creates it (the unit of consumer parallelism). */
   CAIRN_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(256).default(4),
   /** Downloads and installed servers (kept between runs) and the running stack's data, logs and pids. */
   CAIRN_CACHE: z.string().min(1).optional(),
   CAIRN_STATE: z.string().min(1).optional(),
+  /** The interaction store's directory (default: CAIRN_STATE/store). */
+  CAIRN_STORE: z.string().min(1).optional(),
 });
 
 export type Environment = z.output<typeof environmentSchema>;

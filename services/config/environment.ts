@@ -1,6 +1,7 @@
 /** Resolves where every server and directory is, from the validated environment. */
 import { resolve } from 'node:path';
 import { type Environment, environmentSchema } from '../../schemas/config';
+import { temporalConfig } from '../../temporal.config';
 import { type TopicSet, topicNames } from '../events/topics';
 
 export const repositoryRoot = resolve(__dirname, '..', '..');
@@ -20,6 +21,9 @@ export interface CairnSettings {
   kafkaBrokers: string[];
   elasticsearchUrl: string;
   natsUrl: string;
+  /** CAIRN_PREFIX: namespaces topics, groups, indexes, task queues and workflow ids. */
+  prefix: string;
+  pipelineTaskQueue: string;
   topics: TopicSet;
   consumerGroups: { store: string; catalog: string };
   catalogIndex: string;
@@ -41,12 +45,17 @@ export function readSettings(source: NodeJS.ProcessEnv = process.env): CairnSett
     cacheDir,
     stateDir,
     dataDir: resolve(cacheDir, 'data'),
-    storeDir: resolve(stateDir, 'store'),
+    storeDir: resolve(env.CAIRN_STORE ?? resolve(stateDir, 'store')),
     temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.CAIRN_TEMPORAL_PORT}`,
     kafkaBrokers: (env.KAFKA_BROKERS ?? `127.0.0.1:${env.CAIRN_KAFKA_PORT}`).split(','),
     elasticsearchUrl: env.ELASTICSEARCH_URL ?? `http://127.0.0.1:${env.CAIRN_ELASTICSEARCH_PORT}`,
+    prefix: env.CAIRN_PREFIX,
+    pipelineTaskQueue: `${env.CAIRN_PREFIX}${temporalConfig.taskQueues.pipeline}`,
     topics: topicNames(env.CAIRN_PREFIX),
-    consumerGroups: { store: `${env.CAIRN_PREFIX}cairn-store`, catalog: `${env.CAIRN_PREFIX}cairn-catalog-index` },
+    consumerGroups: {
+      store: `${env.CAIRN_PREFIX}cairn-store`,
+      catalog: `${env.CAIRN_PREFIX}cairn-catalog-index`,
+    },
     catalogIndex: `${env.CAIRN_PREFIX}cairn-catalog`,
     natsUrl: env.NATS_URL ?? `nats://127.0.0.1:${env.CAIRN_NATS_PORT}`,
     local: {

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runIngestMovieLens } from '../../cli/ingest';
+import { createPipelineWorker } from '../../cli/worker';
+import { searchClient } from '../../services/catalog/elasticsearch';
+import { repositoryRoot } from '../../services/config/environment';
+import { kafkaClient } from '../../services/events/kafka';
+import { InteractionStore } from '../../services/store/interaction-store';
+import { rebuildStore } from '../../services/store/rebuild';
+import { isolatedSettings } from '../support/isolated';
+
+const movieLens = { interactions: 100_000, impressions: 0, items: 1_682, users: 943 };
+
+test('ingesting ML-100K yields exact counts, a second ingest adds nothing, a rebuild has the same checksum', async () => {
+  const settings = await isolatedSettings();
+  try {
+    const first = await runIngestMovieLens(settings, { inProcess: true, eventsPerSecond: 0 });
+    assert.equal(first.alreadyIngested, false);
+    assert.deepEqual([first.interactions, first.items, first.users], [100_000, 1_682, 943]);
+    const store = await InteractionStore.open(settings.storeDir);
+    assert.deepEqual(store.counts(), movieLens);
+    const checksum = await store.checksum();
+    await store.close();
+
+    const search = searchClient(settings);
+    const { count } = await search.count({ index: settings.catalogIndex });
+    await search.close();
+    assert.equal(count, 1_682, 'one catalog document per item');
+
+    const second = await runIngestMovieLens(settings, { inProcess: true, eventsPerSecond: 0 });
+    assert.equal(second.alreadyIngested, true);
+    const after = await InteractionStore.open(settings.storeDir);
+    assert.deepEqual(after.counts(), movieLens, 'a second ingest changes no count');
+    await after.close();
+
+    const rebuilt = await rebuildStore(
+      kafkaClient(settings, 'cairn-test'),
+      settings.topics,
+      settings.storeDir,
+      settings.consumerGroups.store,
+    );
+    assert.deepEqual({ ...rebuilt, checksum: undefined }, { ...rebuilt, ...movieLens, checksum: undefined });
+    assert.equal(rebuilt.checksum, checksum, 'the log reproduces the same store');
+    assert.equal(rebuilt.rejected, 0);
+  } finally {
+    await settings.cleanup();
+  }
+});
+
+test('killing the consumer process mid-ingest and restarting it keeps the counts exact', async () => {
+  const settings = await isolatedSettings();
+  const env = {
+    ...process.env,
+    CAIRN_PREFIX: settings.prefix,
+    CAIRN_STORE: settings.storeDir,
+    CAIRN_LOG_LEVEL: 'ERROR',
+  };
+  const startConsumer = (): ChildProcess =>
+    spawn(join(repositoryRoot, 'bin/cairn'), ['consume'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = (child: ChildProcess) =>
+    new Promise((resolve) =>
+      child.exitCode !== null || child.signalCode !== null
+        ? resolve(child.exitCode)
+        : child.once('exit', resolve),
+    );
+  const appliedInteractions = () => {
+    const checkpoint = join(settings.storeDir, 'checkpoint.json');
+    return existsSync(checkpoint) ? JSON.parse(readFileSync(checkpoint, 'utf8')).interactionsBytes / 32 : 0;
+  };
+  let consumer = startConsumer();
+  const worker = await createPipelineWorker(settings);
+  try {
+    const ingest = worker.runUntil(
+      runIngestMovieLens(settings, { inProcess: false, eventsPerSecond: 25_000 }),
+    );
+    while (appliedInteractions() < 10_000) await sleep(50);
+    consumer.kill('SIGKILL');
+    await exited(consumer);
+    const atKill = appliedInteractions();
+    assert.ok(atKill < movieLens.interactions, `killed mid-ingest (at ${atKill})`);
+    consumer = startConsumer();
+    const result = await ingest;
+    assert.equal(result.interactions, movieLens.interactions);
+    consumer.kill('SIGTERM');
+    await exited(consumer);
+    const store = await InteractionStore.open(settings.storeDir);
+    assert.deepEqual(store.counts(), movieLens);
+    await store.close();
+  } finally {
+    if (consumer.exitCode === null) consumer.kill('SIGKILL');
+    await settings.cleanup();
+  }
+});
