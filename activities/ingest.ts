@@ -10,6 +10,7 @@ import type { Kafka, Message } from 'kafkajs';
 import { loadMovieLens } from '../services/data/movielens';
 import { itemCreated, ratingInteraction, userCreated } from '../services/data/movielens-events';
 import { eventProducer } from '../services/events/kafka';
+import { waitForStore } from '../services/events/store-progress';
 import { type EventStream, ensureTopics, type TopicSet } from '../services/events/topics';
 
 export interface IngestActivityDeps {
@@ -90,29 +91,14 @@ export function createIngestActivities({ kafka, topics, partitions, storeGroupId
       const admin = kafka.admin();
       await admin.connect();
       try {
-        const targets = await Promise.all(
-          streams.map(async (stream) => ({
-            topic: topics[stream],
-            ends: await admin.fetchTopicOffsets(topics[stream]),
-          })),
+        await waitForStore(
+          admin,
+          storeGroupId,
+          topics,
+          streams,
+          () => heartbeat('waiting for the store projector'),
+          250,
         );
-        for (;;) {
-          const committed = await admin.fetchOffsets({
-            groupId: storeGroupId,
-            topics: targets.map((t) => t.topic),
-          });
-          const behind = targets.some(({ topic, ends }) =>
-            ends.some((end) => {
-              const done = committed
-                .find((c) => c.topic === topic)
-                ?.partitions.find((p) => p.partition === end.partition);
-              return BigInt(done?.offset ?? '-1') < BigInt(end.high);
-            }),
-          );
-          if (!behind) return;
-          heartbeat('waiting for the store projector');
-          await sleep(250);
-        }
       } finally {
         await admin.disconnect();
       }

@@ -1,5 +1,6 @@
 /** Every `cairn` command: its help, its options, and what it runs. */
 import type { ParseArgsConfig } from 'node:util';
+import { benchIngest } from '../bench/ingest';
 import { formatStatus, parseServerNames, stackDown, stackStatus, stackUp } from '../deploy/local/stack';
 import type { CairnSettings } from '../services/config/environment';
 import { fetchMovieLens } from '../services/data/fetch';
@@ -239,10 +240,46 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
   },
   {
     name: 'bench',
-    summary: 'run a benchmark and print its figures',
-    help: 'cairn bench ingest',
-    options: {},
-    run: notYet('issue 3'),
+    summary: 'run a benchmark on the real servers and print its figures',
+    help: `cairn bench ingest [--dataset movielens|synthetic] [--events N] [--partitions P[,P…]]
+
+  ingest  events/s end to end: produced to Kafka, consumed by a 'cairn consume' process,
+          durable in the interaction store. Runs in a scratch namespace (own topics, groups,
+          store) and removes it afterwards. --events sizes the synthetic dataset (default
+          1,000,000); --partitions takes a list to show how throughput scales (default 4).`,
+    options: { dataset: { type: 'string' }, events: { type: 'string' }, partitions: { type: 'string' } },
+    async run({ settings, positionals, values }) {
+      if (positionals[0] !== 'ingest') {
+        console.error('cairn bench: expected a benchmark: ingest');
+        return 2;
+      }
+      const dataset = (values.dataset ?? 'movielens') as string;
+      const events = Number(values.events ?? 1_000_000);
+      const partitions = String(values.partitions ?? '4')
+        .split(',')
+        .map(Number);
+      if (
+        (dataset !== 'movielens' && dataset !== 'synthetic') ||
+        !Number.isInteger(events) ||
+        events < 1 ||
+        events > 10_000_000 ||
+        partitions.some((p) => !Number.isInteger(p) || p < 1 || p > 64)
+      ) {
+        console.error(
+          'cairn bench ingest: --dataset movielens|synthetic, --events 1..10000000, --partitions a list of 1..64',
+        );
+        return 2;
+      }
+      console.log(`command: cairn bench ingest ${process.argv.slice(4).join(' ')}`.trim());
+      console.log('dataset     partitions      events  produce s  end-to-end s   events/s');
+      for (const p of partitions) {
+        const r = await benchIngest({ dataset, events, partitions: p, cacheDir: settings.cacheDir });
+        console.log(
+          `${r.dataset.padEnd(12)}${String(r.partitions).padStart(10)}${String(r.events).padStart(12)}${r.produceSeconds.toFixed(1).padStart(11)}${r.endToEndSeconds.toFixed(1).padStart(14)}${Math.round(r.eventsPerSecond).toString().padStart(11)}`,
+        );
+      }
+      return 0;
+    },
   },
   {
     name: 'demo',

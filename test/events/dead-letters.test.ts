@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { scratchNamespace } from '../../services/config/scratch-namespace';
 import { eventProducer, kafkaClient } from '../../services/events/kafka';
 import { StoreProjector } from '../../services/events/store-projector';
 import type { EventStream } from '../../services/events/topics';
 import { InteractionStore } from '../../services/store/interaction-store';
-import { isolatedSettings } from '../support/isolated';
 
 const now = Date.now();
 const valid = {
@@ -167,7 +167,7 @@ const malformed: { stream: EventStream; value: Buffer | string | null; reason: R
 ];
 
 test('malformed events go to the dead-letter topic with their reason; every valid one lands', async () => {
-  const settings = await isolatedSettings();
+  const settings = await scratchNamespace();
   const kafka = kafkaClient(settings, 'cairn-test');
   const producer = eventProducer(kafka);
   await producer.connect();

@@ -8,15 +8,15 @@ import { runIngestMovieLens } from '../../cli/ingest';
 import { createPipelineWorker } from '../../cli/worker';
 import { searchClient } from '../../services/catalog/elasticsearch';
 import { repositoryRoot } from '../../services/config/environment';
+import { scratchNamespace } from '../../services/config/scratch-namespace';
 import { kafkaClient } from '../../services/events/kafka';
 import { InteractionStore } from '../../services/store/interaction-store';
 import { rebuildStore } from '../../services/store/rebuild';
-import { isolatedSettings } from '../support/isolated';
 
 const movieLens = { interactions: 100_000, impressions: 0, items: 1_682, users: 943 };
 
 test('ingesting ML-100K yields exact counts, a second ingest adds nothing, a rebuild has the same checksum', async () => {
-  const settings = await isolatedSettings();
+  const settings = await scratchNamespace();
   try {
     const first = await runIngestMovieLens(settings, { inProcess: true, eventsPerSecond: 0 });
     assert.equal(first.alreadyIngested, false);
@@ -52,7 +52,7 @@ test('ingesting ML-100K yields exact counts, a second ingest adds nothing, a reb
 });
 
 test('killing the consumer process mid-ingest and restarting it keeps the counts exact', async () => {
-  const settings = await isolatedSettings();
+  const settings = await scratchNamespace();
   const env = {
     ...process.env,
     CAIRN_PREFIX: settings.prefix,

@@ -1,28 +1,33 @@
 /**
- * Settings for one test: its own topics, consumer groups, index, task queue and store on the
- * shared real servers, so tests neither see each other's events nor the developer's.
+ * A throw-away namespace on the real servers for one test or benchmark run: its own topics,
+ * consumer groups, catalog index, task queue, workflow ids and store, so runs neither see each
+ * other's events nor the user's, and `cleanup` leaves nothing behind.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { searchClient } from '../../services/catalog/elasticsearch';
-import { type CairnSettings, readSettings } from '../../services/config/environment';
-import { kafkaClient } from '../../services/events/kafka';
-import { ensureTopics } from '../../services/events/topics';
+import { searchClient } from '../catalog/elasticsearch';
+import { kafkaClient } from '../events/kafka';
+import { ensureTopics } from '../events/topics';
+import { type CairnSettings, readSettings } from './environment';
 
-export interface IsolatedSettings extends CairnSettings {
+export interface ScratchSettings extends CairnSettings {
   cleanup(): Promise<void>;
 }
 
-export async function isolatedSettings(): Promise<IsolatedSettings> {
-  const prefix = `t${randomUUID().slice(0, 8)}.`;
+export async function scratchNamespace(label = 't', partitions = 4): Promise<ScratchSettings> {
+  const prefix = `${label}${randomUUID().slice(0, 8)}.`;
   const base = readSettings({ ...process.env, CAIRN_PREFIX: prefix });
   const storeDir = await mkdtemp(join(tmpdir(), 'cairn-test-store-'));
-  const settings: CairnSettings = { ...base, storeDir };
+  const settings: CairnSettings = {
+    ...base,
+    storeDir,
+    env: { ...base.env, CAIRN_TOPIC_PARTITIONS: partitions },
+  };
   const admin = kafkaClient(settings, 'cairn-test-setup').admin();
   await admin.connect();
-  await ensureTopics(admin, settings.topics, 4);
+  await ensureTopics(admin, settings.topics, partitions);
   await admin.disconnect();
   return {
     ...settings,

@@ -1,0 +1,39 @@
+/**
+ * How far the store projector has got, read from its consumer group's committed offsets: it
+ * commits only what is durable in the store, so "committed ≥ log end" means "in the store".
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin } from 'kafkajs';
+import { logEnd } from './store-projector';
+import type { EventStream, TopicSet } from './topics';
+
+export async function storeHasApplied(
+  admin: Admin,
+  groupId: string,
+  positions: Awaited<ReturnType<typeof logEnd>>,
+): Promise<boolean> {
+  const topicNames = [...new Set(positions.map((p) => p.topic))];
+  const committed = await admin.fetchOffsets({ groupId, topics: topicNames });
+  return positions.every((end) => {
+    const done = committed
+      .find((c) => c.topic === end.topic)
+      ?.partitions.find((p) => p.partition === end.partition);
+    return end.high === 0n || BigInt(done?.offset ?? '-1') >= end.high;
+  });
+}
+
+/** Waits until the store holds every event the streams held when the wait began. */
+export async function waitForStore(
+  admin: Admin,
+  groupId: string,
+  topics: TopicSet,
+  streams: readonly EventStream[],
+  onWait: () => void = () => {},
+  pollMs = 100,
+): Promise<void> {
+  const end = await logEnd(admin, topics, streams);
+  while (!(await storeHasApplied(admin, groupId, end))) {
+    onWait();
+    await sleep(pollMs);
+  }
+}

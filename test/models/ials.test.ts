@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { topK } from '../../services/evaluation/topk';
+import { Ials, type IalsParams } from '../../services/models/ials';
+import {
+  buildInteractionMatrix,
+  indexInteractions,
+  itemsOfUser,
+} from '../../services/models/interaction-matrix';
+import { mulberry32 } from '../../services/models/random';
+import type { Interaction } from '../../services/models/types';
+
+/** Users in `groups` taste groups, each consuming a random 60% of its group's items. */
+function groupedLog(
+  groups: number,
+  usersPerGroup: number,
+  itemsPerGroup: number,
+  seed: number,
+): Interaction[] {
+  const random = mulberry32(seed);
+  const log: Interaction[] = [];
+  for (let g = 0; g < groups; g++) {
+    for (let u = 0; u < usersPerGroup; u++) {
+      for (let i = 0; i < itemsPerGroup; i++) {
+        if (random() < 0.6) log.push({ user: `g${g}u${u}`, item: `g${g}i${i}`, timestamp: u * 100 + i });
+      }
+    }
+  }
+  return log;
+}
+
+const groupOf = (id: string) => id.split(/[ui]/)[0];
+
+describe('Ials', () => {
+  const log = groupedLog(4, 30, 25, 1);
+  const { users, items } = indexInteractions(log);
+  const m = buildInteractionMatrix(log, users, items);
+  const params: IalsParams = { factors: 8, lambda: 1, alpha: 10, epochs: 8 };
+
+  it('recommends unseen items from the user’s own taste group', async () => {
+    const model = new Ials(params);
+    await model.fit(m);
+    const scores = new Float32Array(m.nItems);
+    for (let u = 0; u < m.nUsers; u++) {
+      model.scoreUser(u, scores);
+      // Heavy users may have fewer than five unseen items left in their own group.
+      const unseenInGroup = 25 - itemsOfUser(m, u).length;
+      for (const i of topK(scores, Math.min(5, unseenInGroup), itemsOfUser(m, u))) {
+        assert.equal(groupOf(items.ids[i]), groupOf(users.ids[u]), users.ids[u]);
+      }
+    }
+  });
+
+  it('is reproducible, and worker threads give the same factors as one thread', async () => {
+    const single = new Ials(params);
+    const repeat = new Ials(params);
+    const threaded = new Ials({ ...params, threads: 2 });
+    await Promise.all([single.fit(m), repeat.fit(m), threaded.fit(m)]);
+    const a = new Float32Array(m.nItems);
+    const b = new Float32Array(m.nItems);
+    const c = new Float32Array(m.nItems);
+    for (let u = 0; u < m.nUsers; u++) {
+      single.scoreUser(u, a);
+      repeat.scoreUser(u, b);
+      threaded.scoreUser(u, c);
+      assert.deepEqual(b, a);
+      assert.deepEqual(c, a);
+    }
+  });
+
+  it('folds in a new user from a handful of items', async () => {
+    const model = new Ials(params);
+    await model.fit(m);
+    const history = ['g2i0', 'g2i3', 'g2i7'].map((id) => items.require(id));
+    const scores = new Float32Array(m.nItems);
+    model.scoreVector(model.foldInUser(history), scores);
+    for (const i of topK(scores, 5, Int32Array.from(history).sort()))
+      assert.equal(groupOf(items.ids[i]), 'g2');
+  });
+
+  it('with a recency half-life, fold-in follows the latest items', async () => {
+    const model = new Ials({ ...params, recencyHalfLife: 1 });
+    await model.fit(m);
+    const history = ['g0i1', 'g0i2', 'g0i4', 'g0i5', 'g3i0', 'g3i2'].map((id) => items.require(id));
+    const scores = new Float32Array(m.nItems);
+    model.scoreVector(model.foldInUser(history), scores);
+    const [best] = topK(scores, 1, Int32Array.from(history).sort());
+    assert.equal(groupOf(items.ids[best]), 'g3');
+  });
+
+  it('a recency half-life still learns the groups', async () => {
+    const model = new Ials({ ...params, recencyHalfLife: 5 });
+    await model.fit(m);
+    const scores = new Float32Array(m.nItems);
+    const u = users.require('g1u3');
+    model.scoreUser(u, scores);
+    for (const i of topK(scores, 3, itemsOfUser(m, u))) assert.equal(groupOf(items.ids[i]), 'g1');
+  });
+
+  it('fold-in at k = 128 over a 1680-item catalogue takes well under 1 ms', async () => {
+    const big = groupedLog(20, 40, 84, 2);
+    const index = indexInteractions(big);
+    const matrix = buildInteractionMatrix(big, index.users, index.items);
+    assert.ok(matrix.nItems >= 1600);
+    const model = new Ials({ factors: 128, lambda: 10, alpha: 10, epochs: 1 });
+    await model.fit(matrix);
+    const random = mulberry32(4);
+    const histories = Array.from({ length: 200 }, () =>
+      Array.from({ length: 10 }, () => Math.floor(random() * matrix.nItems)),
+    );
+    for (const h of histories) model.foldInUser(h);
+    // Median of batches, so a scheduler hiccup on a shared machine does not fail the test.
+    const batches = Array.from({ length: 5 }, (_, b) => {
+      const started = performance.now();
+      for (const h of histories.slice(b * 40, (b + 1) * 40)) model.foldInUser(h);
+      return (performance.now() - started) / 40;
+    }).sort((x, y) => x - y);
+    assert.ok(batches[2] < 1, `foldInUser took ${batches[2].toFixed(3)} ms (median per call)`);
+  });
+});
