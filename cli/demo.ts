@@ -4,28 +4,48 @@ import { searchClient } from '../services/catalog/elasticsearch';
 import type { CairnSettings } from '../services/config/environment';
 import { fetchMovieLens } from '../services/data/fetch';
 import { loadMovieLens } from '../services/data/movielens';
+import { InteractionStore } from '../services/store/interaction-store';
 import { runIngestMovieLens } from './ingest';
 
+const step = (text: string) => console.log(`\n== ${text}`);
+
 export async function runDemo(settings: CairnSettings): Promise<number> {
-  const step = (text: string) => console.log(`\n== ${text}`);
   step('stack up');
   console.log(formatStatus(await stackUp(settings)));
 
-  step('data fetch');
+  step('data fetch (MovieLens 100K from the recbole package on PyPI)');
   const dir = await fetchMovieLens(settings.cacheDir);
   const data = await loadMovieLens(dir);
   console.log(
     `${dir}: ${data.ratings.length} interactions, ${data.items.length} items, ${data.users.length} users`,
   );
 
-  step('ingest MovieLens (Temporal workflow ingestMovieLens)');
+  step('ingest: Temporal workflow ingestMovieLens → Kafka → store projector + catalog indexer');
   const started = Date.now();
-  const summary = await runIngestMovieLens(settings, { inProcess: true, eventsPerSecond: 0 });
+  const ingest = await runIngestMovieLens(settings, { inProcess: true, eventsPerSecond: 0 });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(
-    `${summary.interactions} interactions, ${summary.items} items, ${summary.users} users on the event log and in the store, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    ingest.alreadyIngested
+      ? `already ingested by workflow ${ingest.workflowId}: nothing added (${seconds} s)`
+      : `workflow ${ingest.workflowId}: ${ingest.interactions} interactions, ${ingest.items} items, ${ingest.users} users in ${seconds} s`,
   );
 
-  step('catalog sample');
+  step('interaction store (the view training reads)');
+  const store = await InteractionStore.open(settings.storeDir);
+  const counts = store.counts();
+  console.log(
+    `${counts.interactions} interactions, ${counts.items} items, ${counts.users} users, checksum ${(await store.checksum()).slice(0, 16)}…`,
+  );
+  const categories = store.categoryNames
+    .map((name, i) => ({ name, count: store.interactionsPerCategory.get(i) }))
+    .sort((a, b) => b.count - a.count)
+    .slice(0, 5);
+  console.log(
+    `interactions per category (top 5): ${categories.map((c) => `${c.name} ${c.count}`).join(', ')}`,
+  );
+  await store.close();
+
+  step('catalog in Elasticsearch: "star" in Sci-Fi');
   const search = searchClient(settings);
   const found = await search.search<{ title: string; categories: string[]; year: number | null }>({
     index: settings.catalogIndex,
@@ -37,5 +57,7 @@ export async function runDemo(settings: CairnSettings): Promise<number> {
       `  ${hit._id}  ${hit._source?.title} (${hit._source?.year}) ${hit._source?.categories.join(', ')}`,
     );
   await search.close();
+
+  console.log('\nThe stack is still running: ./bin/cairn stack status | ./bin/cairn stack down');
   return 0;
 }
