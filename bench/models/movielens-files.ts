@@ -30,5 +30,7 @@ export function readInteractions(path = join(ML100K_DIR, 'ml-100k.inter')): Inte
 }
 
 export function readDemographics(path = join(ML100K_DIR, 'ml-100k.user')): Map<string, Demographics> {
-  return new Map(rows(path).map(([user, age, gender, occupation]) => [user, { age: Number(age), gender, occupation }]));
+  return new Map(
+    rows(path).map(([user, age, gender, occupation]) => [user, { age: Number(age), gender, occupation }]),
+  );
 }

@@ -33,4 +33,6 @@ for (let i = 0; i < n; i += Math.max(1, Math.floor(n / 64))) {
     worst = Math.max(worst, Math.abs(s - (i === j ? 1 : 0)));
   }
 }
-console.log(`n=${n} inverse ${elapsed.toFixed(0)} ms, max |A·A⁻¹ − I| on sampled rows = ${worst.toExponential(2)}`);
+console.log(
+  `n=${n} inverse ${elapsed.toFixed(0)} ms, max |A·A⁻¹ − I| on sampled rows = ${worst.toExponential(2)}`,
+);

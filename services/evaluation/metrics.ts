@@ -31,7 +31,11 @@ export function ndcgAtK(ranked: ArrayLike<number>, relevant: ReadonlySet<number>
 }
 
 /** AP@K normalised by min(|relevant|, K) so a perfect top-K scores 1 even when |relevant| > K. */
-export function averagePrecisionAtK(ranked: ArrayLike<number>, relevant: ReadonlySet<number>, k: number): number {
+export function averagePrecisionAtK(
+  ranked: ArrayLike<number>,
+  relevant: ReadonlySet<number>,
+  k: number,
+): number {
   const denominator = Math.min(relevant.size, k);
   if (denominator === 0) return 0;
   let hits = 0;
@@ -47,7 +51,11 @@ export function averagePrecisionAtK(ranked: ArrayLike<number>, relevant: Readonl
 }
 
 /** Share of the catalogue that appears in at least one user's top-K. */
-export function catalogCoverageAtK(lists: Iterable<ArrayLike<number>>, catalogSize: number, k: number): number {
+export function catalogCoverageAtK(
+  lists: Iterable<ArrayLike<number>>,
+  catalogSize: number,
+  k: number,
+): number {
   if (catalogSize === 0) return 0;
   const seen = new Set<number>();
   for (const list of lists) {
@@ -85,7 +93,11 @@ export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): numbe
 }
 
 /** Mean binary cross-entropy; probabilities are clipped so one confident miss is large but finite. */
-export function logLoss(probabilities: ArrayLike<number>, labels: ArrayLike<number>, epsilon = 1e-15): number {
+export function logLoss(
+  probabilities: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  epsilon = 1e-15,
+): number {
   const n = probabilities.length;
   if (labels.length !== n) throw new Error('probabilities and labels differ in length');
   if (n === 0) throw new Error('log loss of an empty set');

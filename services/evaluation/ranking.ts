@@ -1,4 +1,4 @@
-import { IdIndex, type InteractionMatrix, itemsOfUser } from '../models/interaction-matrix';
+import { type IdIndex, type InteractionMatrix, itemsOfUser } from '../models/interaction-matrix';
 import type { CandidateModel, Interaction } from '../models/types';
 import { summariseTopK, type TopKReport } from './metrics';
 import { topK } from './topk';

@@ -26,7 +26,8 @@ export function splitInteractions(
   const train: Interaction[] = [];
   const test: Interaction[] = [];
   for (const history of historiesByUser(interactions)) {
-    const ordered = protocol === 'temporal' ? history.sort(chronological) : shuffleInPlace(history, random);
+    const ordered =
+      protocol === 'temporal' ? history.sort(chronological) : shuffleInPlace(history.sort(byItem), random);
     const nTest = Math.min(history.length - 1, Math.round(history.length * testFraction));
     const cut = history.length - nTest;
     for (let n = 0; n < ordered.length; n++) (n < cut ? train : test).push(ordered[n]);
@@ -44,9 +45,10 @@ export function validationSplit(protocol: Protocol, train: readonly Interaction[
 }
 
 /**
- * Groups by user in first-seen order and keeps one interaction per (user, item):
- * a repeated pair could otherwise straddle train and test and leak the answer.
- * The earliest occurrence is kept because that is when the item entered the history.
+ * Groups by user, in id order so the PRNG stream (and so the split) does not
+ * depend on input order, and keeps one interaction per (user, item): a repeated
+ * pair could otherwise straddle train and test and leak the answer. The
+ * earliest occurrence is kept because that is when the item entered the history.
  */
 function historiesByUser(interactions: readonly Interaction[]): Interaction[][] {
   const byUser = new Map<string, Map<string, Interaction>>();
@@ -59,10 +61,14 @@ function historiesByUser(interactions: readonly Interaction[]): Interaction[][] 
     const kept = items.get(x.item);
     if (!kept || x.timestamp < kept.timestamp) items.set(x.item, x);
   }
-  return [...byUser.values()].map((items) => [...items.values()]);
+  return [...byUser.keys()].sort().map((user) => [...byUser.get(user)!.values()]);
+}
+
+function byItem(a: Interaction, b: Interaction): number {
+  return a.item < b.item ? -1 : a.item > b.item ? 1 : 0;
 }
 
 /** Same-second ties are broken by item id so the temporal cut does not depend on input order. */
 function chronological(a: Interaction, b: Interaction): number {
-  return a.timestamp - b.timestamp || (a.item < b.item ? -1 : a.item > b.item ? 1 : 0);
+  return a.timestamp - b.timestamp || byItem(a, b);
 }

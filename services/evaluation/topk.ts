@@ -17,7 +17,7 @@ export function topK(scores: ArrayLike<number>, k: number, exclude: ArrayLike<nu
     while (next < exclude.length && exclude[next] < i) next++;
     if (next < exclude.length && exclude[next] === i) continue;
     const s = scores[i];
-    if (s !== s) continue;
+    if (Number.isNaN(s)) continue;
     if (size < k) {
       siftUp(heapScore, heapIndex, size, s, i);
       size++;
@@ -53,14 +53,21 @@ function siftUp(heapScore: Float64Array, heapIndex: Int32Array, at: number, s: n
 }
 
 /** Replaces the root with (s, index) and restores heap order over the first `size` slots. */
-function siftDown(heapScore: Float64Array, heapIndex: Int32Array, size: number, s: number, index: number): void {
+function siftDown(
+  heapScore: Float64Array,
+  heapIndex: Int32Array,
+  size: number,
+  s: number,
+  index: number,
+): void {
   let pos = 0;
   for (;;) {
     const left = 2 * pos + 1;
     if (left >= size) break;
     const right = left + 1;
     let child = left;
-    if (right < size && worse(heapScore[right], heapIndex[right], heapScore[left], heapIndex[left])) child = right;
+    if (right < size && worse(heapScore[right], heapIndex[right], heapScore[left], heapIndex[left]))
+      child = right;
     if (!worse(heapScore[child], heapIndex[child], s, index)) break;
     heapScore[pos] = heapScore[child];
     heapIndex[pos] = heapIndex[child];

@@ -4,7 +4,7 @@ import { recencyWeights } from './recency';
 import type { CandidateModel } from './types';
 
 export interface EaseParams {
-  /** L2 penalty on the item-item weights; larger values shrink toward popularity-free co-occurrence. */
+  /** L2 penalty on the item-item weights; a few hundred suits ML-100K-sized Gram matrices. */
   lambda: number;
   /**
    * When set, a user's history is weighted by recency (half-life in items, see

@@ -5,7 +5,7 @@ export class IdIndex {
   private readonly byId = new Map<string, number>();
 
   private constructor(readonly ids: readonly string[]) {
-    ids.forEach((id, index) => this.byId.set(id, index));
+    for (const [index, id] of ids.entries()) this.byId.set(id, index);
   }
 
   /** Ids are sorted so that indices (and therefore score tie-breaks) do not depend on input order. */
@@ -101,7 +101,19 @@ export function buildInteractionMatrix(
     itemEntries[itemFill[i]] = n;
     itemUsers[itemFill[i]++] = u;
   }
-  return { users, items, nUsers, nItems, nnz, userPtr, userItems, userTimes, itemPtr, itemUsers, itemEntries };
+  return {
+    users,
+    items,
+    nUsers,
+    nItems,
+    nnz,
+    userPtr,
+    userItems,
+    userTimes,
+    itemPtr,
+    itemUsers,
+    itemEntries,
+  };
 }
 
 export function itemsOfUser(matrix: InteractionMatrix, user: number): Int32Array {

@@ -1,0 +1,71 @@
+import { extname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { type HalfStep, solveRows } from './ials-solver';
+import type { SolveRequest } from './ials-worker';
+
+/**
+ * Splits an iALS half-step across the main thread plus `extraThreads` workers.
+ * Row solves within a half-step are independent, so the result is identical to
+ * the single-threaded one. The factor arrays in each step must be backed by
+ * SharedArrayBuffer; the sparse structure and Gramian are small and copied.
+ */
+export class RowSolverPool {
+  private constructor(private readonly workers: Worker[]) {}
+
+  static start(extraThreads: number): RowSolverPool {
+    return new RowSolverPool(Array.from({ length: extraThreads }, () => spawnWorker()));
+  }
+
+  async solve(step: HalfStep): Promise<void> {
+    const bounds = balancedBounds(step, this.workers.length + 1);
+    const pending = this.workers.map(
+      (worker, w) =>
+        new Promise<void>((resolve, reject) => {
+          const onError = (error: Error) => {
+            worker.off('message', onDone);
+            reject(error);
+          };
+          const onDone = () => {
+            worker.off('error', onError);
+            resolve();
+          };
+          worker.once('message', onDone);
+          worker.once('error', onError);
+          const request: SolveRequest = { step, from: bounds[w + 1], to: bounds[w + 2] };
+          worker.postMessage(request);
+        }),
+    );
+    solveRows(step, bounds[0], bounds[1]);
+    await Promise.all(pending);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+}
+
+/** Under tsx the worker entry is TypeScript, which a bare Worker cannot load; register tsx inside it first. */
+function spawnWorker(): Worker {
+  const extension = extname(__filename);
+  const entry = JSON.stringify(join(__dirname, `ials-worker${extension}`));
+  const source =
+    extension === '.ts'
+      ? `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${entry});`
+      : `require(${entry});`;
+  return new Worker(source, { eval: true });
+}
+
+/** Row ranges with roughly equal cost, a row costing about k² + k·|positives| per CG step. */
+function balancedBounds(step: Pick<HalfStep, 'ptr' | 'k'>, parts: number): number[] {
+  const rows = step.ptr.length - 1;
+  const cost = (r: number) => r * step.k + step.ptr[r];
+  const total = cost(rows);
+  const bounds = [0];
+  let r = 0;
+  for (let p = 1; p < parts; p++) {
+    while (r < rows && cost(r) < (total * p) / parts) r++;
+    bounds.push(r);
+  }
+  bounds.push(rows);
+  return bounds;
+}
