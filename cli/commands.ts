@@ -10,6 +10,7 @@ import { InteractionStore } from '../services/store/interaction-store';
 import { rebuildStore } from '../services/store/rebuild';
 import { startConsumers } from './consumers';
 import { runDemo } from './demo';
+import { runEval } from './eval';
 import { runIngestMovieLens } from './ingest';
 import { createPipelineWorker } from './worker';
 
@@ -226,10 +227,30 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
   },
   {
     name: 'eval',
-    summary: 'offline evaluation of every model',
-    help: 'cairn eval [--json] [--out DIR]',
-    options: {},
-    run: notYet('issue 4'),
+    summary: 'full-ranking offline evaluation of every candidate model, both protocols',
+    help: `cairn eval [--json] [--out DIR] [--seed N]
+
+Reads the interaction store (run 'cairn ingest movielens' first) and evaluates every candidate
+model with full ranking (no sampled negatives) under two protocols: stratified (per user a random
+75% train / 25% test) and temporal (per user the earliest 80% / latest 20%). Items seen in train
+are excluded from the top-K. Hyperparameters are chosen on a validation split carved out of train;
+test is scored once per refitted model.
+  --json     print only {"stratified": {model: {"ndcg@10", …}}, "temporal": {…}}
+  --out DIR  write DIR/<protocol>/train.tsv, test.tsv and <model>.tsv (user, rank, item)
+  --seed N   the split seed (default 42)`,
+    options: { json: { type: 'boolean' }, out: { type: 'string' }, seed: { type: 'string' } },
+    async run({ settings, values }) {
+      const seed = Number(values.seed ?? 42);
+      if (!Number.isInteger(seed) || seed < 0) {
+        console.error(`cairn eval: --seed must be a non-negative integer, got '${values.seed}'`);
+        return 2;
+      }
+      return runEval(settings, {
+        json: values.json === true,
+        outDir: values.out as string | undefined,
+        seed,
+      });
+    },
   },
   {
     name: 'serve',

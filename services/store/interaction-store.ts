@@ -34,6 +34,12 @@ import {
 export type ApplyOutcome = { kind: 'applied' } | { kind: 'duplicate' } | { kind: 'rejected'; reason: string };
 
 export type ItemStatus = 'active' | 'retired' | 'blocked';
+export type UserDemographics = Extract<UserEvent, { type: 'user_created' }>['demographics'];
+export interface ItemContent {
+  title: string;
+  year: number | null;
+  text: string;
+}
 const statusCodes: ItemStatus[] = ['active', 'retired', 'blocked'];
 
 interface Checkpoint {
@@ -84,6 +90,8 @@ export class InteractionStore {
   private readonly categoryIndex = new Map<string, number>();
   readonly itemCategories: number[][] = [];
   readonly itemStatus: number[] = [];
+  readonly itemContent: ItemContent[] = [];
+  readonly userDemographics: UserDemographics[] = [];
   readonly userInterests = new Map<number, string[]>();
 
   readonly interactionsPerItem = new Tally();
@@ -311,6 +319,7 @@ export class InteractionStore {
           return { kind: 'rejected', reason: `user ${event.userId} already exists` };
         this.userIndex.set(event.userId, this.userIds.length);
         this.userIds.push(event.userId);
+        this.userDemographics.push(event.demographics);
         return { kind: 'applied' };
       }
       case 'onboarding_interests': {
@@ -326,13 +335,22 @@ export class InteractionStore {
         this.itemIds.push(event.itemId);
         this.itemCategories.push(event.categories.map((c) => this.category(c)));
         this.itemStatus.push(0);
+        this.itemContent.push({ title: event.title, year: event.year, text: event.text });
         return { kind: 'applied' };
       }
       default: {
         const item = this.itemIndex.get(event.itemId);
         if (item === undefined) return { kind: 'rejected', reason: `unknown item ${event.itemId}` };
-        if (event.type === 'item_updated' && event.categories !== undefined)
-          this.itemCategories[item] = event.categories.map((c) => this.category(c));
+        if (event.type === 'item_updated') {
+          if (event.categories !== undefined)
+            this.itemCategories[item] = event.categories.map((c) => this.category(c));
+          const content = this.itemContent[item];
+          this.itemContent[item] = {
+            title: event.title ?? content.title,
+            year: event.year === undefined ? content.year : event.year,
+            text: event.text ?? content.text,
+          };
+        }
         if (event.type === 'item_retired') this.itemStatus[item] = statusCodes.indexOf('retired');
         if (event.type === 'item_blocked') this.itemStatus[item] = statusCodes.indexOf('blocked');
         return { kind: 'applied' };
