@@ -12,7 +12,7 @@ import { startConsumers } from './consumers';
 import { runDemo } from './demo';
 import { runEval } from './eval';
 import { runIngestMovieLens } from './ingest';
-import { createPipelineWorker } from './worker';
+import { runPipelineWorker } from './worker';
 
 export interface CommandContext {
   settings: CairnSettings;
@@ -168,8 +168,7 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
     help: 'cairn worker\n\nPolls the pipeline task queue; stops gracefully on SIGINT/SIGTERM.',
     options: {},
     async run({ settings }) {
-      const worker = await createPipelineWorker(settings);
-      await worker.run();
+      await runPipelineWorker(settings);
       return 0;
     },
   },

@@ -13,7 +13,7 @@ import { temporalClient } from '../services/orchestration/temporal';
 import { temporalConfig } from '../temporal.config';
 import type { IngestSummary } from '../workflows/ingest-movielens';
 import { startConsumers } from './consumers';
-import { createPipelineWorker } from './worker';
+import { runPipelineWorker } from './worker';
 
 export interface IngestOptions {
   /** Run a worker and the consumers in this process (otherwise they run elsewhere). */
@@ -59,8 +59,7 @@ export async function runIngestMovieLens(
     if (!options.inProcess) return await run();
     const consumers = await startConsumers(settings);
     try {
-      const worker = await createPipelineWorker(settings);
-      return await worker.runUntil(run());
+      return (await runPipelineWorker(settings, run())) as IngestResult;
     } finally {
       await consumers.stop();
     }

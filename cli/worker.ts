@@ -1,25 +1,55 @@
-/** The composition root of the pipeline worker: builds clients, wires activities, runs. */
+/**
+ * The composition root of the pipeline worker: builds the clients, wires every activity, and
+ * owns their lifetime (they close when the worker stops).
+ */
+import { connect } from '@nats-io/transport-node';
 import { Worker } from '@temporalio/worker';
+import { createBackfillActivities } from '../activities/backfill';
 import { createIngestActivities } from '../activities/ingest';
+import { searchClient } from '../services/catalog/elasticsearch';
 import type { CairnSettings } from '../services/config/environment';
 import { kafkaClient } from '../services/events/kafka';
 import { namespaceOf, workerConnection } from '../services/orchestration/temporal';
+import { openModelRegistry } from '../services/registry/model-registry';
 
-export async function createPipelineWorker(settings: CairnSettings): Promise<Worker> {
+/** Runs a pipeline worker until `until` settles (or, without it, until the process is signalled). */
+export async function runPipelineWorker<T>(
+  settings: CairnSettings,
+  until?: Promise<T>,
+): Promise<T | undefined> {
   const kafka = kafkaClient(settings, 'cairn-worker');
-  const activities = {
-    ...createIngestActivities({
-      kafka,
-      topics: settings.topics,
-      partitions: settings.env.CAIRN_TOPIC_PARTITIONS,
-      storeGroupId: settings.consumerGroups.store,
-    }),
-  };
-  return Worker.create({
-    connection: await workerConnection(settings),
-    namespace: namespaceOf(settings),
-    taskQueue: settings.pipelineTaskQueue,
-    workflowsPath: require.resolve('../workflows'),
-    activities,
-  });
+  const search = searchClient(settings);
+  const nats = await connect({ servers: settings.natsUrl.split(',') });
+  const connection = await workerConnection(settings);
+  try {
+    const activities = {
+      ...createIngestActivities({
+        kafka,
+        topics: settings.topics,
+        partitions: settings.env.CAIRN_TOPIC_PARTITIONS,
+        storeGroupId: settings.consumerGroups.store,
+      }),
+      ...createBackfillActivities({
+        search,
+        registry: await openModelRegistry(nats, settings.registryBucket),
+        catalogIndex: settings.catalogIndex,
+      }),
+    };
+    const worker = await Worker.create({
+      connection,
+      namespace: namespaceOf(settings),
+      taskQueue: settings.pipelineTaskQueue,
+      workflowsPath: require.resolve('../workflows'),
+      activities,
+    });
+    if (until === undefined) {
+      await worker.run();
+      return undefined;
+    }
+    return await worker.runUntil(until);
+  } finally {
+    await connection.close();
+    await nats.close();
+    await search.close();
+  }
 }

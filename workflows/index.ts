@@ -1,1 +1,2 @@
+export { embeddingBackfill } from './embedding-backfill';
 export { ingestMovieLens } from './ingest-movielens';

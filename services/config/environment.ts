@@ -27,6 +27,9 @@ export interface CairnSettings {
   topics: TopicSet;
   consumerGroups: { store: string; catalog: string };
   catalogIndex: string;
+  /** The serving alias of the item-vector indexes. */
+  itemsAlias: string;
+  registryBucket: string;
   /** Which servers the local stack manages (the others are remote and only checked). */
   local: { temporal: boolean; kafka: boolean; elasticsearch: boolean; nats: boolean };
 }
@@ -57,6 +60,9 @@ export function readSettings(source: NodeJS.ProcessEnv = process.env): CairnSett
       catalog: `${env.CAIRN_PREFIX}cairn-catalog-index`,
     },
     catalogIndex: `${env.CAIRN_PREFIX}cairn-catalog`,
+    itemsAlias: `${env.CAIRN_PREFIX}cairn-items`,
+    // JetStream bucket names allow no dots.
+    registryBucket: `${env.CAIRN_PREFIX.replaceAll('.', '-')}cairn-models`,
     natsUrl: env.NATS_URL ?? `nats://127.0.0.1:${env.CAIRN_NATS_PORT}`,
     local: {
       temporal: env.TEMPORAL_ADDRESS === undefined,

@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Objm } from '@nats-io/obj';
+import { connect } from '@nats-io/transport-node';
 import { searchClient } from '../catalog/elasticsearch';
 import { kafkaClient } from '../events/kafka';
 import { ensureTopics } from '../events/topics';
@@ -38,8 +40,17 @@ export async function scratchNamespace(label = 't', partitions = 4): Promise<Scr
       await cleaner.deleteGroups(Object.values(settings.consumerGroups)).catch(() => undefined);
       await cleaner.disconnect();
       const search = searchClient(settings);
-      await search.indices.delete({ index: settings.catalogIndex }, { ignore: [404] });
+      await search.indices.delete(
+        { index: [settings.catalogIndex, `${settings.itemsAlias}-*`] },
+        { ignore: [404] },
+      );
       await search.close();
+      const nats = await connect({ servers: settings.natsUrl.split(',') });
+      await new Objm(nats)
+        .open(settings.registryBucket)
+        .then((bucket) => bucket.destroy())
+        .catch(() => undefined);
+      await nats.close();
       await rm(storeDir, { recursive: true, force: true });
     },
   };

@@ -652,3 +652,21 @@ function* interactionsFrom(config: SyntheticConfig): Generator<Interaction> {
     }
   }
 }
+
+/**
+ * Item embeddings with the structure real ones have (items cluster around their genres), for
+ * index and recall work at scale: `clusters` centroids, each item a centroid plus noise.
+ * Uniform random vectors would be a needlessly adversarial case for HNSW.
+ */
+export function syntheticItemVectors(count: number, dims: number, seed = 1, clusters = 256): Float32Array {
+  const random = new Random(seed, 8);
+  const gaussian = () =>
+    Math.sqrt(-2 * Math.log(1 - random.float())) * Math.cos(2 * Math.PI * random.float());
+  const centroids = Float32Array.from({ length: clusters * dims }, gaussian);
+  const vectors = new Float32Array(count * dims);
+  for (let i = 0; i < count; i++) {
+    const c = random.below(clusters);
+    for (let d = 0; d < dims; d++) vectors[i * dims + d] = centroids[c * dims + d] + 0.5 * gaussian();
+  }
+  return vectors;
+}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runIngestMovieLens } from '../../cli/ingest';
-import { createPipelineWorker } from '../../cli/worker';
+import { runPipelineWorker } from '../../cli/worker';
 import { searchClient } from '../../services/catalog/elasticsearch';
 import { repositoryRoot } from '../../services/config/environment';
 import { scratchNamespace } from '../../services/config/scratch-namespace';
@@ -72,9 +72,9 @@ test('killing the consumer process mid-ingest and restarting it keeps the counts
     return existsSync(checkpoint) ? JSON.parse(readFileSync(checkpoint, 'utf8')).interactionsBytes / 32 : 0;
   };
   let consumer = startConsumer();
-  const worker = await createPipelineWorker(settings);
   try {
-    const ingest = worker.runUntil(
+    const ingest = runPipelineWorker(
+      settings,
       runIngestMovieLens(settings, { inProcess: false, eventsPerSecond: 25_000 }),
     );
     while (appliedInteractions() < 10_000) await sleep(50);
@@ -84,7 +84,7 @@ test('killing the consumer process mid-ingest and restarting it keeps the counts
     assert.ok(atKill < movieLens.interactions, `killed mid-ingest (at ${atKill})`);
     consumer = startConsumer();
     const result = await ingest;
-    assert.equal(result.interactions, movieLens.interactions);
+    assert.equal(result?.interactions, movieLens.interactions);
     consumer.kill('SIGTERM');
     await exited(consumer);
     const store = await InteractionStore.open(settings.storeDir);

@@ -1,0 +1,142 @@
+/**
+ * Activities of the embedding backfill. Every write is idempotent (document id = item id), so a
+ * batch retried after a worker crash rewrites the same documents: no duplicates, no gaps.
+ */
+
+import type { Client } from '@elastic/elasticsearch';
+import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { exactNeighbours, type ItemVectors, readItemVectors } from '../services/catalog/item-vectors';
+import {
+  createVectorIndex,
+  finishLoading,
+  type ItemVectorDocument,
+  nearestItems,
+  publishVectorIndex,
+  writeVectors,
+} from '../services/catalog/vector-index';
+import { mulberry32 } from '../services/models/random';
+import type { ModelRegistry } from '../services/registry/model-registry';
+
+export interface BackfillActivityDeps {
+  search: Client;
+  registry: ModelRegistry;
+  /** The catalog index whose fields (categories, status) vector documents carry for filtering. */
+  catalogIndex: string;
+}
+
+export interface VectorRelease {
+  family: string;
+  version: string;
+}
+
+export interface PreparedIndex {
+  index: string;
+  itemCount: number;
+}
+
+export interface IndexCheck {
+  documents: number;
+  recallAt100: number;
+  sampledQueries: number;
+}
+
+const writeChunk = 1_000;
+export const requiredRecall = 0.95;
+
+export function createBackfillActivities({ search, registry, catalogIndex }: BackfillActivityDeps) {
+  // A worker backfills one release at a time; keeping its vectors saves a registry read per batch.
+  let cached: { key: string; vectors: Promise<ItemVectors> } | undefined;
+  const vectorsOf = ({ family, version }: VectorRelease) => {
+    const key = `${family}/${version}`;
+    if (cached?.key !== key) cached = { key, vectors: readItemVectors(registry, family, version) };
+    return cached.vectors;
+  };
+
+  async function catalogFields(
+    ids: string[],
+  ): Promise<Map<string, { categories: string[]; status: string }>> {
+    const found = await search.mget<{ categories: string[]; status: string }>(
+      { index: catalogIndex, ids },
+      { ignore: [404] },
+    );
+    const fields = new Map<string, { categories: string[]; status: string }>();
+    for (const doc of found.docs ?? [])
+      if ('found' in doc && doc.found && doc._source) fields.set(doc._id, doc._source);
+    return fields;
+  }
+
+  return {
+    async prepareVectorIndex(release: VectorRelease & { alias: string }): Promise<PreparedIndex> {
+      const items = await vectorsOf(release);
+      const index = await createVectorIndex(search, {
+        alias: release.alias,
+        version: `${release.family}-${release.version}`,
+        dims: items.dims,
+        similarity: items.similarity,
+      });
+      return { index, itemCount: items.ids.length };
+    },
+
+    async writeVectorBatch(
+      input: VectorRelease & { index: string; from: number; count: number },
+    ): Promise<number> {
+      const items = await vectorsOf(input);
+      const end = Math.min(input.from + input.count, items.ids.length);
+      for (let start = input.from; start < end; start += writeChunk) {
+        const ids = items.ids.slice(start, Math.min(start + writeChunk, end));
+        const catalog = await catalogFields(ids);
+        const documents: ItemVectorDocument[] = ids.map((itemId, i) => {
+          const row = start + i;
+          return {
+            itemId,
+            categories: catalog.get(itemId)?.categories ?? [],
+            status: catalog.get(itemId)?.status ?? 'active',
+            vector: Array.from(items.vectors.subarray(row * items.dims, (row + 1) * items.dims)),
+          };
+        });
+        await writeVectors(search, input.index, documents);
+        heartbeat(start + ids.length);
+      }
+      return end - input.from;
+    },
+
+    /** Exact document count, and kNN recall@100 against exact search on a seeded sample. */
+    async verifyVectorIndex(input: VectorRelease & { index: string; sample: number }): Promise<IndexCheck> {
+      const items = await vectorsOf(input);
+      const documents = await finishLoading(search, input.index);
+      if (documents !== items.ids.length)
+        throw ApplicationFailure.nonRetryable(
+          `${input.index} has ${documents} documents, expected ${items.ids.length}`,
+        );
+      const random = mulberry32(items.ids.length);
+      const k = Math.min(100, items.ids.length);
+      let found = 0;
+      for (let q = 0; q < input.sample; q++) {
+        const row = Math.floor(random() * items.ids.length);
+        const query = items.vectors.subarray(row * items.dims, (row + 1) * items.dims);
+        const exact = new Set(Array.from(exactNeighbours(items, query, k), (i) => items.ids[i]));
+        const approximate = await nearestItems(
+          search,
+          input.index,
+          Array.from(query),
+          k,
+          Math.max(4 * k, 400),
+        );
+        found += approximate.filter((id) => exact.has(id)).length;
+        heartbeat(q);
+      }
+      const recallAt100 = found / (input.sample * k);
+      if (recallAt100 < requiredRecall)
+        throw ApplicationFailure.nonRetryable(
+          `${input.index}: kNN recall@100 ${recallAt100.toFixed(3)} < ${requiredRecall}`,
+        );
+      return { documents, recallAt100, sampledQueries: input.sample };
+    },
+
+    async publishVectorIndex(input: { alias: string; index: string; keep: number }): Promise<string[]> {
+      return publishVectorIndex(search, input.alias, input.index, input.keep);
+    },
+  };
+}
+
+export type BackfillActivities = ReturnType<typeof createBackfillActivities>;

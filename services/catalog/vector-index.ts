@@ -1,0 +1,137 @@
+/**
+ * Versioned item-vector indexes behind the alias `cairn-items`: each model version gets its own
+ * index (`cairn-items-<version>`), serving reads the alias, and the alias moves atomically once
+ * a new index is complete and verified. Vector documents carry the catalog fields that kNN
+ * filters on, so a filtered kNN query needs no join.
+ */
+import type { Client } from '@elastic/elasticsearch';
+
+export type VectorSimilarity = 'cosine' | 'dot_product' | 'l2_norm' | 'max_inner_product';
+
+export interface VectorIndexSpec {
+  alias: string;
+  version: string;
+  dims: number;
+  similarity: VectorSimilarity;
+}
+
+export interface ItemVectorDocument {
+  itemId: string;
+  categories: string[];
+  status: string;
+  vector: number[];
+}
+
+export const indexName = (alias: string, version: string) => `${alias}-${version.toLowerCase()}`;
+
+export async function createVectorIndex(client: Client, spec: VectorIndexSpec): Promise<string> {
+  const index = indexName(spec.alias, spec.version);
+  if (await client.indices.exists({ index })) return index;
+  await client.indices.create(
+    {
+      index,
+      settings: {
+        number_of_shards: 1,
+        number_of_replicas: 0,
+        // Bulk loading is faster without periodic refreshes; the backfill refreshes once at the end.
+        refresh_interval: '-1',
+      },
+      mappings: {
+        dynamic: 'strict',
+        _meta: { version: spec.version, dims: spec.dims, similarity: spec.similarity },
+        properties: {
+          itemId: { type: 'keyword' },
+          categories: { type: 'keyword' },
+          status: { type: 'keyword' },
+          vector: {
+            type: 'dense_vector',
+            dims: spec.dims,
+            index: true,
+            similarity: spec.similarity,
+            // int8 quantisation keeps the HNSW graph in a quarter of the memory; recall is checked.
+            index_options: { type: 'int8_hnsw', m: 16, ef_construction: 100 },
+          },
+        },
+      },
+    },
+    { ignore: [400] },
+  );
+  return index;
+}
+
+/** Idempotent by item id: writing the same range twice leaves one document per item. */
+export async function writeVectors(
+  client: Client,
+  index: string,
+  documents: ItemVectorDocument[],
+): Promise<void> {
+  const operations = documents.flatMap((doc) => [{ index: { _index: index, _id: doc.itemId } }, doc]);
+  const response = await client.bulk({ operations });
+  if (response.errors) {
+    const failed = response.items.find((i) => i.index?.error !== undefined);
+    throw new Error(`vector bulk write failed: ${JSON.stringify(failed?.index?.error)}`);
+  }
+}
+
+export async function finishLoading(client: Client, index: string): Promise<number> {
+  await client.indices.putSettings({ index, settings: { refresh_interval: '1s' } });
+  await client.indices.refresh({ index });
+  return (await client.count({ index })).count;
+}
+
+export async function nearestItems(
+  client: Client,
+  index: string,
+  vector: number[],
+  k: number,
+  numCandidates: number,
+): Promise<string[]> {
+  const response = await client.search<{ itemId: string }>({
+    index,
+    size: k,
+    _source: false,
+    knn: {
+      field: 'vector',
+      query_vector: vector,
+      k,
+      num_candidates: numCandidates,
+      // int8 scores order near neighbours coarsely; rescoring the top candidates with the
+      // float vectors restores the exact order at a small cost.
+      rescore_vector: { oversample: 3 },
+    },
+  });
+  return response.hits.hits.map((h) => h._id as string);
+}
+
+/** Points the alias at `index` in one request and deletes all but the newest `keep` versions. */
+export async function publishVectorIndex(
+  client: Client,
+  alias: string,
+  index: string,
+  keep = 2,
+): Promise<string[]> {
+  const current = await client.indices.getAlias({ name: alias }, { ignore: [404] });
+  const holders = Object.keys(current).filter((name) => name !== 'error' && name !== 'status');
+  await client.indices.updateAliases({
+    actions: [
+      ...holders.filter((h) => h !== index).map((h) => ({ remove: { index: h, alias } })),
+      { add: { index, alias } },
+    ],
+  });
+  const versions = await client.cat.indices({
+    index: `${alias}-*`,
+    format: 'json',
+    h: 'index,creation.date',
+  });
+  const byAge = versions
+    .map((v) => ({ name: v.index as string, created: Number(v['creation.date']) }))
+    .sort((a, b) => b.created - a.created);
+  const doomed = byAge.filter((v, i) => i >= keep && v.name !== index).map((v) => v.name);
+  if (doomed.length > 0) await client.indices.delete({ index: doomed });
+  return doomed;
+}
+
+export async function aliasTarget(client: Client, alias: string): Promise<string | undefined> {
+  const current = await client.indices.getAlias({ name: alias }, { ignore: [404] });
+  return Object.keys(current).find((name) => name !== 'error' && name !== 'status');
+}

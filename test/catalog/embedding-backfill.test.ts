@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect } from '@nats-io/transport-node';
+import { runPipelineWorker } from '../../cli/worker';
+import { searchClient } from '../../services/catalog/elasticsearch';
+import { encodeItemVectors } from '../../services/catalog/item-vectors';
+import { aliasTarget } from '../../services/catalog/vector-index';
+import { repositoryRoot } from '../../services/config/environment';
+import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
+import { syntheticItemVectors } from '../../services/data/synthetic';
+import { temporalClient } from '../../services/orchestration/temporal';
+import { openModelRegistry } from '../../services/registry/model-registry';
+import type { BackfillInput, BackfillResult } from '../../workflows/embedding-backfill';
+
+async function publishRelease(
+  settings: ScratchSettings,
+  version: string,
+  count: number,
+  dims = 16,
+): Promise<void> {
+  const nats = await connect({ servers: settings.natsUrl });
+  const registry = await openModelRegistry(nats, settings.registryBucket);
+  const ids = Array.from({ length: count }, (_, i) => `item-${i}`);
+  const vectors = syntheticItemVectors(count, dims, Number(version.replace(/\D/g, '')) || 1, 40);
+  await registry.publish('items', version, encodeItemVectors({ ids, dims, similarity: 'cosine', vectors }), {
+    dims,
+    similarity: 'cosine',
+  });
+  await nats.close();
+}
+
+const backfillInput = (settings: ScratchSettings, version: string): BackfillInput => ({
+  family: 'items',
+  version,
+  alias: settings.itemsAlias,
+  batchSize: 500,
+  batchesPerRun: 2,
+  keep: 2,
+  sample: 20,
+});
+
+async function backfill(settings: ScratchSettings, version: string): Promise<BackfillResult> {
+  const client = await temporalClient(settings);
+  try {
+    return await client.workflow.execute('embeddingBackfill', {
+      taskQueue: settings.pipelineTaskQueue,
+      workflowId: `${settings.prefix}backfill-${version}`,
+      args: [backfillInput(settings, version)],
+    });
+  } finally {
+    await client.connection.close();
+  }
+}
+
+test('backfills verify count and recall, swap the alias atomically and keep two versions', async () => {
+  const settings = await scratchNamespace();
+  const search = searchClient(settings);
+  try {
+    const results: BackfillResult[] = [];
+    for (const version of ['v1', 'v2', 'v3']) {
+      await publishRelease(settings, version, 2_600);
+      results.push((await runPipelineWorker(settings, backfill(settings, version))) as BackfillResult);
+      assert.equal(await aliasTarget(search, settings.itemsAlias), results.at(-1)?.index);
+    }
+    for (const r of results) {
+      assert.equal(r.documents, 2_600);
+      assert.ok(r.recallAt100 >= 0.95, `recall@100 ${r.recallAt100}`);
+    }
+    assert.deepEqual(results[2].deletedIndexes, [results[0].index]);
+    const remaining = await search.cat.indices({
+      index: `${settings.itemsAlias}-*`,
+      format: 'json',
+      h: 'index',
+    });
+    assert.deepEqual(remaining.map((i) => i.index).sort(), [results[1].index, results[2].index].sort());
+    const { count } = await search.count({ index: settings.itemsAlias });
+    assert.equal(count, 2_600, 'the alias serves one document per item');
+  } finally {
+    await search.close();
+    await settings.cleanup();
+  }
+});
+
+test('a worker killed mid-backfill resumes with exact counts and no duplicates', async () => {
+  const settings = await scratchNamespace();
+  const search = searchClient(settings);
+  const env = { ...process.env, CAIRN_PREFIX: settings.prefix, CAIRN_LOG_LEVEL: 'ERROR' };
+  const startWorker = (): ChildProcess =>
+    spawn(join(repositoryRoot, 'bin/cairn'), ['worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  let worker = startWorker();
+  const client = await temporalClient(settings);
+  try {
+    await publishRelease(settings, 'v1', 12_000);
+    const handle = await client.workflow.start('embeddingBackfill', {
+      taskQueue: settings.pipelineTaskQueue,
+      workflowId: `${settings.prefix}backfill-crash`,
+      args: [{ ...backfillInput(settings, 'v1'), batchSize: 2_000, batchesPerRun: 100 }],
+    });
+    for (;;) {
+      const progress = await handle
+        .query<{ written: number; total: number } | undefined>('progress')
+        .catch(() => undefined);
+      if (progress !== undefined && progress.written >= 2_000) break;
+      await sleep(100);
+    }
+    worker.kill('SIGKILL');
+    await new Promise((resolve) =>
+      worker.exitCode !== null || worker.signalCode !== null ? resolve(null) : worker.once('exit', resolve),
+    );
+    worker = startWorker();
+    const result = (await handle.result()) as BackfillResult;
+    assert.equal(result.documents, 12_000);
+    const { count } = await search.count({ index: settings.itemsAlias });
+    assert.equal(count, 12_000, 'one document per item: no duplicates, no gaps');
+    const history = await handle.fetchHistory();
+    const retried = (history.events ?? []).some(
+      (e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
+    );
+    assert.ok(retried, 'the batch in flight at the kill was retried');
+  } finally {
+    worker.kill('SIGTERM');
+    await client.connection.close();
+    await search.close();
+    await settings.cleanup();
+  }
+});
