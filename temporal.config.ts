@@ -14,6 +14,14 @@ export const temporalConfig = {
   },
   workflowIds: {
     ingestMovielens: 'cairn-ingest-movielens',
+    retrain: 'cairn-retrain',
+  },
+  backfill: {
+    batchSize: 5_000,
+    /** About 100k documents per run keeps each run's history to a few hundred events. */
+    batchesPerRun: 20,
+    keepVersions: 2,
+    recallSampleQueries: 50,
   },
   schedules: {
     dailyRetrain: {
@@ -29,11 +37,13 @@ export const temporalConfig = {
       backoffCoefficient: 2,
       maximumInterval: '30s',
       maximumAttempts: 10,
-      nonRetryableErrorTypes: ['InvalidInputError'],
+      nonRetryableErrorTypes: ['InvalidInputError', 'TrainingConfigError', 'DatasetError'],
     } satisfies RetryPolicy,
   },
   timeouts: {
     ioActivity: '10 minutes',
+    /** Training a day of a large catalog takes a while; heartbeats catch a dead worker sooner. */
+    training: '2 hours',
     heartbeat: '30 seconds',
   },
 } as const;

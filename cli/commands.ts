@@ -12,6 +12,7 @@ import { startConsumers } from './consumers';
 import { runDemo } from './demo';
 import { runEval } from './eval';
 import { runIngestMovieLens } from './ingest';
+import { describeRetrain, runRetrain } from './retrain';
 import { runPipelineWorker } from './worker';
 
 export interface CommandContext {
@@ -219,10 +220,26 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
   },
   {
     name: 'retrain',
-    summary: 'retrain the models now (the daily workflow)',
-    help: 'cairn retrain',
-    options: {},
-    run: notYet('issue 5'),
+    summary: 'retrain the models now (the workflow the daily schedule runs)',
+    help: `cairn retrain [--config FILE] [--external]
+
+Creates or updates the Temporal schedule cairn-daily-retrain (temporal.config.ts), then starts
+the retrain workflow now and shows its phases: snapshot of the interaction store → train →
+champion/challenger gate (decision recorded in the workflow's memo) → embedding backfill into a
+new Elasticsearch index, alias cairn-items swapped → the new release becomes the champion.
+Retraining the same snapshot with the same config yields the same release version.
+  --config FILE  JSON training config (iALS factors, lambda, alpha, epochs, seed; holdoutSeed;
+                 gateTolerance); defaults are the values cairn eval chose on validation
+  --external     leave the work to 'cairn worker' processes instead of a worker in this one`,
+    options: { config: { type: 'string' }, external: { type: 'boolean' } },
+    async run({ settings, values }) {
+      const result = await runRetrain(settings, {
+        configFile: values.config as string | undefined,
+        inProcess: values.external !== true,
+      });
+      for (const line of describeRetrain(result)) console.log(line);
+      return 0;
+    },
   },
   {
     name: 'eval',

@@ -6,6 +6,7 @@ import { connect } from '@nats-io/transport-node';
 import { Worker } from '@temporalio/worker';
 import { createBackfillActivities } from '../activities/backfill';
 import { createIngestActivities } from '../activities/ingest';
+import { createRetrainActivities } from '../activities/retrain';
 import { searchClient } from '../services/catalog/elasticsearch';
 import type { CairnSettings } from '../services/config/environment';
 import { kafkaClient } from '../services/events/kafka';
@@ -22,6 +23,7 @@ export async function runPipelineWorker<T>(
   const nats = await connect({ servers: settings.natsUrl.split(',') });
   const connection = await workerConnection(settings);
   try {
+    const registry = await openModelRegistry(nats, settings.registryBucket);
     const activities = {
       ...createIngestActivities({
         kafka,
@@ -31,8 +33,13 @@ export async function runPipelineWorker<T>(
       }),
       ...createBackfillActivities({
         search,
-        registry: await openModelRegistry(nats, settings.registryBucket),
+        registry,
         catalogIndex: settings.catalogIndex,
+      }),
+      ...createRetrainActivities({
+        registry,
+        storeDir: settings.storeDir,
+        snapshotsDir: settings.snapshotsDir,
       }),
     };
     const worker = await Worker.create({

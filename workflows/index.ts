@@ -1,2 +1,3 @@
 export { embeddingBackfill } from './embedding-backfill';
 export { ingestMovieLens } from './ingest-movielens';
+export { retrain } from './retrain';

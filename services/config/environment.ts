@@ -17,6 +17,8 @@ export interface CairnSettings {
   dataDir: string;
   /** The interaction store: derived state, rebuilt from the event log by `cairn store rebuild`. */
   storeDir: string;
+  /** Frozen copies of the store that retrains train on, by content checksum. */
+  snapshotsDir: string;
   temporalAddress: string;
   kafkaBrokers: string[];
   elasticsearchUrl: string;
@@ -49,6 +51,7 @@ export function readSettings(source: NodeJS.ProcessEnv = process.env): CairnSett
     stateDir,
     dataDir: resolve(cacheDir, 'data'),
     storeDir: resolve(env.CAIRN_STORE ?? resolve(stateDir, 'store')),
+    snapshotsDir: resolve(stateDir, 'snapshots'),
     temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.CAIRN_TEMPORAL_PORT}`,
     kafkaBrokers: (env.KAFKA_BROKERS ?? `127.0.0.1:${env.CAIRN_KAFKA_PORT}`).split(','),
     elasticsearchUrl: env.ELASTICSEARCH_URL ?? `http://127.0.0.1:${env.CAIRN_ELASTICSEARCH_PORT}`,

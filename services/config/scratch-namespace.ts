@@ -22,9 +22,11 @@ export async function scratchNamespace(label = 't', partitions = 4): Promise<Scr
   const prefix = `${label}${randomUUID().slice(0, 8)}.`;
   const base = readSettings({ ...process.env, CAIRN_PREFIX: prefix });
   const storeDir = await mkdtemp(join(tmpdir(), 'cairn-test-store-'));
+  const snapshotsDir = await mkdtemp(join(tmpdir(), 'cairn-test-snapshots-'));
   const settings: CairnSettings = {
     ...base,
     storeDir,
+    snapshotsDir,
     env: { ...base.env, CAIRN_TOPIC_PARTITIONS: partitions },
   };
   const admin = kafkaClient(settings, 'cairn-test-setup').admin();
@@ -52,6 +54,7 @@ export async function scratchNamespace(label = 't', partitions = 4): Promise<Scr
         .catch(() => undefined);
       await nats.close();
       await rm(storeDir, { recursive: true, force: true });
+      await rm(snapshotsDir, { recursive: true, force: true });
     },
   };
 }

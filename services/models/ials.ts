@@ -86,6 +86,15 @@ export class Ials implements CandidateModel {
     this.nItems = train.nItems;
   }
 
+  /** Row-major factors (one row of `params.factors` per item), for export and ANN indexing. */
+  get itemVectors(): Float32Array {
+    return this.itemFactors;
+  }
+
+  get userVectors(): Float32Array {
+    return this.userFactors;
+  }
+
   scoreUser(user: number, out: Float32Array): void {
     this.scoreVector(
       this.userFactors.subarray(user * this.params.factors, (user + 1) * this.params.factors),

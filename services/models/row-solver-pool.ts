@@ -1,5 +1,6 @@
-import { extname, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { spawnModuleWorker } from '../concurrency/threads';
 import { type HalfStep, solveRows } from './ials-solver';
 import type { SolveRequest } from './ials-worker';
 
@@ -44,15 +45,8 @@ export class RowSolverPool {
   }
 }
 
-/** Under tsx the worker entry is TypeScript, which a bare Worker cannot load; register tsx inside it first. */
 function spawnWorker(): Worker {
-  const extension = extname(__filename);
-  const entry = JSON.stringify(join(__dirname, `ials-worker${extension}`));
-  const source =
-    extension === '.ts'
-      ? `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${entry});`
-      : `require(${entry});`;
-  return new Worker(source, { eval: true });
+  return spawnModuleWorker(join(__dirname, 'ials-worker'));
 }
 
 /** Row ranges with roughly equal cost, a row costing about k² + k·|positives| per CG step. */

@@ -1,0 +1,169 @@
+/**
+ * Activities of the daily retrain: snapshot, train, judge, publish, promote. Training runs its
+ * row solves on worker threads and yields to the event loop between half-steps, so heartbeats
+ * keep flowing while it works.
+ */
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { heartbeat } from '@temporalio/activity';
+import { encodeItemVectors } from '../services/catalog/item-vectors';
+import { runInThread } from '../services/concurrency/threads';
+import type { ModelRegistry } from '../services/registry/model-registry';
+import type { HoldoutScore, TrainedRetrieval } from '../services/training/candidate-training';
+import { parseTrainingConfig, type TrainingConfig } from '../services/training/config';
+import { retrievalFamily } from '../services/training/families';
+import { type Snapshot, takeSnapshot } from '../services/training/snapshot';
+import type { TrainingTask } from '../services/training/training-thread';
+
+export interface RetrainActivityDeps {
+  registry: ModelRegistry;
+  storeDir: string;
+  snapshotsDir: string;
+}
+
+export interface TrainedRelease {
+  version: string;
+  snapshot: string;
+  holdout: HoldoutScore;
+  fitSeconds: number;
+  alreadyPublished: boolean;
+}
+
+export interface GateDecision {
+  promote: boolean;
+  reason: string;
+  challenger: { version: string; ndcgAt10: number };
+  champion?: { version: string; ndcgAt10: number };
+  tolerance: number;
+}
+
+const encoder = new TextEncoder();
+
+/** A version names exactly what was trained: the snapshot's content and the config. */
+export function releaseVersion(snapshotId: string, config: TrainingConfig): string {
+  const digest = createHash('sha256')
+    .update(`${snapshotId}\n${JSON.stringify(config)}`)
+    .digest('hex');
+  return `${snapshotId.slice(0, 8)}-${digest.slice(0, 8)}`;
+}
+
+/** Heartbeats every few seconds until the work settles: the work itself runs on another thread. */
+async function whileHeartbeating<T>(work: Promise<T>): Promise<T> {
+  const beat = setInterval(() => heartbeat(), 5_000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+export function createRetrainActivities({ registry, storeDir, snapshotsDir }: RetrainActivityDeps) {
+  const threads = availableParallelism();
+  const inThread = <T>(task: TrainingTask) =>
+    runInThread<T>(join(__dirname, '../services/training/training-thread'), task);
+  const snapshotDir = (snapshot: string) => join(snapshotsDir, snapshot);
+
+  return {
+    async snapshotInteractions(): Promise<Snapshot> {
+      const snapshot = await takeSnapshot(storeDir, snapshotsDir);
+      if (snapshot.interactions === 0)
+        throw new Error(`the interaction store in ${storeDir} is empty: nothing to train on`);
+      return snapshot;
+    },
+
+    /** Trains and publishes a release, or finds the one this snapshot and config already made. */
+    async trainRelease(input: { snapshot: string; config: unknown }): Promise<TrainedRelease> {
+      const config = parseTrainingConfig(input.config);
+      const version = releaseVersion(input.snapshot, config);
+      const existing = await registry.release(retrievalFamily, version);
+      if (existing !== undefined) {
+        const { holdout, fitSeconds } = existing.metadata as { holdout: HoldoutScore; fitSeconds: number };
+        return { version, snapshot: input.snapshot, holdout, fitSeconds, alreadyPublished: true };
+      }
+      const dir = snapshotDir(input.snapshot);
+      const holdout = await whileHeartbeating(
+        inThread<HoldoutScore>({
+          task: 'holdout',
+          snapshotDir: dir,
+          ials: config.ials,
+          holdoutSeed: config.holdoutSeed,
+          threads,
+        }),
+      );
+      const trained = await whileHeartbeating(
+        inThread<TrainedRetrieval>({ task: 'retrieval', snapshotDir: dir, ials: config.ials, threads }),
+      );
+      const files = {
+        ...encodeItemVectors(trained.items),
+        'user-ids.json': encoder.encode(JSON.stringify(trained.users.ids)),
+        'user-vectors.f32': new Uint8Array(trained.users.vectors.buffer),
+      };
+      await registry.publish(retrievalFamily, version, files, {
+        dims: trained.items.dims,
+        similarity: trained.items.similarity,
+        snapshot: input.snapshot,
+        config,
+        holdout,
+        fitSeconds: trained.fitSeconds,
+      });
+      return {
+        version,
+        snapshot: input.snapshot,
+        holdout,
+        fitSeconds: trained.fitSeconds,
+        alreadyPublished: false,
+      };
+    },
+
+    /**
+     * Champion and challenger are measured on the same holdout of the same snapshot: the
+     * champion's recorded config is refitted there, so the comparison is like for like.
+     */
+    async judgeChallenger(input: {
+      snapshot: string;
+      challenger: TrainedRelease;
+      config: unknown;
+    }): Promise<GateDecision> {
+      const config = parseTrainingConfig(input.config);
+      const challenger = { version: input.challenger.version, ndcgAt10: input.challenger.holdout.ndcgAt10 };
+      const tolerance = config.gateTolerance;
+      const champion = await registry.champion(retrievalFamily);
+      if (champion === undefined) return { promote: true, reason: 'no champion yet', challenger, tolerance };
+      if (champion.version === challenger.version)
+        return {
+          promote: true,
+          reason: 'the challenger is the champion',
+          challenger,
+          champion: challenger,
+          tolerance,
+        };
+      const championConfig = parseTrainingConfig((champion.metadata as { config: unknown }).config);
+      const score = await whileHeartbeating(
+        inThread<HoldoutScore>({
+          task: 'holdout',
+          snapshotDir: snapshotDir(input.snapshot),
+          ials: championConfig.ials,
+          holdoutSeed: config.holdoutSeed,
+          threads,
+        }),
+      );
+      const championResult = { version: champion.version, ndcgAt10: score.ndcgAt10 };
+      const promote = challenger.ndcgAt10 >= championResult.ndcgAt10 - tolerance;
+      const verdict = `challenger NDCG@10 ${challenger.ndcgAt10.toFixed(4)} vs champion ${championResult.ndcgAt10.toFixed(4)} (tolerance ${tolerance})`;
+      return {
+        promote,
+        reason: promote ? `not worse: ${verdict}` : `worse: ${verdict}`,
+        challenger,
+        champion: championResult,
+        tolerance,
+      };
+    },
+
+    async promoteRelease(input: { version: string }): Promise<void> {
+      await registry.promote(retrievalFamily, input.version);
+    },
+  };
+}
+
+export type RetrainActivities = ReturnType<typeof createRetrainActivities>;

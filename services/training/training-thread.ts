@@ -1,0 +1,37 @@
+/**
+ * The entry of a training thread: reads a snapshot and runs one training task, so the worker's
+ * event loop (heartbeats, workflow tasks) never waits on numerical work.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { InteractionStore } from '../store/interaction-store';
+import { readTrainingSet } from '../store/training-set';
+import { holdoutScore, trainRetrieval } from './candidate-training';
+import type { TrainingConfig } from './config';
+
+export type TrainingTask =
+  | {
+      task: 'holdout';
+      snapshotDir: string;
+      ials: TrainingConfig['ials'];
+      holdoutSeed: number;
+      threads: number;
+    }
+  | { task: 'retrieval'; snapshotDir: string; ials: TrainingConfig['ials']; threads: number };
+
+async function run(task: TrainingTask): Promise<unknown> {
+  const store = await InteractionStore.open(task.snapshotDir);
+  const { interactions } = await readTrainingSet(store);
+  await store.close();
+  return task.task === 'holdout'
+    ? holdoutScore(interactions, task.ials, task.holdoutSeed, task.threads)
+    : trainRetrieval(interactions, task.ials, task.threads);
+}
+
+if (parentPort !== null)
+  run(workerData as TrainingTask).then(
+    (result) => parentPort?.postMessage({ result }),
+    (error: unknown) =>
+      parentPort?.postMessage({
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      }),
+  );
