@@ -4,6 +4,8 @@ import type { InteractionStore } from './interaction-store';
 
 export interface TrainingSet {
   interactions: Interaction[];
+  /** Every item in the catalog, interacted with or not: the index must hold them all. */
+  items: string[];
   /** Users whose demographics are complete enough for cohorts. */
   demographics: Map<string, Demographics>;
 }
@@ -24,5 +26,5 @@ export async function readTrainingSet(store: InteractionStore): Promise<Training
     if (d.age !== undefined && d.gender !== undefined && d.occupation !== undefined)
       demographics.set(store.userIds[user], { age: d.age, gender: d.gender, occupation: d.occupation });
   });
-  return { interactions, demographics };
+  return { interactions, items: [...store.itemIds], demographics };
 }

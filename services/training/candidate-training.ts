@@ -8,7 +8,7 @@ import type { ItemVectors } from '../catalog/item-vectors';
 import { evaluateRanking, relevanceOf } from '../evaluation/ranking';
 import { splitInteractions } from '../evaluation/splits';
 import { Ials } from '../models/ials';
-import { buildInteractionMatrix, indexInteractions } from '../models/interaction-matrix';
+import { buildInteractionMatrix, IdIndex, indexInteractions } from '../models/interaction-matrix';
 import type { Interaction } from '../models/types';
 import type { TrainingConfig } from './config';
 
@@ -40,13 +40,16 @@ export async function holdoutScore(
   return { ndcgAt10: report.ndcg, recallAt10: report.recall, users: report.users };
 }
 
+/** Items nobody interacted with yet get a zero vector: in the index, but never retrieved by it. */
 export async function trainRetrieval(
   interactions: readonly Interaction[],
+  catalog: readonly string[],
   ials: TrainingConfig['ials'],
   threads: number,
 ): Promise<TrainedRetrieval> {
   const started = performance.now();
-  const { users, items } = indexInteractions(interactions);
+  const { users } = indexInteractions(interactions);
+  const items = IdIndex.of([...catalog, ...interactions.map((x) => x.item)]);
   const model = new Ials({ ...ials, threads });
   await model.fit(buildInteractionMatrix(interactions, users, items));
   return {

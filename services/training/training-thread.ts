@@ -20,11 +20,11 @@ export type TrainingTask =
 
 async function run(task: TrainingTask): Promise<unknown> {
   const store = await InteractionStore.open(task.snapshotDir);
-  const { interactions } = await readTrainingSet(store);
+  const { interactions, items } = await readTrainingSet(store);
   await store.close();
   return task.task === 'holdout'
     ? holdoutScore(interactions, task.ials, task.holdoutSeed, task.threads)
-    : trainRetrieval(interactions, task.ials, task.threads);
+    : trainRetrieval(interactions, items, task.ials, task.threads);
 }
 
 if (parentPort !== null)

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect } from '@nats-io/transport-node';
+import { runPipelineWorker } from '../../cli/worker';
+import { searchClient } from '../../services/catalog/elasticsearch';
+import { aliasTarget } from '../../services/catalog/vector-index';
+import { repositoryRoot } from '../../services/config/environment';
+import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
+import { syntheticInteractions, syntheticItems, syntheticUsers } from '../../services/data/synthetic';
+import { retrainInput } from '../../services/orchestration/schedules';
+import { temporalClient } from '../../services/orchestration/temporal';
+import { openModelRegistry } from '../../services/registry/model-registry';
+import { InteractionStore } from '../../services/store/interaction-store';
+import { retrievalFamily } from '../../services/training/families';
+import type { RetrainPhase, RetrainResult } from '../../workflows/retrain';
+
+const data = { seed: 3, itemCount: 400, userCount: 300, interactionCount: 15_000 };
+const good = { ials: { factors: 16, lambda: 5, alpha: 10, epochs: 6, seed: 1 } };
+const worse = { ials: { factors: 2, lambda: 5, alpha: 10, epochs: 1, seed: 1 } };
+
+/** A store filled straight from the synthetic generator: the retrain reads stores, not Kafka. */
+async function fillStore(settings: ScratchSettings): Promise<void> {
+  const store = await InteractionStore.open(settings.storeDir);
+  for (const event of syntheticUsers(data)) store.apply({ stream: 'users', event });
+  for (const event of syntheticItems(data)) store.apply({ stream: 'catalog', event });
+  for (const event of syntheticInteractions(data)) store.apply({ stream: 'interactions', event });
+  await store.commit({});
+  await store.close();
+}
+
+async function retrain(settings: ScratchSettings, config: unknown, id: string): Promise<RetrainResult> {
+  const client = await temporalClient(settings);
+  try {
+    return await client.workflow.execute('retrain', {
+      taskQueue: settings.pipelineTaskQueue,
+      workflowId: `${settings.prefix}retrain-${id}`,
+      args: [retrainInput(settings, config)],
+    });
+  } finally {
+    await client.connection.close();
+  }
+}
+
+test('retrain promotes, is idempotent on the same snapshot, and the gate refuses a worse model', async () => {
+  const settings = await scratchNamespace();
+  const search = searchClient(settings);
+  try {
+    await fillStore(settings);
+    const first = (await runPipelineWorker(settings, retrain(settings, good, 'first'))) as RetrainResult;
+    assert.equal(first.decision.promote, true);
+    assert.equal(first.decision.reason, 'no champion yet');
+    assert.equal(await aliasTarget(search, settings.itemsAlias), first.backfill?.index);
+    assert.equal(
+      (await search.count({ index: settings.itemsAlias })).count,
+      data.itemCount,
+      'one document per item',
+    );
+
+    const again = (await runPipelineWorker(settings, retrain(settings, good, 'again'))) as RetrainResult;
+    assert.equal(again.snapshot, first.snapshot);
+    assert.equal(again.release.version, first.release.version, 'same snapshot and config, same version');
+    assert.equal(again.release.alreadyPublished, true);
+
+    const refused = (await runPipelineWorker(settings, retrain(settings, worse, 'worse'))) as RetrainResult;
+    assert.equal(refused.decision.promote, false);
+    assert.match(refused.decision.reason, /^worse: /);
+    assert.ok((refused.decision.champion?.ndcgAt10 ?? 0) > refused.decision.challenger.ndcgAt10);
+    assert.equal(refused.backfill, undefined);
+    assert.equal(
+      await aliasTarget(search, settings.itemsAlias),
+      first.backfill?.index,
+      'serving did not move',
+    );
+    const nats = await connect({ servers: settings.natsUrl });
+    const champion = await (await openModelRegistry(nats, settings.registryBucket)).champion(retrievalFamily);
+    await nats.close();
+    assert.equal(champion?.version, first.release.version);
+
+    const client = await temporalClient(settings);
+    const memo = await client.workflow.getHandle(`${settings.prefix}retrain-worse`).describe();
+    await client.connection.close();
+    assert.equal(
+      (memo.memo?.gate as { promote: boolean }).promote,
+      false,
+      'the decision is recorded with the workflow',
+    );
+  } finally {
+    await search.close();
+    await settings.cleanup();
+  }
+});
+
+test('a worker killed mid-retrain is replaced and the retrain completes', async () => {
+  const settings = await scratchNamespace();
+  const env = {
+    ...process.env,
+    CAIRN_PREFIX: settings.prefix,
+    CAIRN_STORE: settings.storeDir,
+    CAIRN_LOG_LEVEL: 'ERROR',
+  };
+  const startWorker = (): ChildProcess =>
+    spawn(join(repositoryRoot, 'bin/cairn'), ['worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = (child: ChildProcess) =>
+    new Promise((resolve) =>
+      child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve),
+    );
+  await fillStore(settings);
+  let worker = startWorker();
+  const client = await temporalClient(settings);
+  try {
+    const handle = await client.workflow.start('retrain', {
+      taskQueue: settings.pipelineTaskQueue,
+      workflowId: `${settings.prefix}retrain-crash`,
+      // Slow enough that the kill lands while training runs.
+      args: [retrainInput(settings, { ials: { ...good.ials, factors: 64, epochs: 30 } })],
+    });
+    while ((await handle.query<RetrainPhase>('phase').catch(() => undefined)) !== 'train') await sleep(100);
+    worker.kill('SIGKILL');
+    await exited(worker);
+    worker = startWorker();
+    const result = (await handle.result()) as RetrainResult;
+    assert.equal(result.decision.promote, true);
+    const history = await handle.fetchHistory();
+    assert.ok(
+      (history.events ?? []).some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1),
+      'the training activity was retried on the new worker',
+    );
+  } finally {
+    worker.kill('SIGTERM');
+    await exited(worker);
+    await client.connection.close();
+    await settings.cleanup();
+  }
+});
