@@ -5,8 +5,8 @@
  * with different content an error.
  */
 import { createHash } from 'node:crypto';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { type ObjectStore, Objm } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
 
 export interface ArtifactInfo {
   file: string;
@@ -64,14 +64,26 @@ class JetStreamModelRegistry implements ModelRegistry {
     const existing = await this.release(family, version);
     if (existing !== undefined) {
       if (existing.contentHash !== contentHash)
-        throw new Error(`${family} ${version} is already published with other content (${existing.contentHash})`);
+        throw new Error(
+          `${family} ${version} is already published with other content (${existing.contentHash})`,
+        );
       return existing;
     }
     for (const artifact of artifacts)
       await this.store.putBlob({ name: `${family}/${version}/${artifact.file}` }, files[artifact.file]);
-    const release: ModelRelease = { family, version, contentHash, artifacts, publishedAt: new Date().toISOString(), metadata };
+    const release: ModelRelease = {
+      family,
+      version,
+      contentHash,
+      artifacts,
+      publishedAt: new Date().toISOString(),
+      metadata,
+    };
     // The manifest goes last: a release is visible only once all of its artifacts are stored.
-    await this.store.putBlob({ name: manifestName(family, version) }, encoder.encode(JSON.stringify(release)));
+    await this.store.putBlob(
+      { name: manifestName(family, version) },
+      encoder.encode(JSON.stringify(release)),
+    );
     return release;
   }
 
@@ -96,7 +108,8 @@ class JetStreamModelRegistry implements ModelRegistry {
   }
 
   async promote(family: string, version: string): Promise<void> {
-    if ((await this.release(family, version)) === undefined) throw new Error(`cannot promote unpublished ${family} ${version}`);
+    if ((await this.release(family, version)) === undefined)
+      throw new Error(`cannot promote unpublished ${family} ${version}`);
     await this.store.putBlob({ name: `${family}/champion` }, encoder.encode(version));
   }
 }
