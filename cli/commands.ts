@@ -1,5 +1,6 @@
 /** Every `cairn` command: its help, its options, and what it runs. */
 import type { ParseArgsConfig } from 'node:util';
+import { benchBackfill } from '../bench/backfill';
 import { benchIngest } from '../bench/ingest';
 import { formatStatus, parseServerNames, stackDown, stackStatus, stackUp } from '../deploy/local/stack';
 import type { CairnSettings } from '../services/config/environment';
@@ -279,15 +280,47 @@ test is scored once per refitted model.
     name: 'bench',
     summary: 'run a benchmark on the real servers and print its figures',
     help: `cairn bench ingest [--dataset movielens|synthetic] [--events N] [--partitions P[,P…]]
+cairn bench backfill [--items N] [--dims D]
 
   ingest  events/s end to end: produced to Kafka, consumed by a 'cairn consume' process,
           durable in the interaction store. Runs in a scratch namespace (own topics, groups,
           store) and removes it afterwards. --events sizes the synthetic dataset (default
-          1,000,000); --partitions takes a list to show how throughput scales (default 4).`,
-    options: { dataset: { type: 'string' }, events: { type: 'string' }, partitions: { type: 'string' } },
+          1,000,000); --partitions takes a list to show how throughput scales (default 4).
+  backfill  the embedding backfill workflow on a synthetic catalog of clustered vectors
+          (default 1,000,000 items × 64 dims): documents/s, total time, index size, and
+          kNN recall@100 against exact search.`,
+    options: {
+      dataset: { type: 'string' },
+      events: { type: 'string' },
+      partitions: { type: 'string' },
+      items: { type: 'string' },
+      dims: { type: 'string' },
+    },
     async run({ settings, positionals, values }) {
+      if (positionals[0] === 'backfill') {
+        const items = Number(values.items ?? 1_000_000);
+        const dims = Number(values.dims ?? 64);
+        if (
+          !Number.isInteger(items) ||
+          items < 100 ||
+          items > 5_000_000 ||
+          !Number.isInteger(dims) ||
+          dims < 2 ||
+          dims > 4096
+        ) {
+          console.error('cairn bench backfill: --items 100..5000000, --dims 2..4096');
+          return 2;
+        }
+        console.log(`command: cairn bench backfill ${process.argv.slice(4).join(' ')}`.trim());
+        const r = await benchBackfill(items, dims);
+        console.log(
+          `${r.items} items × ${r.dims} dims: ${r.seconds.toFixed(1)} s, ${Math.round(r.documentsPerSecond)} documents/s, ` +
+            `index ${(r.indexBytes / 2 ** 20).toFixed(0)} MiB, recall@100 ${r.recallAt100.toFixed(3)} on ${r.sampledQueries} queries`,
+        );
+        return 0;
+      }
       if (positionals[0] !== 'ingest') {
-        console.error('cairn bench: expected a benchmark: ingest');
+        console.error('cairn bench: expected a benchmark: ingest or backfill');
         return 2;
       }
       const dataset = (values.dataset ?? 'movielens') as string;
