@@ -1,11 +1,13 @@
 /** `cairn demo`: the main job, end to end, with a printed summary. */
 import { formatStatus, stackUp } from '../deploy/local/stack';
 import { searchClient } from '../services/catalog/elasticsearch';
+import { similarItems } from '../services/catalog/vector-index';
 import type { CairnSettings } from '../services/config/environment';
 import { fetchMovieLens } from '../services/data/fetch';
 import { loadMovieLens } from '../services/data/movielens';
 import { InteractionStore } from '../services/store/interaction-store';
 import { runIngestMovieLens } from './ingest';
+import { describeRetrain, runRetrain } from './retrain';
 
 const step = (text: string) => console.log(`\n== ${text}`);
 
@@ -56,8 +58,17 @@ export async function runDemo(settings: CairnSettings): Promise<number> {
     console.log(
       `  ${hit._id}  ${hit._source?.title} (${hit._source?.year}) ${hit._source?.categories.join(', ')}`,
     );
+
+  step('retrain: workflow retrain (snapshot → iALS → champion/challenger gate → backfill → promote)');
+  for (const line of describeRetrain(await runRetrain(settings, { inProcess: true }))) console.log(line);
+
+  step(`items closest to Star Wars (1977) by kNN over the alias ${settings.itemsAlias}`);
+  const neighbours = await similarItems(search, settings.itemsAlias, '50', 5);
+  const titles = await search.mget<{ title: string }>({ index: settings.catalogIndex, ids: neighbours });
+  for (const doc of titles.docs) if ('_source' in doc) console.log(`  ${doc._id}  ${doc._source?.title}`);
   await search.close();
 
-  console.log('\nThe stack is still running: ./bin/cairn stack status | ./bin/cairn stack down');
+  console.log('\nNext: ./bin/cairn eval (offline evaluation, both protocols, ~2 min)');
+  console.log('The stack is still running: ./bin/cairn stack status | ./bin/cairn stack down');
   return 0;
 }

@@ -135,3 +135,28 @@ export async function aliasTarget(client: Client, alias: string): Promise<string
   const current = await client.indices.getAlias({ name: alias }, { ignore: [404] });
   return Object.keys(current).find((name) => name !== 'error' && name !== 'status');
 }
+
+/** The items nearest to one item in the index: its own vector as the query, itself excluded. */
+export async function similarItems(
+  client: Client,
+  index: string,
+  itemId: string,
+  k: number,
+): Promise<string[]> {
+  const doc = await client.get<{ vector: number[] }>({ index, id: itemId, _source_includes: ['vector'] });
+  const vector = doc._source?.vector;
+  if (vector === undefined) return [];
+  const response = await client.search({
+    index,
+    size: k,
+    _source: false,
+    knn: {
+      field: 'vector',
+      query_vector: vector,
+      k: k + 1,
+      num_candidates: 100,
+      filter: { bool: { must_not: { ids: { values: [itemId] } }, filter: { term: { status: 'active' } } } },
+    },
+  });
+  return response.hits.hits.map((h) => h._id as string);
+}
