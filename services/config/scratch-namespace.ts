@@ -42,10 +42,11 @@ export async function scratchNamespace(label = 't', partitions = 4): Promise<Scr
       await cleaner.deleteGroups(Object.values(settings.consumerGroups)).catch(() => undefined);
       await cleaner.disconnect();
       const search = searchClient(settings);
-      await search.indices.delete(
-        { index: [settings.catalogIndex, `${settings.itemsAlias}-*`] },
-        { ignore: [404] },
-      );
+      // One missing index must not keep the others: ignore_unavailable, not a 404 for the lot.
+      await search.indices.delete({
+        index: [settings.catalogIndex, `${settings.itemsAlias}-*`],
+        ignore_unavailable: true,
+      });
       await search.close();
       const nats = await connect({ servers: settings.natsUrl.split(',') });
       await new Objm(nats)

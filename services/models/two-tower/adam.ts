@@ -13,8 +13,8 @@ export interface AdamOptions {
  * which at ML-100K sizes costs about a millisecond per step.
  */
 export class Adam {
-  private readonly firstMoments: Float64Array[];
-  private readonly secondMoments: Float64Array[];
+  private readonly firstMoments: Float32Array[];
+  private readonly secondMoments: Float32Array[];
   private readonly beta1: number;
   private readonly beta2: number;
   private readonly epsilon: number;
@@ -24,8 +24,8 @@ export class Adam {
     private readonly parameters: readonly Floats[],
     private readonly options: AdamOptions,
   ) {
-    this.firstMoments = parameters.map((p) => new Float64Array(p.length));
-    this.secondMoments = parameters.map((p) => new Float64Array(p.length));
+    this.firstMoments = parameters.map((p) => new Float32Array(p.length));
+    this.secondMoments = parameters.map((p) => new Float32Array(p.length));
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-8;

@@ -2,7 +2,7 @@
  * ONNX graphs of the two towers. Each tower is features → Dense+ReLU → Dense →
  * L2 normalisation. The training step graph holds the forward pass, the
  * in-batch softmax loss and its hand-derived backward pass as ordinary nodes
- * (ONNX has no autodiff in inference runtimes), so one onnxruntime call
+ * (onnxruntime-node has no training API), so one onnxruntime call
  * returns the loss and every dense gradient.
  */
 import { type Floats, GraphBuilder, type Precision } from './onnx-graph';

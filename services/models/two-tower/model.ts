@@ -18,7 +18,7 @@ import {
 import type { Floats } from './onnx-graph';
 import { initialParameters, type Parameters, parameterArrays, zeroParameters } from './parameters';
 import { type ExportedTowers, TowerServer } from './serving';
-import { TowerInputs } from './tower-inputs';
+import { historyWindows, TowerInputs, type TrainingHistory } from './tower-inputs';
 import { floats, TrainingStep } from './training-step';
 
 export interface TwoTowerParams {
@@ -35,16 +35,13 @@ export interface TwoTowerParams {
   batchSize: number;
   /** How many of a user's latest training items are mean-pooled into the user tower. */
   historyLength: number;
+  /** Which items a training row pools as its user's history; see `TrainingHistory`. */
+  trainingHistory: TrainingHistory;
   /**
    * Share of training rows whose item goes through the tower without its id
    * embedding, so the content path alone learns to place items (cold start).
    */
   itemIdDropout: number;
-  /**
-   * Weight of the logQ correction: 1 is the unbiased sampled softmax, 0 lets
-   * in-batch sampling act as a popularity penalty.
-   */
-  logQCorrection?: number;
   /** Hash buckets for title words. */
   titleVocabulary?: number;
   seed?: number;
@@ -119,7 +116,7 @@ export class TwoTower implements CandidateModel {
       shapes,
       batchSize,
       temperature: p.temperature,
-      logSamplingProbability: logSamplingProbability(train).map((q) => q * (p.logQCorrection ?? 1)),
+      logSamplingProbability: logSamplingProbability(train),
       precision: 'float32',
       threads,
     });
@@ -127,31 +124,42 @@ export class TwoTower implements CandidateModel {
     const entryUser = new Int32Array(train.nnz);
     for (let u = 0; u < train.nUsers; u++) entryUser.fill(u, train.userPtr[u], train.userPtr[u + 1]);
     const order = Int32Array.from({ length: train.nnz }, (_, n) => n);
+    const entries = new Int32Array(batchSize);
     const batch = {
       users: new Int32Array(batchSize),
       items: new Int32Array(batchSize),
       known: new Uint8Array(batchSize),
+      history: historyWindows(batchSize),
     };
     const stepsPerEpoch = Math.floor(train.nnz / batchSize);
     const epochLosses: number[] = [];
-    for (let epoch = 0; epoch < p.epochs; epoch++) {
-      shuffle(order, random);
-      let lossSum = 0;
-      for (let s = 0; s < stepsPerEpoch; s++) {
-        for (let a = 0; a < batchSize; a++) {
-          const entry = order[s * batchSize + a];
-          batch.users[a] = entryUser[entry];
-          batch.items[a] = train.userItems[entry];
-          batch.known[a] = random() < p.itemIdDropout ? 0 : 1;
+    try {
+      for (let epoch = 0; epoch < p.epochs; epoch++) {
+        shuffle(order, random);
+        let lossSum = 0;
+        for (let s = 0; s < stepsPerEpoch; s++) {
+          for (let a = 0; a < batchSize; a++) {
+            const entry = order[s * batchSize + a];
+            entries[a] = entry;
+            batch.users[a] = entryUser[entry];
+            batch.items[a] = train.userItems[entry];
+            batch.known[a] = random() < p.itemIdDropout ? 0 : 1;
+          }
+          inputs.trainingWindows(batch.users, entries, p.trainingHistory, batch.history);
+          lossSum += await step.run(parameters, batch, gradients);
+          adam.step(parameterArrays(gradients));
         }
-        lossSum += await step.run(parameters, batch, gradients);
-        adam.step(parameterArrays(gradients));
+        epochLosses.push(lossSum / stepsPerEpoch);
       }
-      epochLosses.push(lossSum / stepsPerEpoch);
+    } finally {
+      await step.release();
     }
 
+    const everyone = range(train.nUsers);
+    const served = historyWindows(train.nUsers);
+    inputs.servingWindows(everyone, served);
     const userVectors = await towerForward('user', shapes, parameters, threads, train.nUsers, (out) =>
-      inputs.assembleUsers(parameters, range(train.nUsers), undefined, out),
+      inputs.assembleUsers(parameters, everyone, served, out),
     );
     const itemVectors = await towerForward('item', shapes, parameters, threads, train.nItems, (out) =>
       inputs.assembleItems(parameters, range(train.nItems), undefined, out),
@@ -207,7 +215,10 @@ export class TwoTower implements CandidateModel {
   }
 }
 
-/** Each item's share of training positives: how often in-batch sampling draws it. */
+/**
+ * Each item's share of training positives: how often in-batch sampling draws
+ * it. An item without positives is never drawn; the floor only keeps its log finite.
+ */
 function logSamplingProbability(train: InteractionMatrix): Float64Array {
   return Float64Array.from({ length: train.nItems }, (_, i) =>
     Math.log(Math.max(1, train.itemPtr[i + 1] - train.itemPtr[i]) / train.nnz),
@@ -252,6 +263,9 @@ async function towerForward(
       weightShape(shape, weight),
     );
   }
-  const out = await session.run(feeds);
-  return floats(out.vector);
+  try {
+    return floats((await session.run(feeds)).vector);
+  } finally {
+    await session.release();
+  }
 }

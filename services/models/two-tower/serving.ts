@@ -6,7 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import type { ItemContent } from './features';
 import type { Floats } from './onnx-graph';
-import type { TowerInputs } from './tower-inputs';
+import type { Rows, TowerInputs } from './tower-inputs';
 import { floats } from './training-step';
 
 export interface ExportedTowers {
@@ -31,7 +31,7 @@ function meanBag(lists: readonly ArrayLike<number>[]): { indices: ort.Tensor; we
   };
 }
 
-function rowsOf(rows: { ptr: Int32Array; values: Int32Array }, indices: Int32Array): Int32Array[] {
+function rowsOf(rows: Rows, indices: Int32Array): Int32Array[] {
   return Array.from(indices, (r) => rows.values.subarray(rows.ptr[r], rows.ptr[r + 1]));
 }
 
@@ -61,7 +61,7 @@ export class TowerServer {
   async embedUsers(users: Int32Array): Promise<Floats> {
     const width = this.inputs.layout.demographicsWidth;
     const demographics = gatherRows(this.inputs.demographics, width, users);
-    const history = meanBag(rowsOf(this.inputs.histories, users));
+    const history = meanBag(Array.from(users, (u) => this.inputs.servingHistory(u)));
     const out = await this.userTower.run({
       user_index: new ort.Tensor('int64', BigInt64Array.from(users, BigInt), [users.length]),
       history_items: history.indices,

@@ -11,13 +11,17 @@ import {
 } from './graphs';
 import { allocate, type Floats, type Precision } from './onnx-graph';
 import { EMBEDDING_TABLES, type Parameters } from './parameters';
-import type { TowerInputs } from './tower-inputs';
+import type { HistoryWindows, TowerInputs } from './tower-inputs';
 
-/** Row a pairs users[a] with its positive items[a]; known[a] = 0 trains row a's item as cold. */
+/**
+ * Row a pairs users[a], seen through `history` window a, with its positive
+ * items[a]; known[a] = 0 trains row a's item as cold.
+ */
 export interface StepBatch {
   users: Int32Array;
   items: Int32Array;
   known: Uint8Array;
+  history: HistoryWindows;
 }
 
 /**
@@ -77,6 +81,9 @@ export class TrainingStep {
     const session = await ort.InferenceSession.create(graph, {
       intraOpNumThreads: options.threads,
       interOpNumThreads: 1,
+      // Spinning pool threads would keep a core busy while the main thread
+      // assembles the next batch; on two cores that halves the JS side.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     });
     return new TrainingStep(session, inputs, train, options);
   }
@@ -85,7 +92,7 @@ export class TrainingStep {
   async run(p: Parameters, batch: StepBatch, grad: Parameters): Promise<number> {
     const { batchSize: b, precision, shapes } = this.options;
     const { userWidth, itemWidth } = this.inputs.layout;
-    this.inputs.assembleUsers(p, batch.users, batch.items, this.userFeatures);
+    this.inputs.assembleUsers(p, batch.users, batch.history, this.userFeatures);
     this.inputs.assembleItems(p, batch.items, batch.known, this.itemFeatures);
     this.fillOffset(batch);
 
@@ -109,9 +116,13 @@ export class TrainingStep {
         grad.towers[tower][weight].set(floats(out[gradientName(tower, weight)]));
     }
     for (const table of EMBEDDING_TABLES) grad.embeddings[table].fill(0);
-    this.inputs.scatterUsers(grad, batch.users, batch.items, floats(out['grad.user_features']));
+    this.inputs.scatterUsers(grad, batch.users, batch.history, floats(out['grad.user_features']));
     this.inputs.scatterItems(grad, batch.items, batch.known, floats(out['grad.item_features']));
     return Number(out.loss.data[0]);
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
   }
 
   /** −logQ of each column's item; known positives of the row's user are excluded, except the row's own. */
