@@ -38,6 +38,7 @@ export async function runEval(settings: CairnSettings, options: EvalOptions): Pr
     seed: options.seed,
     threads,
     demographics: training.demographics,
+    itemContent: training.itemContent,
     log,
   });
   if (options.json) console.log(JSON.stringify(result.metrics));

@@ -3,6 +3,9 @@ import { Ials, type IalsParams } from '../models/ials';
 import { indexInteractions } from '../models/interaction-matrix';
 import { CohortPopularity, type CohortPopularityParams, GlobalPopularity } from '../models/popularity';
 import { ScoreBlend } from '../models/score-blend';
+import type { ItemContent } from '../models/two-tower/features';
+import { TWO_TOWER_GRID } from '../models/two-tower/grid';
+import { TwoTower, type TwoTowerParams } from '../models/two-tower/model';
 import type { CandidateModel, Demographics, Interaction } from '../models/types';
 import {
   type Hyperparameters,
@@ -24,6 +27,7 @@ export interface HyperparameterGrids {
   ials: IalsParams[];
   /** Weight on EASE in the EASE+iALS blend; iALS gets 1 − weight. */
   blendEaseWeight: number[];
+  twoTower: TwoTowerParams[];
 }
 
 /**
@@ -50,6 +54,7 @@ export const DEFAULT_GRIDS: HyperparameterGrids = {
     }),
   ],
   blendEaseWeight: [0, 0.2, 0.35, 0.5, 0.65, 0.8, 1],
+  twoTower: TWO_TOWER_GRID,
 };
 
 export interface OfflineOptions<P extends Protocol = Protocol> {
@@ -61,6 +66,8 @@ export interface OfflineOptions<P extends Protocol = Protocol> {
   threads?: number;
   /** Enables the cohort-popularity model. */
   demographics?: ReadonlyMap<string, Demographics>;
+  /** With demographics, enables the two-tower model (its towers read both). */
+  itemContent?: ReadonlyMap<string, ItemContent>;
   grids?: Partial<HyperparameterGrids>;
   log?: (line: string) => void;
 }
@@ -117,6 +124,11 @@ export async function runOfflineEvaluation<P extends Protocol = Protocol>(
   specs.push(spec('ease', grids.ease, (p) => new Ease(p)));
   const threads = options.threads ?? 1;
   specs.push(spec('ials', grids.ials, (p) => new Ials({ ...p, threads })));
+  const content = options.itemContent;
+  if (demographics && content)
+    specs.push(
+      spec('two-tower', grids.twoTower, (p) => new TwoTower({ ...p, seed }, { demographics, content })),
+    );
 
   // Without an explicit list P is the default, Protocol, so PROTOCOLS is a valid P[].
   const requested = options.protocols ?? (PROTOCOLS as readonly P[]);

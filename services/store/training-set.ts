@@ -1,4 +1,5 @@
 /** What training reads from the interaction store: interactions with ids, and side information. */
+import type { ItemContent } from '../models/two-tower/features';
 import type { Demographics, Interaction } from '../models/types';
 import type { InteractionStore } from './interaction-store';
 
@@ -8,6 +9,8 @@ export interface TrainingSet {
   items: string[];
   /** Users whose demographics are complete enough for cohorts. */
   demographics: Map<string, Demographics>;
+  /** What the item tower reads: title, year, categories. */
+  itemContent: Map<string, ItemContent>;
 }
 
 export async function readTrainingSet(store: InteractionStore): Promise<TrainingSet> {
@@ -26,5 +29,15 @@ export async function readTrainingSet(store: InteractionStore): Promise<Training
     if (d.age !== undefined && d.gender !== undefined && d.occupation !== undefined)
       demographics.set(store.userIds[user], { age: d.age, gender: d.gender, occupation: d.occupation });
   });
-  return { interactions, items: [...store.itemIds], demographics };
+  const itemContent = new Map<string, ItemContent>(
+    store.itemIds.map((id, item) => [
+      id,
+      {
+        title: store.itemContent[item].title,
+        year: store.itemContent[item].year,
+        genres: store.itemCategories[item].map((c) => store.categoryNames[c]),
+      },
+    ]),
+  );
+  return { interactions, items: [...store.itemIds], demographics, itemContent };
 }

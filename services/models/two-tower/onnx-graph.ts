@@ -7,7 +7,7 @@ import { onnx } from 'onnx-proto';
 
 export type Precision = 'float32' | 'float64';
 export type Floats = Float32Array | Float64Array;
-/** A dimension is a size or a symbolic name (e.g. "batch") fixed at run time. */
+/** A dimension is a size or a symbolic name (e.g. "n") fixed at run time. */
 export type Dim = number | string;
 
 const OPSET = 17;
@@ -53,6 +53,7 @@ export class GraphBuilder {
   /** Copies `values`, so later optimiser steps do not leak into an exported graph. */
   floatInitializer(name: string, dims: readonly number[], values: Floats): string {
     const data = this.precision === 'float32' ? Float32Array.from(values) : Float64Array.from(values);
+    // ONNX raw data is little-endian, as are typed arrays on the x86 and ARM hosts this runs on.
     this.initializers.push({
       name,
       dims: [...dims],
