@@ -245,7 +245,7 @@ Retraining the same snapshot with the same config yields the same release versio
   {
     name: 'eval',
     summary: 'full-ranking offline evaluation of every candidate model, both protocols',
-    help: `cairn eval [--json] [--out DIR] [--seed N]
+    help: `cairn eval [--json] [--out DIR] [--seed N] [--pipeline]
 
 Reads the interaction store (run 'cairn ingest movielens' first) and evaluates every candidate
 model with full ranking (no sampled negatives) under two protocols: stratified (per user a random
@@ -254,8 +254,15 @@ are excluded from the top-K. Hyperparameters are chosen on a validation split ca
 test is scored once per refitted model.
   --json     print only {"stratified": {model: {"ndcg@10", …}}, "temporal": {…}}
   --out DIR  write DIR/<protocol>/train.tsv, test.tsv and <model>.tsv (user, rank, item)
-  --seed N   the split seed (default 42)`,
-    options: { json: { type: 'boolean' }, out: { type: 'string' }, seed: { type: 'string' } },
+  --seed N   the split seed (default 42)
+  --pipeline also the whole pipeline: EASE+iALS top-200 → XGBoost ranker → top-10, with the
+             ranker's AUC and log loss (several more minutes); in --json as 'ease+ials→ranker'`,
+    options: {
+      json: { type: 'boolean' },
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      pipeline: { type: 'boolean' },
+    },
     async run({ settings, values }) {
       const seed = Number(values.seed ?? 42);
       if (!Number.isInteger(seed) || seed < 0) {
@@ -264,6 +271,7 @@ test is scored once per refitted model.
       }
       return runEval(settings, {
         json: values.json === true,
+        pipeline: values.pipeline === true,
         outDir: values.out as string | undefined,
         seed,
       });

@@ -6,13 +6,16 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { CairnSettings } from '../services/config/environment';
-import { type OfflineResult, runOfflineEvaluation } from '../services/evaluation/offline';
+import { type MetricRow, type OfflineResult, runOfflineEvaluation } from '../services/evaluation/offline';
 import type { Interaction } from '../services/models/types';
 import { InteractionStore } from '../services/store/interaction-store';
 import { readTrainingSet } from '../services/store/training-set';
+import { evaluatePipeline } from './eval-pipeline';
 
 export interface EvalOptions {
   json: boolean;
+  /** Also evaluate generator → ranker → top-10 (adds several minutes). */
+  pipeline: boolean;
   outDir?: string;
   seed: number;
 }
@@ -41,8 +44,20 @@ export async function runEval(settings: CairnSettings, options: EvalOptions): Pr
     itemContent: training.itemContent,
     log,
   });
-  if (options.json) console.log(JSON.stringify(result.metrics));
-  else printReport(result, options.seed, threads, (performance.now() - started) / 1000);
+  if (!options.json) printReport(result, options.seed, threads, (performance.now() - started) / 1000);
+  const metrics: Record<string, Record<string, MetricRow>> = { ...result.metrics };
+  if (options.pipeline) {
+    const ranked = await evaluatePipeline(training, {
+      seed: options.seed,
+      candidates: 200,
+      threads,
+      print: !options.json,
+      log,
+    });
+    for (const [protocol, row] of Object.entries(ranked))
+      metrics[protocol] = { ...metrics[protocol], 'ease+ials→ranker': row };
+  }
+  if (options.json) console.log(JSON.stringify(metrics));
   if (options.outDir !== undefined) await writeOutputs(result, options.outDir);
   return 0;
 }

@@ -1,44 +1,37 @@
 /**
- * The whole pipeline on MovieLens 100K, both protocols: EASE + iALS blend → top-N candidates →
- * XGBoost ranker (interaction and rating heads) → top-10. Every choice is made on validation
- * carved out of train; test is read once per protocol. Needs libxgboost
- * (deploy/local/install-ranker.sh) and the ML-100K files (`cairn data fetch`).
- *
- * Run: npx tsx bench/ranking/ranker-ml100k.ts [--seed N] [--candidates N]
+ * `cairn eval --pipeline`: the whole pipeline, both protocols: EASE + iALS blend → top-N
+ * candidates → XGBoost ranker (interaction and rating heads) → top-10, with the ranker's AUC and
+ * log loss. Every choice is made on validation carved out of train; test is read once per
+ * protocol. Needs libxgboost (deploy/local/install-ranker.sh, run by deploy/setup.sh).
  */
-import { availableParallelism } from 'node:os';
-import { loadMovieLens } from '../../services/data/movielens';
-import { product, spec } from '../../services/evaluation/grid-search';
-import { Ease, type EaseParams } from '../../services/models/ease';
-import { Ials, type IalsParams } from '../../services/models/ials';
-import type { Demographics, Interaction } from '../../services/models/types';
-import type { CatalogItem } from '../../services/ranking/features';
+import { product, spec } from '../services/evaluation/grid-search';
+import type { MetricRow } from '../services/evaluation/offline';
+import { Ease, type EaseParams } from '../services/models/ease';
+import { Ials, type IalsParams } from '../services/models/ials';
 import {
   type PairMetrics,
   type PipelineOutcome,
   runPipelineEvaluation,
-} from '../../services/ranking/pipeline-evaluation';
-import { xgboostVersion } from '../../services/ranking/xgboost';
-import { ML100K_DIR } from '../models/movielens-files';
-
-function flag(name: string): string | undefined {
-  const at = process.argv.indexOf(`--${name}`);
-  return at === -1 ? undefined : process.argv[at + 1];
-}
+} from '../services/ranking/pipeline-evaluation';
+import { xgboostVersion } from '../services/ranking/xgboost';
+import type { TrainingSet } from '../services/store/training-set';
 
 const METRICS = ['ndcg@10', 'recall@10', 'precision@10', 'map@10', 'coverage@10'];
 
-async function main(): Promise<void> {
-  const seed = Number(flag('seed') ?? 42);
-  const candidates = Number(flag('candidates') ?? 200);
-  const command = ['npx tsx', 'bench/ranking/ranker-ml100k.ts', ...process.argv.slice(2)].join(' ');
-  const data = await loadMovieLens(ML100K_DIR);
-  const interactions: Interaction[] = data.ratings;
-  const catalog = new Map<string, CatalogItem>(data.items.map((i) => [i.item, i]));
-  const demographics = new Map<string, Demographics>(data.users.map((u) => [u.user, u]));
-  const threads = availableParallelism();
-  const started = performance.now();
-  // Narrower than the offline evaluation's grids, around what it chose, to keep the run short.
+export interface PipelineReportOptions {
+  seed: number;
+  candidates: number;
+  threads: number;
+  print: boolean;
+  log: (line: string) => void;
+}
+
+/** Runs the pipeline evaluation; returns the ranked pipeline's test metrics per protocol. */
+export async function evaluatePipeline(
+  training: TrainingSet,
+  { seed, candidates, threads, print, log }: PipelineReportOptions,
+): Promise<Record<string, MetricRow>> {
+  // Narrower than the candidate evaluation's grids, around what it chose, to keep the run short.
   const signals = [
     spec(
       'ease',
@@ -60,26 +53,22 @@ async function main(): Promise<void> {
       (p) => new Ials({ ...p, threads }),
     ),
   ];
-  const result = await runPipelineEvaluation(interactions, {
+  const result = await runPipelineEvaluation(training.interactions, {
     signals,
     blendWeights: [0, 0.2, 0.35, 0.5, 0.65, 0.8, 1].map((w) => [w, 1 - w]),
-    catalog,
-    demographics,
+    catalog: training.itemContent,
+    demographics: training.demographics,
     candidates,
     seed,
     threads,
-    log: (line) => console.error(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${line}`),
+    log,
   });
-  const totalSeconds = (performance.now() - started) / 1000;
-
-  for (const [protocol, outcome] of Object.entries(result)) printOutcome(protocol, outcome, seed, candidates);
-  console.log(
-    `\nlibxgboost ${xgboostVersion()}, ${threads} threads; total wall ${totalSeconds.toFixed(1)} s`,
-  );
-  console.log(`command: ${command}`);
-  console.log(
-    JSON.stringify(Object.fromEntries(Object.entries(result).map(([p, o]) => [p, o.metrics])), null, 2),
-  );
+  if (print) {
+    for (const [protocol, outcome] of Object.entries(result))
+      printOutcome(protocol, outcome, seed, candidates);
+    console.log(`\nlibxgboost ${xgboostVersion()}, ${threads} threads`);
+  }
+  return Object.fromEntries(Object.entries(result).map(([protocol, o]) => [protocol, o.metrics.ranker]));
 }
 
 function printOutcome(protocol: string, o: PipelineOutcome, seed: number, candidates: number): void {
@@ -146,8 +135,3 @@ function printTable(rows: string[][]): void {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join('  '));
 }
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
