@@ -153,9 +153,13 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
 (group cairn-catalog-index → Elasticsearch). Stops gracefully on SIGINT/SIGTERM.`,
     options: {},
     async run({ settings }) {
-      const consumers = await startConsumers(settings, (p) =>
-        console.log(`applied ${p.applied}, duplicates ${p.duplicates}, dead-lettered ${p.deadLettered}`),
-      );
+      // A line per batch would be thousands a second under load: report at most every 5 s.
+      let reported = 0;
+      const consumers = await startConsumers(settings, (p) => {
+        if (Date.now() - reported < 5_000) return;
+        reported = Date.now();
+        console.log(`applied ${p.applied}, duplicates ${p.duplicates}, dead-lettered ${p.deadLettered}`);
+      });
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
