@@ -3,12 +3,10 @@
  * projector running as its own `cairn consume` process (as deployed), durable in the store.
  * Runs in a scratch namespace on the real servers and removes it afterwards.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { Message, Producer } from 'kafkajs';
 import type { Interaction } from '../schemas/events';
-import { repositoryRoot } from '../services/config/environment';
-import { type ScratchSettings, scratchNamespace } from '../services/config/scratch-namespace';
+import { exited, spawnCairn } from '../services/config/cairn-process';
+import { scratchNamespace } from '../services/config/scratch-namespace';
 import { fetchMovieLens } from '../services/data/fetch';
 import { loadMovieLens } from '../services/data/movielens';
 import { itemCreated, ratingInteraction, userCreated } from '../services/data/movielens-events';
@@ -95,20 +93,13 @@ async function produce(producer: Producer, topic: string, messages: Iterable<Mes
   await Promise.all(inFlight);
 }
 
-function startConsumerProcess(settings: ScratchSettings): ChildProcess {
-  return spawn(join(repositoryRoot, 'bin/cairn'), ['consume'], {
-    env: { ...process.env, CAIRN_PREFIX: settings.prefix, CAIRN_STORE: settings.storeDir },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
 export async function benchIngest(options: IngestBenchOptions): Promise<IngestBenchResult> {
   const settings = await scratchNamespace('bench', options.partitions);
   const kafka = kafkaClient(settings, 'cairn-bench');
   const producer = eventProducer(kafka);
   const admin = kafka.admin();
   await Promise.all([producer.connect(), admin.connect()]);
-  const consumer = startConsumerProcess(settings);
+  const consumer = spawnCairn(settings, ['consume']);
   try {
     const data = await dataset(options);
     await produce(producer, settings.topics.users, data.users);
@@ -131,9 +122,7 @@ export async function benchIngest(options: IngestBenchOptions): Promise<IngestBe
     };
   } finally {
     consumer.kill('SIGTERM');
-    await new Promise((resolve) =>
-      consumer.exitCode !== null ? resolve(null) : consumer.once('exit', resolve),
-    );
+    await exited(consumer);
     await Promise.all([producer.disconnect(), admin.disconnect()]);
     await settings.cleanup();
   }

@@ -85,8 +85,9 @@ export async function nearestItems(
   vector: number[],
   k: number,
   numCandidates: number,
+  filter?: Record<string, unknown>,
 ): Promise<string[]> {
-  const response = await client.search<{ itemId: string }>({
+  const response = await client.search({
     index,
     size: k,
     _source: false,
@@ -98,6 +99,7 @@ export async function nearestItems(
       // int8 scores order near neighbours coarsely; rescoring the top candidates with the
       // float vectors restores the exact order at a small cost.
       rescore_vector: { oversample: 3 },
+      filter,
     },
   });
   return response.hits.hits.map((h) => h._id as string);
@@ -146,17 +148,7 @@ export async function similarItems(
   const doc = await client.get<{ vector: number[] }>({ index, id: itemId, _source_includes: ['vector'] });
   const vector = doc._source?.vector;
   if (vector === undefined) return [];
-  const response = await client.search({
-    index,
-    size: k,
-    _source: false,
-    knn: {
-      field: 'vector',
-      query_vector: vector,
-      k: k + 1,
-      num_candidates: 100,
-      filter: { bool: { must_not: { ids: { values: [itemId] } }, filter: { term: { status: 'active' } } } },
-    },
+  return nearestItems(client, index, vector, k, Math.max(100, 4 * k), {
+    bool: { must_not: { ids: { values: [itemId] } }, filter: { term: { status: 'active' } } },
   });
-  return response.hits.hits.map((h) => h._id as string);
 }

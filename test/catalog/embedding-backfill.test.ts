@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from '@nats-io/transport-node';
@@ -8,7 +6,7 @@ import { runPipelineWorker } from '../../cli/worker';
 import { searchClient } from '../../services/catalog/elasticsearch';
 import { encodeItemVectors } from '../../services/catalog/item-vectors';
 import { aliasTarget } from '../../services/catalog/vector-index';
-import { repositoryRoot } from '../../services/config/environment';
+import { exited, spawnCairn } from '../../services/config/cairn-process';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
 import { syntheticItemVectors } from '../../services/data/synthetic';
 import { temporalClient } from '../../services/orchestration/temporal';
@@ -87,9 +85,7 @@ test('backfills verify count and recall, swap the alias atomically and keep two 
 test('a worker killed mid-backfill resumes with exact counts and no duplicates', async () => {
   const settings = await scratchNamespace();
   const search = searchClient(settings);
-  const env = { ...process.env, CAIRN_PREFIX: settings.prefix, CAIRN_LOG_LEVEL: 'ERROR' };
-  const startWorker = (): ChildProcess =>
-    spawn(join(repositoryRoot, 'bin/cairn'), ['worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const startWorker = () => spawnCairn(settings, ['worker']);
   let worker = startWorker();
   const client = await temporalClient(settings);
   try {
@@ -107,9 +103,7 @@ test('a worker killed mid-backfill resumes with exact counts and no duplicates',
       await sleep(100);
     }
     worker.kill('SIGKILL');
-    await new Promise((resolve) =>
-      worker.exitCode !== null || worker.signalCode !== null ? resolve(null) : worker.once('exit', resolve),
-    );
+    await exited(worker);
     worker = startWorker();
     const result = (await handle.result()) as BackfillResult;
     assert.equal(result.documents, 12_000);

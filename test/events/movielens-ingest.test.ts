@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -7,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runIngestMovieLens } from '../../cli/ingest';
 import { runPipelineWorker } from '../../cli/worker';
 import { searchClient } from '../../services/catalog/elasticsearch';
-import { repositoryRoot } from '../../services/config/environment';
+import { exited, spawnCairn } from '../../services/config/cairn-process';
 import { scratchNamespace } from '../../services/config/scratch-namespace';
 import { kafkaClient } from '../../services/events/kafka';
 import { InteractionStore } from '../../services/store/interaction-store';
@@ -53,20 +52,7 @@ test('ingesting ML-100K yields exact counts, a second ingest adds nothing, a reb
 
 test('killing the consumer process mid-ingest and restarting it keeps the counts exact', async () => {
   const settings = await scratchNamespace();
-  const env = {
-    ...process.env,
-    CAIRN_PREFIX: settings.prefix,
-    CAIRN_STORE: settings.storeDir,
-    CAIRN_LOG_LEVEL: 'ERROR',
-  };
-  const startConsumer = (): ChildProcess =>
-    spawn(join(repositoryRoot, 'bin/cairn'), ['consume'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  const exited = (child: ChildProcess) =>
-    new Promise((resolve) =>
-      child.exitCode !== null || child.signalCode !== null
-        ? resolve(child.exitCode)
-        : child.once('exit', resolve),
-    );
+  const startConsumer = () => spawnCairn(settings, ['consume']);
   const appliedInteractions = () => {
     const checkpoint = join(settings.storeDir, 'checkpoint.json');
     return existsSync(checkpoint) ? JSON.parse(readFileSync(checkpoint, 'utf8')).interactionsBytes / 32 : 0;
@@ -91,7 +77,7 @@ test('killing the consumer process mid-ingest and restarting it keeps the counts
     assert.deepEqual(store.counts(), movieLens);
     await store.close();
   } finally {
-    if (consumer.exitCode === null) consumer.kill('SIGKILL');
+    consumer.kill('SIGKILL');
     await settings.cleanup();
   }
 });

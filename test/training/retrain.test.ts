@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,7 +6,7 @@ import { connect } from '@nats-io/transport-node';
 import { runPipelineWorker } from '../../cli/worker';
 import { searchClient } from '../../services/catalog/elasticsearch';
 import { aliasTarget } from '../../services/catalog/vector-index';
-import { repositoryRoot } from '../../services/config/environment';
+import { exited, spawnCairn } from '../../services/config/cairn-process';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
 import { syntheticInteractions, syntheticItems, syntheticUsers } from '../../services/data/synthetic';
 import { retrainInput } from '../../services/orchestration/schedules';
@@ -95,18 +94,7 @@ test('retrain promotes, is idempotent on the same snapshot, and the gate refuses
 
 test('a worker killed mid-retrain is replaced and the retrain completes', async () => {
   const settings = await scratchNamespace();
-  const env = {
-    ...process.env,
-    CAIRN_PREFIX: settings.prefix,
-    CAIRN_STORE: settings.storeDir,
-    CAIRN_LOG_LEVEL: 'ERROR',
-  };
-  const startWorker = (): ChildProcess =>
-    spawn(join(repositoryRoot, 'bin/cairn'), ['worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  const exited = (child: ChildProcess) =>
-    new Promise((resolve) =>
-      child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve),
-    );
+  const startWorker = () => spawnCairn(settings, ['worker']);
   await fillStore(settings);
   let worker = startWorker();
   const client = await temporalClient(settings);
