@@ -68,7 +68,9 @@ export async function runDemo(settings: CairnSettings): Promise<number> {
   for (const doc of titles.docs) if ('_source' in doc) console.log(`  ${doc._id}  ${doc._source?.title}`);
   await search.close();
 
-  console.log('\nNext: ./bin/cairn eval (offline evaluation, both protocols, ~5 min; --pipeline adds the ranker)');
+  console.log(
+    '\nNext: ./bin/cairn eval (offline evaluation, both protocols, ~5 min; --pipeline adds the ranker)',
+  );
   console.log('The stack is still running: ./bin/cairn stack status | ./bin/cairn stack down');
   return 0;
 }
