@@ -40,10 +40,13 @@ export interface GateDecision {
 
 const encoder = new TextEncoder();
 
-/** A version names exactly what was trained: the snapshot's content and the config. */
+/** Bumped when a release's artifacts change, so the same snapshot and config make a new release. */
+const releaseFormat = 2;
+
+/** A version names exactly what was trained: the snapshot's content, the config and the format. */
 export function releaseVersion(snapshotId: string, config: TrainingConfig): string {
   const digest = createHash('sha256')
-    .update(`${snapshotId}\n${JSON.stringify(config)}`)
+    .update(`${snapshotId}\n${JSON.stringify(config)}\nformat ${releaseFormat}`)
     .digest('hex');
   return `${snapshotId.slice(0, 8)}-${digest.slice(0, 8)}`;
 }
@@ -98,6 +101,7 @@ export function createRetrainActivities({ registry, storeDir, snapshotsDir }: Re
         ...encodeItemVectors(trained.items),
         'user-ids.json': encoder.encode(JSON.stringify(trained.users.ids)),
         'user-vectors.f32': new Uint8Array(trained.users.vectors.buffer),
+        'user-seen.json': encoder.encode(JSON.stringify(trained.users.seen)),
       };
       await registry.publish(retrievalFamily, version, files, {
         dims: trained.items.dims,

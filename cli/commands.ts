@@ -14,6 +14,7 @@ import { runDemo } from './demo';
 import { runEval } from './eval';
 import { runIngestMovieLens } from './ingest';
 import { describeRetrain, runRetrain } from './retrain';
+import { runServe } from './serve';
 import { runPipelineWorker } from './worker';
 
 export interface CommandContext {
@@ -35,13 +36,6 @@ const remoteServers = `Servers (default: local processes started by 'cairn stack
   KAFKA_BROKERS     comma-separated host:port brokers    (local: 127.0.0.1:9092)
   ELASTICSEARCH_URL http(s) URL of Elasticsearch 8       (local: http://127.0.0.1:9200)
   NATS_URL          nats://host:port                     (local: nats://127.0.0.1:4222)`;
-
-function notYet(where: string) {
-  return async () => {
-    console.error(`not available in this version of Cairn (${where})`);
-    return 2;
-  };
-}
 
 export const commands: Command[] = [
   {
@@ -283,10 +277,17 @@ test is scored once per refitted model.
   },
   {
     name: 'serve',
-    summary: 'answer recommendation requests on NATS',
-    help: 'cairn serve',
+    summary: 'answer recommendation requests on NATS cairn.recommend.v1',
+    help: `cairn serve
+
+Answers NATS requests on cairn.recommend.v1 (queue group cairn-serving, so processes share load)
+with the champion release: {"userId", "surface"?, "k"? (1..100), "recentItems"? (newest first)}
+→ {"ok": true, "items": [{"itemId", "rank"}], "modelVersion", "strategy"} or {"ok": false, "error"}.
+The user's vector, steered by the session's recent items, is a kNN query over the alias
+cairn-items, filtered to active items not in the session. New users get the session's vector or,
+with no session, a popularity-like query. Follows promotions within 30 s.`,
     options: {},
-    run: notYet('the serving path is not built yet'),
+    run: ({ settings }) => runServe(settings),
   },
   {
     name: 'bench',

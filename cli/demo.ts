@@ -1,10 +1,16 @@
 /** `cairn demo`: the main job, end to end, with a printed summary. */
+
+import { connect } from '@nats-io/transport-node';
 import { formatStatus, stackUp } from '../deploy/local/stack';
+import type { RecommendResponse } from '../schemas/recommend';
 import { searchClient } from '../services/catalog/elasticsearch';
 import { similarItems } from '../services/catalog/vector-index';
 import type { CairnSettings } from '../services/config/environment';
 import { fetchMovieLens } from '../services/data/fetch';
 import { loadMovieLens } from '../services/data/movielens';
+import { openModelRegistry } from '../services/registry/model-registry';
+import { Recommender } from '../services/serving/recommender';
+import { answerRecommendations } from '../services/serving/responder';
 import { InteractionStore } from '../services/store/interaction-store';
 import { runIngestMovieLens } from './ingest';
 import { describeRetrain, runRetrain } from './retrain';
@@ -66,6 +72,39 @@ export async function runDemo(settings: CairnSettings): Promise<number> {
   const neighbours = await similarItems(search, settings.itemsAlias, '50', 5);
   const titles = await search.mget<{ title: string }>({ index: settings.catalogIndex, ids: neighbours });
   for (const doc of titles.docs) if ('_source' in doc) console.log(`  ${doc._id}  ${doc._source?.title}`);
+
+  step(`serving: NATS request-reply on ${settings.recommendSubject}`);
+  const nc = await connect({ servers: settings.natsUrl.split(',') });
+  const recommender = new Recommender(
+    search,
+    await openModelRegistry(nc, settings.registryBucket),
+    settings.itemsAlias,
+  );
+  await recommender.refresh();
+  const subscription = answerRecommendations(nc, settings.recommendSubject, recommender);
+  for (const request of [
+    { userId: '1', k: 5 },
+    { userId: '1', k: 5, recentItems: ['50', '181'] },
+    { userId: 'a-new-user', k: 5 },
+  ]) {
+    const started = performance.now();
+    const reply = JSON.parse(
+      (await nc.request(settings.recommendSubject, JSON.stringify(request))).string(),
+    ) as RecommendResponse;
+    const ms = (performance.now() - started).toFixed(0);
+    if (!reply.ok) {
+      console.log(`  ${JSON.stringify(request)} → error: ${reply.error}`);
+      continue;
+    }
+    const titles = await search.mget<{ title: string }>({
+      index: settings.catalogIndex,
+      ids: reply.items.map((i) => i.itemId),
+    });
+    const names = titles.docs.map((d) => ('_source' in d ? d._source?.title : d._id));
+    console.log(`  ${JSON.stringify(request)} (${reply.strategy}, ${ms} ms): ${names.join(' · ')}`);
+  }
+  subscription.unsubscribe();
+  await nc.close();
   await search.close();
 
   console.log(

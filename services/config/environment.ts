@@ -32,6 +32,8 @@ export interface CairnSettings {
   /** The serving alias of the item-vector indexes. */
   itemsAlias: string;
   registryBucket: string;
+  /** The NATS request-reply subject of serving. */
+  recommendSubject: string;
   /** Which servers the local stack manages (the others are remote and only checked). */
   local: { temporal: boolean; kafka: boolean; elasticsearch: boolean; nats: boolean };
 }
@@ -66,6 +68,7 @@ export function readSettings(source: NodeJS.ProcessEnv = process.env): CairnSett
     itemsAlias: `${env.CAIRN_PREFIX}cairn-items`,
     // JetStream bucket names allow no dots.
     registryBucket: `${env.CAIRN_PREFIX.replaceAll('.', '-')}cairn-models`,
+    recommendSubject: `${env.CAIRN_PREFIX}cairn.recommend.v1`,
     natsUrl: env.NATS_URL ?? `nats://127.0.0.1:${env.CAIRN_NATS_PORT}`,
     local: {
       temporal: env.TEMPORAL_ADDRESS === undefined,

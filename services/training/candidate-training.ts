@@ -8,7 +8,12 @@ import type { ItemVectors } from '../catalog/item-vectors';
 import { evaluateRanking, relevanceOf } from '../evaluation/ranking';
 import { splitInteractions } from '../evaluation/splits';
 import { Ials } from '../models/ials';
-import { buildInteractionMatrix, IdIndex, indexInteractions } from '../models/interaction-matrix';
+import {
+  buildInteractionMatrix,
+  IdIndex,
+  indexInteractions,
+  itemsOfUser,
+} from '../models/interaction-matrix';
 import type { Interaction } from '../models/types';
 import type { TrainingConfig } from './config';
 
@@ -20,7 +25,8 @@ export interface HoldoutScore {
 
 export interface TrainedRetrieval {
   items: ItemVectors;
-  users: { ids: string[]; vectors: Float32Array };
+  /** `seen[u]`: indexes into `items.ids` of what user u interacted with, for serving's seen filter. */
+  users: { ids: string[]; vectors: Float32Array; seen: number[][] };
   fitSeconds: number;
 }
 
@@ -51,7 +57,8 @@ export async function trainRetrieval(
   const { users } = indexInteractions(interactions);
   const items = IdIndex.of([...catalog, ...interactions.map((x) => x.item)]);
   const model = new Ials({ ...ials, threads });
-  await model.fit(buildInteractionMatrix(interactions, users, items));
+  const matrix = buildInteractionMatrix(interactions, users, items);
+  await model.fit(matrix);
   return {
     // Inner product is what iALS scores with; the index must rank by the same measure.
     items: {
@@ -60,7 +67,11 @@ export async function trainRetrieval(
       similarity: 'max_inner_product',
       vectors: Float32Array.from(model.itemVectors),
     },
-    users: { ids: [...users.ids], vectors: Float32Array.from(model.userVectors) },
+    users: {
+      ids: [...users.ids],
+      vectors: Float32Array.from(model.userVectors),
+      seen: users.ids.map((_, u) => Array.from(itemsOfUser(matrix, u))),
+    },
     fitSeconds: (performance.now() - started) / 1000,
   };
 }

@@ -7,27 +7,16 @@ import { searchClient } from '../../services/catalog/elasticsearch';
 import { aliasTarget } from '../../services/catalog/vector-index';
 import { exited, spawnCairn } from '../../services/config/cairn-process';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
-import { syntheticInteractions, syntheticItems, syntheticUsers } from '../../services/data/synthetic';
 import { retrainInput } from '../../services/orchestration/schedules';
 import { temporalClient } from '../../services/orchestration/temporal';
 import { openModelRegistry } from '../../services/registry/model-registry';
-import { InteractionStore } from '../../services/store/interaction-store';
 import { retrievalFamily } from '../../services/training/families';
 import type { RetrainPhase, RetrainResult } from '../../workflows/retrain';
+import { fillSyntheticStore } from '../support/synthetic-store';
 
 const data = { seed: 3, itemCount: 400, userCount: 300, interactionCount: 15_000 };
 const good = { ials: { factors: 16, lambda: 5, alpha: 10, epochs: 6, seed: 1 } };
 const worse = { ials: { factors: 2, lambda: 5, alpha: 10, epochs: 1, seed: 1 } };
-
-/** A store filled straight from the synthetic generator: the retrain reads stores, not Kafka. */
-async function fillStore(settings: ScratchSettings): Promise<void> {
-  const store = await InteractionStore.open(settings.storeDir);
-  for (const event of syntheticUsers(data)) store.apply({ stream: 'users', event });
-  for (const event of syntheticItems(data)) store.apply({ stream: 'catalog', event });
-  for (const event of syntheticInteractions(data)) store.apply({ stream: 'interactions', event });
-  await store.commit({});
-  await store.close();
-}
 
 async function retrain(settings: ScratchSettings, config: unknown, id: string): Promise<RetrainResult> {
   const client = await temporalClient(settings);
@@ -46,7 +35,7 @@ test('retrain promotes, is idempotent on the same snapshot, and the gate refuses
   const settings = await scratchNamespace();
   const search = searchClient(settings);
   try {
-    await fillStore(settings);
+    await fillSyntheticStore(settings, data);
     const first = (await runPipelineWorker(settings, retrain(settings, good, 'first'))) as RetrainResult;
     assert.equal(first.decision.promote, true);
     assert.equal(first.decision.reason, 'no champion yet');
@@ -94,7 +83,7 @@ test('retrain promotes, is idempotent on the same snapshot, and the gate refuses
 test('a worker killed mid-retrain is replaced and the retrain completes', async () => {
   const settings = await scratchNamespace();
   const startWorker = () => spawnCairn(settings, ['worker']);
-  await fillStore(settings);
+  await fillSyntheticStore(settings, data);
   let worker = startWorker();
   const client = await temporalClient(settings);
   try {
