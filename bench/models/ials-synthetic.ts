@@ -8,7 +8,11 @@
 import { availableParallelism } from 'node:os';
 import { syntheticInteractionBatches, syntheticItemId, syntheticUserId } from '../../services/data/synthetic';
 import { Ials } from '../../services/models/ials';
-import { IdIndex, type InteractionMatrix } from '../../services/models/interaction-matrix';
+import {
+  IdIndex,
+  type InteractionMatrix,
+  matrixFromPairKeys,
+} from '../../services/models/interaction-matrix';
 
 const [interactions = 10_000_000, items = 1_000_000, users = 100_000, factors = 64, epochs = 2] = process.argv
   .slice(2)
@@ -28,37 +32,12 @@ function matrixFromColumns(): InteractionMatrix {
   keys.sort();
   let nnz = 0;
   for (let i = 0; i < n; i++) if (i === 0 || keys[i] !== keys[i - 1]) keys[nnz++] = keys[i];
-  const userPtr = new Int32Array(users + 1);
-  const itemPtr = new Int32Array(items + 1);
-  const userItems = new Int32Array(nnz);
-  for (let i = 0; i < nnz; i++) {
-    userPtr[Math.floor(keys[i] / items) + 1]++;
-    itemPtr[(keys[i] % items) + 1]++;
-  }
-  for (let u = 0; u < users; u++) userPtr[u + 1] += userPtr[u];
-  for (let i = 0; i < items; i++) itemPtr[i + 1] += itemPtr[i];
-  const itemUsers = new Int32Array(nnz);
-  const itemEntries = new Int32Array(nnz);
-  const fill = itemPtr.slice(0, items);
-  for (let e = 0; e < nnz; e++) {
-    const i = keys[e] % items;
-    userItems[e] = i;
-    itemEntries[fill[i]] = e;
-    itemUsers[fill[i]++] = Math.floor(keys[e] / items);
-  }
-  return {
-    users: IdIndex.of(Array.from({ length: users }, (_, u) => syntheticUserId(u))),
-    items: IdIndex.of(Array.from({ length: items }, (_, i) => syntheticItemId(i))),
-    nUsers: users,
-    nItems: items,
-    nnz,
-    userPtr,
-    userItems,
-    userTimes: new Float64Array(nnz),
-    itemPtr,
-    itemUsers,
-    itemEntries,
-  };
+  return matrixFromPairKeys(
+    keys.slice(0, nnz),
+    new Float64Array(nnz),
+    IdIndex.of(Array.from({ length: users }, (_, u) => syntheticUserId(u))),
+    IdIndex.of(Array.from({ length: items }, (_, i) => syntheticItemId(i))),
+  );
 }
 
 async function main(): Promise<void> {

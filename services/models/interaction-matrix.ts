@@ -67,7 +67,6 @@ export function buildInteractionMatrix(
   users: IdIndex,
   items: IdIndex,
 ): InteractionMatrix {
-  const nUsers = users.size;
   const nItems = items.size;
   const latest = new Map<number, number>();
   for (const x of interactions) {
@@ -76,6 +75,27 @@ export function buildInteractionMatrix(
     if (seen === undefined || x.timestamp > seen) latest.set(key, x.timestamp);
   }
   const keys = Float64Array.from(latest.keys()).sort();
+  return matrixFromPairKeys(
+    keys,
+    Float64Array.from(keys, (key) => latest.get(key)!),
+    users,
+    items,
+  );
+}
+
+/**
+ * The CSR/CSC build itself, from ascending, distinct pair keys `user · nItems + item` and the
+ * timestamp of each pair: shared by the object path above and by columnar data at scale, where
+ * millions of interaction objects would cost more than the build.
+ */
+export function matrixFromPairKeys(
+  keys: Float64Array,
+  times: Float64Array,
+  users: IdIndex,
+  items: IdIndex,
+): InteractionMatrix {
+  const nUsers = users.size;
+  const nItems = items.size;
   const nnz = keys.length;
 
   const userPtr = new Int32Array(nUsers + 1);
@@ -88,7 +108,6 @@ export function buildInteractionMatrix(
   for (let u = 0; u < nUsers; u++) userPtr[u + 1] += userPtr[u];
   for (let i = 0; i < nItems; i++) itemPtr[i + 1] += itemPtr[i];
 
-  const userTimes = new Float64Array(nnz);
   const itemUsers = new Int32Array(nnz);
   const itemEntries = new Int32Array(nnz);
   const itemFill = itemPtr.slice(0, nItems);
@@ -97,7 +116,6 @@ export function buildInteractionMatrix(
     const u = Math.floor(keys[n] / nItems);
     const i = keys[n] % nItems;
     userItems[n] = i;
-    userTimes[n] = latest.get(keys[n])!;
     itemEntries[itemFill[i]] = n;
     itemUsers[itemFill[i]++] = u;
   }
@@ -109,7 +127,7 @@ export function buildInteractionMatrix(
     nnz,
     userPtr,
     userItems,
-    userTimes,
+    userTimes: times,
     itemPtr,
     itemUsers,
     itemEntries,
