@@ -51,11 +51,20 @@ export async function runIngestMovieLens(
       return { ...((await handle.result()) as IngestSummary), workflowId, alreadyIngested: false };
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      const summary = (await client.workflow.getHandle(workflowId).result()) as IngestSummary;
-      return { ...summary, createdTopics: [], workflowId, alreadyIngested: true };
+      return earlier();
     }
   };
+  const earlier = async (): Promise<IngestResult> => {
+    const summary = (await client.workflow.getHandle(workflowId).result()) as IngestSummary;
+    return { ...summary, createdTopics: [], workflowId, alreadyIngested: true };
+  };
   try {
+    // Already ingested: answer from the workflow's history without starting workers or consumers.
+    const past = await client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .catch(() => undefined);
+    if (past?.status.name === 'COMPLETED') return await earlier();
     if (!options.inProcess) return await run();
     const consumers = await startConsumers(settings);
     try {
