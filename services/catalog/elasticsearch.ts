@@ -6,17 +6,6 @@ export function searchClient(settings: CairnSettings): Client {
   return new Client({ node: settings.elasticsearchUrl, requestTimeout: 60_000 });
 }
 
-export interface CatalogDocument {
-  itemId: string;
-  title: string;
-  categories: string[];
-  year: number | null;
-  text: string;
-  qualityFlags: string[];
-  status: 'active' | 'retired' | 'blocked';
-  updatedAt: number;
-}
-
 export async function ensureCatalogIndex(client: Client, index: string): Promise<void> {
   if (await client.indices.exists({ index })) return;
   await client.indices.create({

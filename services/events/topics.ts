@@ -26,15 +26,6 @@ export function topicNames(prefix = ''): TopicSet {
 /** The contract's names. */
 export const topics = topicNames();
 
-/** What each stream is keyed by, documented where producers look it up. */
-export const streamKeys: Record<Stream, string> = {
-  interactions: 'userId: a user’s session is replayed in order',
-  impressions: 'userId: joined with the same user’s interactions',
-  catalog: 'itemId: an item’s lifecycle is ordered',
-  users: 'userId',
-  deadLetter: 'the original key: rejects stay in arrival order per entity',
-};
-
 export function streamOf(set: TopicSet, topic: string): Stream | undefined {
   return (Object.keys(set) as Stream[]).find((stream) => set[stream] === topic);
 }

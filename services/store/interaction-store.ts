@@ -33,14 +33,13 @@ import {
 
 export type ApplyOutcome = { kind: 'applied' } | { kind: 'duplicate' } | { kind: 'rejected'; reason: string };
 
-export type ItemStatus = 'active' | 'retired' | 'blocked';
 export type UserDemographics = Extract<UserEvent, { type: 'user_created' }>['demographics'];
 export interface ItemContent {
   title: string;
   year: number | null;
   text: string;
 }
-const statusCodes: ItemStatus[] = ['active', 'retired', 'blocked'];
+const statusCodes = ['active', 'retired', 'blocked'] as const;
 
 interface Checkpoint {
   entitiesBytes: number;
@@ -151,10 +150,6 @@ export class InteractionStore {
 
   userIndexOf(userId: string): number | undefined {
     return this.userIndex.get(userId);
-  }
-
-  statusOf(item: number): ItemStatus {
-    return statusCodes[this.itemStatus[item]];
   }
 
   apply(value: StreamEvent): ApplyOutcome {

@@ -24,7 +24,6 @@ export const trainingConfigSchema = z
   .strict();
 
 export type TrainingConfig = z.output<typeof trainingConfigSchema>;
-export type TrainingConfigInput = z.input<typeof trainingConfigSchema>;
 
 export class TrainingConfigError extends Error {
   override name = 'TrainingConfigError';
