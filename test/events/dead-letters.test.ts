@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import { scratchNamespace } from '../../services/config/scratch-namespace';
 import { eventProducer, kafkaClient } from '../../services/events/kafka';
-import { StoreProjector } from '../../services/events/store-projector';
-import type { EventStream } from '../../services/events/topics';
+import { logEnd, StoreProjector } from '../../services/events/store-projector';
+import { type EventStream, eventStreams, type TopicSet } from '../../services/events/topics';
 import { InteractionStore } from '../../services/store/interaction-store';
+import { waitFor } from '../support/wait';
 
 const now = Date.now();
 const valid = {
@@ -166,62 +167,132 @@ const malformed: { stream: EventStream; value: Buffer | string | null; reason: R
   },
 ];
 
-test('malformed events go to the dead-letter topic with their reason; every valid one lands', async () => {
+/**
+ * Every message of a topic up to the end offsets it had when called, each partition read to its
+ * high watermark: nothing is dropped or collapsed, so a duplicate shows up as a second message.
+ */
+async function readToEnd(kafka: Kafka, topic: string, groupId: string): Promise<KafkaMessage[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const remaining = new Map(
+      (await admin.fetchTopicOffsets(topic))
+        .filter((p) => BigInt(p.high) > BigInt(p.low))
+        .map((p) => [p.partition, BigInt(p.high)]),
+    );
+    const messages: KafkaMessage[] = [];
+    const reader = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+    await reader.connect();
+    try {
+      await reader.subscribe({ topic, fromBeginning: true });
+      await reader.run({
+        autoCommit: false,
+        eachMessage: async ({ partition, message }) => {
+          const end = remaining.get(partition);
+          if (end === undefined || BigInt(message.offset) >= end) return;
+          messages.push(message);
+          if (BigInt(message.offset) + 1n === end) remaining.delete(partition);
+        },
+      });
+      await waitFor(() => remaining.size === 0, {
+        what: `${topic} read to its end offsets (partitions left: ${[...remaining.keys()]})`,
+        timeoutMs: 60_000,
+      });
+    } finally {
+      await reader.disconnect();
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+    }
+    return messages;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits until the projector has applied (and so dead-lettered) everything now on the event topics. */
+async function projectedToEnd(kafka: Kafka, topics: TopicSet, projector: StoreProjector): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const end = await logEnd(admin, topics, eventStreams);
+    await waitFor(() => projector.hasApplied(end), {
+      what: 'the projector at the end of every event topic',
+      timeoutMs: 60_000,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const header = (message: KafkaMessage, name: string) => message.headers?.[name]?.toString();
+
+test('malformed events go to the dead-letter topic exactly once with their reason, across a projector restart; every valid one lands', async () => {
   const settings = await scratchNamespace();
   const kafka = kafkaClient(settings, 'cairn-test');
   const producer = eventProducer(kafka);
   await producer.connect();
   const store = await InteractionStore.open(settings.storeDir);
-  const projector = new StoreProjector({
-    kafka,
-    store,
-    topics: settings.topics,
-    groupId: settings.consumerGroups.store,
-  });
+  const projectorOptions = { kafka, store, topics: settings.topics, groupId: settings.consumerGroups.store };
+  let projector = new StoreProjector(projectorOptions);
   try {
-    const send = (stream: EventStream, key: string, value: Buffer | string | null) =>
-      producer.send({ topic: settings.topics[stream], acks: -1, messages: [{ key, value }] });
+    const send = async (stream: EventStream, key: string, value: Buffer | string | null) => {
+      const [sent] = await producer.send({
+        topic: settings.topics[stream],
+        acks: -1,
+        messages: [{ key, value }],
+      });
+      return { topic: sent.topicName, partition: String(sent.partition), offset: sent.baseOffset ?? '' };
+    };
     await send('users', 'u1', JSON.stringify(valid.user('u1')));
     for (const id of ['i1', 'i2']) await send('catalog', id, JSON.stringify(valid.item(id)));
     await projector.start();
     // Malformed messages interleaved with valid clicks on the same partition (same key).
+    const sources: { topic: string; partition: string; offset: string }[] = [];
     for (const [n, bad] of malformed.entries()) {
       await send('interactions', 'u1', JSON.stringify(valid.click(n)));
-      await send(bad.stream, `bad-${n}`, bad.value);
+      sources.push(await send(bad.stream, `bad-${n}`, bad.value));
     }
     await send('interactions', 'u1', JSON.stringify(valid.click(malformed.length)));
+    await projectedToEnd(kafka, settings.topics, projector);
 
-    const deadLetters = new Map<string, { reason: string; value: Buffer | null; source: string }>();
-    const reader = kafka.consumer({ groupId: `${settings.prefix}dlq-reader` });
-    await reader.connect();
-    await reader.subscribe({ topic: settings.topics.deadLetter, fromBeginning: true });
-    await reader.run({
-      eachMessage: async ({ message }) => {
-        deadLetters.set(message.key?.toString() ?? '', {
-          reason: message.headers?.['cairn.reason']?.toString() ?? '',
-          value: message.value,
-          source: message.headers?.['cairn.source.topic']?.toString() ?? '',
-        });
-      },
-    });
-    for (let waited = 0; waited < 30_000 && deadLetters.size < malformed.length; waited += 100)
-      await sleep(100);
-    await reader.disconnect();
+    // A restarted projector resumes after what it already dead-lettered and sends none of it again.
+    await projector.stop();
+    projector = new StoreProjector(projectorOptions);
+    await projector.start();
+    await send('interactions', 'u1', JSON.stringify(valid.click(malformed.length + 1)));
+    await projectedToEnd(kafka, settings.topics, projector);
+    await projector.stop();
 
-    assert.ok(malformed.length >= 20);
-    assert.equal(deadLetters.size, malformed.length, 'every malformed event is dead-lettered exactly once');
+    const letters = await readToEnd(kafka, settings.topics.deadLetter, `${settings.prefix}dlq-reader`);
+    const byKey = new Map<string, KafkaMessage[]>();
+    for (const letter of letters) {
+      const key = letter.key?.toString() ?? '(no key)';
+      byKey.set(key, [...(byKey.get(key) ?? []), letter]);
+    }
+    const unexpected = [...byKey.keys()].filter((k) => !/^bad-\d+$/.test(k));
+    assert.deepEqual(unexpected, [], 'only malformed events are dead-lettered');
     for (const [n, bad] of malformed.entries()) {
-      const letter = deadLetters.get(`bad-${n}`);
-      assert.ok(letter, `malformed #${n} is in the dead-letter topic`);
-      assert.match(letter.reason, bad.reason, `reason of malformed #${n}`);
-      assert.equal(letter.source, settings.topics[bad.stream]);
+      const copies = byKey.get(`bad-${n}`) ?? [];
+      assert.equal(
+        copies.length,
+        1,
+        `malformed #${n} is dead-lettered exactly once (found ${copies.length})`,
+      );
+      const [letter] = copies;
+      assert.match(header(letter, 'cairn.reason') ?? '', bad.reason, `reason of malformed #${n}`);
+      assert.deepEqual(
+        {
+          topic: header(letter, 'cairn.source.topic'),
+          partition: header(letter, 'cairn.source.partition'),
+          offset: header(letter, 'cairn.source.offset'),
+        },
+        sources[n],
+        `malformed #${n} names where it was read`,
+      );
       const original = bad.value === null ? null : Buffer.from(bad.value);
       assert.deepEqual(letter.value, original, 'the original bytes are kept');
     }
-    for (let waited = 0; waited < 10_000 && store.counts().interactions < malformed.length + 1; waited += 100)
-      await sleep(100);
     assert.deepEqual(store.counts(), {
-      interactions: malformed.length + 1,
+      interactions: malformed.length + 2,
       impressions: 0,
       items: 2,
       users: 1,

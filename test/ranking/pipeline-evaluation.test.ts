@@ -68,9 +68,28 @@ describe('pipeline evaluation: generator → ranker → top-K', () => {
       assert.equal(o.trainingRows.rating.rows, o.trainingRows.interaction.positives);
       assert.ok(o.heads.interaction.test.auc > 0.5, `${protocol}: test AUC ${o.heads.interaction.test.auc}`);
       assert.ok(o.onnx.maxDifference.interaction < 1e-5 && o.onnx.maxDifference.rating < 1e-5);
-      assert.ok([0, 1].includes(o.weights.rating));
+      // Weight 0 is on the grid and scores exactly as the interaction ranker, so the chosen one is no worse.
+      assert.ok(o.validationNdcg.ranker >= o.validationNdcg.interactionRanker, `${protocol}: weight choice`);
+      if (o.weights.rating === 0) assert.deepEqual(o.metrics.ranker, o.metrics.interactionRanker);
       assert.equal(o.featureNames.length, 15 + GENRES.length + 3 * 3);
     }
+  });
+
+  it('chooses the rating weight with the best holdout NDCG, the earlier one on a tie', async () => {
+    const protocol = PROTOCOLS[0];
+    const run = async (ratingWeights: number[]) =>
+      (await runPipelineEvaluation(log, { ...options, ratingWeights, protocols: [protocol] }))[protocol];
+    const chosen = await run([0, 0.5, 1]);
+    const alone: { w: number; ndcg: number }[] = [];
+    for (const w of [0, 0.5, 1]) alone.push({ w, ndcg: (await run([w])).validationNdcg.ranker });
+    const best = alone.reduce((a, b) => (b.ndcg > a.ndcg ? b : a));
+    assert.equal(chosen.weights.rating, best.w, JSON.stringify(alone));
+    assert.equal(chosen.validationNdcg.ranker, best.ndcg);
+    assert.equal(
+      alone[0].ndcg,
+      chosen.validationNdcg.interactionRanker,
+      'weight 0 is the interaction ranker',
+    );
   });
 
   it('makes every choice without reading the test split', async () => {
