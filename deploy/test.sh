@@ -24,6 +24,8 @@ echo '== stack up'
 echo '== tests'
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 status=0
-node --test --import tsx --test-concurrency=1 "${files[@]}" || status=$?
+# A deadline generous enough that only a hang trips it (tests bound their own waits). Node 20
+# applies --test-timeout to each test file's process as a whole, so it is sized for the longest file.
+node --test --import tsx --test-concurrency=1 --test-timeout=1800000 "${files[@]}" || status=$?
 [[ $started_stack == 1 ]] && echo '== stack down (started by this run)'
 exit "$status"
