@@ -37,16 +37,4 @@ describe('topK', () => {
   it('never returns NaN scores', () => {
     assert.deepEqual(Array.from(topK(Float32Array.of(Number.NaN, 2, Number.NaN, 1), 3)), [1, 3]);
   });
-
-  it('ranks a 1682-item catalogue in well under a millisecond', () => {
-    const random = mulberry32(5);
-    const scores = Float32Array.from({ length: 1682 }, () => random());
-    const exclude = Array.from({ length: 100 }, (_, i) => i * 16);
-    for (let warm = 0; warm < 200; warm++) topK(scores, 10, exclude);
-    const runs = 2000;
-    const started = performance.now();
-    for (let r = 0; r < runs; r++) topK(scores, 10, exclude);
-    const perCall = (performance.now() - started) / runs;
-    assert.ok(perCall < 0.5, `topK took ${perCall.toFixed(3)} ms per call`);
-  });
 });
