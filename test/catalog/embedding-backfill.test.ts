@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from '@nats-io/transport-node';
 import { runPipelineWorker } from '../../cli/worker';
 import { searchClient } from '../../services/catalog/elasticsearch';
@@ -12,6 +11,7 @@ import { syntheticItemVectors } from '../../services/data/synthetic';
 import { temporalClient } from '../../services/orchestration/temporal';
 import { openModelRegistry } from '../../services/registry/model-registry';
 import type { BackfillInput, BackfillResult } from '../../workflows/embedding-backfill';
+import { waitFor } from '../support/wait';
 
 async function publishRelease(
   settings: ScratchSettings,
@@ -95,13 +95,16 @@ test('a worker killed mid-backfill resumes with exact counts and no duplicates',
       workflowId: `${settings.prefix}backfill-crash`,
       args: [{ ...backfillInput(settings, 'v1'), batchSize: 2_000, batchesPerRun: 100 }],
     });
-    for (;;) {
-      const progress = await handle
-        .query<{ written: number; total: number } | undefined>('progress')
-        .catch(() => undefined);
-      if (progress !== undefined && progress.written >= 2_000) break;
-      await sleep(100);
-    }
+    const progress = await waitFor(
+      async () => {
+        const now = await handle
+          .query<{ written: number; total: number } | undefined>('progress')
+          .catch(() => undefined);
+        return now !== undefined && now.written >= 2_000 && now;
+      },
+      { what: 'the backfill past its first batch', timeoutMs: 120_000 },
+    );
+    assert.ok(progress.written < progress.total, 'the kill lands mid-backfill');
     worker.kill('SIGKILL');
     await exited(worker);
     worker = startWorker();
