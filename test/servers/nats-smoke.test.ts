@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { connect } from '@nats-io/transport-node';
 import { readSettings } from '../../services/config/environment';
 
-test('NATS request-reply with a queue group: each request is answered by exactly one responder', async () => {
+test('server smoke (no Cairn code): NATS request-reply with a queue group: each request is answered by exactly one responder', async () => {
   const { natsUrl } = readSettings();
   const subject = `cairn.test.${randomUUID()}`;
   const responders = await Promise.all([connect({ servers: natsUrl }), connect({ servers: natsUrl })]);

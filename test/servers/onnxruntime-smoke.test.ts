@@ -40,7 +40,7 @@ function denseReluModel(): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-test('onnxruntime-node runs a small ONNX model and returns the expected numbers', async () => {
+test('server smoke (no Cairn code): onnxruntime-node runs a small ONNX model and returns the expected numbers', async () => {
   const session = await ort.InferenceSession.create(denseReluModel());
   const x = new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4, 0, 5]), [2, 3]);
   const { y } = await session.run({ x });

@@ -6,7 +6,7 @@ import { readSettings } from '../../services/config/environment';
 import { temporalClient, workerConnection } from '../../services/orchestration/temporal';
 import { greetingActivities } from '../fixtures/greeting-activities';
 
-test('a workflow runs on a worker against the real Temporal server', async () => {
+test('server smoke (no Cairn code): a workflow runs on a worker against the real Temporal server', async () => {
   const settings = readSettings();
   const taskQueue = `test-greeting-${randomUUID()}`;
   const connection = await workerConnection(settings);
