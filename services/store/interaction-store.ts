@@ -6,19 +6,23 @@
  *   entities.jsonl    every applied user and catalog event, one JSON per line, in apply order
  *   interactions.bin  fixed-width interaction records
  *   impressions.bin   fixed-width impression records (one per item shown)
- *   checkpoint.json   the byte length of each file and the next Kafka offset per partition
+ *   checkpoint.json   the store format, the byte length of each file and the next Kafka offset
+ *                     per partition
  *
  * Effects are idempotent: every event id is fingerprinted, and a replayed event is a no-op.
- * Durability: appends are fsynced before the checkpoint is atomically replaced (write + rename),
- * and Kafka offsets are committed only after that; on open, files are cut back to the
+ * Durability: a commit writes the pending bytes at the checkpoint's lengths (not appended), fsyncs
+ * them, then atomically replaces the checkpoint (write + rename), and Kafka offsets are committed
+ * only after that. A commit that fails changes nothing the checkpoint covers and keeps its pending
+ * bytes, so calling commit again writes them exactly once; on open, files are cut back to the
  * checkpoint, so a crash between the two loses nothing and duplicates nothing.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { CatalogEvent, Impression, Interaction, UserEvent } from '../../schemas/events';
 import type { StreamEvent } from '../events/validation';
+import { ContentDigest } from './content-digest';
 import { FingerprintSet, fingerprint } from './fingerprint';
 import {
   impressionRecordBytes,
@@ -30,6 +34,8 @@ import {
   writeImpression,
   writeInteraction,
 } from './records';
+import { defaultChunkBytes, fileChunks, fileLines, writeAt } from './store-files';
+import { acquireStoreLock, type StoreLock } from './store-lock';
 
 export type ApplyOutcome = { kind: 'applied' } | { kind: 'duplicate' } | { kind: 'rejected'; reason: string };
 
@@ -41,12 +47,41 @@ export interface ItemContent {
 }
 const statusCodes = ['active', 'retired', 'blocked'] as const;
 
-interface Checkpoint {
-  entitiesBytes: number;
-  interactionsBytes: number;
-  impressionsBytes: number;
+/**
+ * Format 2 fingerprints event ids with SHA-256 (format 1, whose checkpoints had no format field,
+ * used an FNV-based hash). Fingerprints of different formats cannot be compared, so a store of
+ * another format is refused and rebuilt from the log.
+ */
+export const storeFormat = 2;
+
+const byteLength = z.number().int().nonnegative();
+const checkpointSchema = z.object({
+  format: z.number().int().positive().default(1),
+  entitiesBytes: byteLength,
+  interactionsBytes: byteLength.multipleOf(interactionRecordBytes),
+  impressionsBytes: byteLength.multipleOf(impressionRecordBytes),
   /** topic → partition → next offset to apply. */
-  offsets: Record<string, Record<string, string>>;
+  offsets: z.record(z.string(), z.record(z.string(), z.string())),
+});
+type Checkpoint = z.output<typeof checkpointSchema>;
+
+/** The store on disk was written by another store format: rebuild it from the log. */
+export class StoreFormatError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly format: number,
+  ) {
+    super(
+      `the store in ${dir} has format ${format}, and this Cairn reads format ${storeFormat} ` +
+        `(event-id fingerprints changed): rebuild it from the log with 'cairn store rebuild'`,
+    );
+    this.name = 'StoreFormatError';
+  }
+}
+
+export interface StoreOptions {
+  /** How many bytes a scan reads at a time; the default suits stores of any size. */
+  chunkBytes?: number;
 }
 
 export interface StoreCounts {
@@ -61,7 +96,6 @@ const files = {
   interactions: 'interactions.bin',
   impressions: 'impressions.bin',
   checkpoint: 'checkpoint.json',
-  lock: 'lock',
 };
 
 /** A growable list of numbers that indexes by dense id. */
@@ -111,23 +145,34 @@ export class InteractionStore {
   private constructor(
     readonly dir: string,
     private checkpoint: Checkpoint,
+    private readonly lock: StoreLock,
+    private readonly chunkBytes: number,
   ) {}
 
-  static async open(dir: string): Promise<InteractionStore> {
+  static async open(dir: string, options: StoreOptions = {}): Promise<InteractionStore> {
     await mkdir(dir, { recursive: true });
-    await acquireLock(dir);
-    const checkpointFile = join(dir, files.checkpoint);
-    const checkpoint: Checkpoint = existsSync(checkpointFile)
-      ? JSON.parse(await readFile(checkpointFile, 'utf8'))
-      : { entitiesBytes: 0, interactionsBytes: 0, impressionsBytes: 0, offsets: {} };
-    const store = new InteractionStore(dir, checkpoint);
-    await store.recover();
-    return store;
+    const lock = await acquireStoreLock(dir);
+    try {
+      const checkpoint = (await readCheckpoint(join(dir, files.checkpoint))) ?? {
+        format: storeFormat,
+        entitiesBytes: 0,
+        interactionsBytes: 0,
+        impressionsBytes: 0,
+        offsets: {},
+      };
+      if (checkpoint.format !== storeFormat) throw new StoreFormatError(dir, checkpoint.format);
+      const store = new InteractionStore(dir, checkpoint, lock, options.chunkBytes ?? defaultChunkBytes);
+      await store.recover();
+      return store;
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
   }
 
   /** Releases the store for another process (a rebuild, another projector). */
   async close(): Promise<void> {
-    await rm(join(this.dir, files.lock), { force: true });
+    await this.lock.release();
   }
 
   counts(): StoreCounts {
@@ -164,30 +209,40 @@ export class InteractionStore {
     }
   }
 
-  /** Makes everything applied so far durable, then records the offsets it covers. */
+  /**
+   * Makes everything applied so far durable, then records the offsets it covers. All or nothing:
+   * after a failure the checkpoint and the pending bytes are as before, so it may be called again.
+   */
   async commit(offsets: Record<string, Record<string, string>>): Promise<void> {
-    const entities = this.pendingEntities.join('');
+    const c = this.checkpoint;
+    const entities = Buffer.from(this.pendingEntities.join(''));
     const interactions = this.pendingInteractions.subarray(0, this.pendingInteractionBytes);
     const impressions = this.pendingImpressions.subarray(0, this.pendingImpressionBytes);
-    await Promise.all([
-      appendDurably(join(this.dir, files.entities), Buffer.from(entities)),
-      appendDurably(join(this.dir, files.interactions), interactions),
-      appendDurably(join(this.dir, files.impressions), impressions),
+    // Every write settles before a failure is reported, so a retry never races a straggler.
+    const writes = await Promise.allSettled([
+      writeAt(join(this.dir, files.entities), entities, c.entitiesBytes),
+      writeAt(join(this.dir, files.interactions), interactions, c.interactionsBytes),
+      writeAt(join(this.dir, files.impressions), impressions, c.impressionsBytes),
     ]);
-    const merged = { ...this.checkpoint.offsets };
+    for (const write of writes) if (write.status === 'rejected') throw write.reason;
+    const merged = { ...c.offsets };
     for (const [topic, partitions] of Object.entries(offsets))
       merged[topic] = { ...merged[topic], ...partitions };
     const next: Checkpoint = {
-      entitiesBytes: this.checkpoint.entitiesBytes + Buffer.byteLength(entities),
-      interactionsBytes: this.checkpoint.interactionsBytes + interactions.length,
-      impressionsBytes: this.checkpoint.impressionsBytes + impressions.length,
+      format: storeFormat,
+      entitiesBytes: c.entitiesBytes + entities.length,
+      interactionsBytes: c.interactionsBytes + interactions.length,
+      impressionsBytes: c.impressionsBytes + impressions.length,
       offsets: merged,
     };
     const tmp = join(this.dir, `${files.checkpoint}.tmp`);
     const handle = await open(tmp, 'w');
-    await handle.writeFile(JSON.stringify(next));
-    await handle.sync();
-    await handle.close();
+    try {
+      await handle.writeFile(JSON.stringify(next));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(tmp, join(this.dir, files.checkpoint));
     this.checkpoint = next;
     this.pendingEntities = [];
@@ -198,39 +253,84 @@ export class InteractionStore {
   /**
    * An order-independent digest of the store's logical content (ids, not dense indexes), so a
    * store rebuilt from the log has the same checksum whatever order partitions were read in.
+   * One streaming pass in constant memory (see content-digest.ts).
    */
   async checksum(): Promise<string> {
-    const digests: bigint[] = [];
-    const entityLines = (await readFile(join(this.dir, files.entities), 'utf8').catch(() => ''))
-      .split('\n')
-      .filter((l) => l !== '');
-    for (const line of entityLines) digests.push(digest64(line));
-    await this.scanInteractions((r) =>
-      digests.push(
-        digest64(
-          `${r.fpHi}:${r.fpLo}:${r.occurredAt}:${this.userIds[r.user]}:${this.itemIds[r.item]}:${r.value}:${r.type}:${r.surface}`,
-        ),
-      ),
+    const digest = new ContentDigest(11);
+    const words = digest.words;
+    for await (const { line } of fileLines(this.entitiesPath, this.checkpoint.entitiesBytes, this.chunkBytes))
+      if (line !== '') digest.addText(line);
+    const users = idHashes(this.userIds);
+    const items = idHashes(this.itemIds);
+    const addRecord = (tag: number, view: DataView, at: number, user: number, item: number) => {
+      words[0] = tag;
+      words[1] = view.getUint32(at, true);
+      words[2] = view.getUint32(at + 4, true);
+      words[3] = view.getUint32(at + 8, true);
+      words[4] = view.getUint32(at + 12, true);
+      words[5] = users[2 * user];
+      words[6] = users[2 * user + 1];
+      words[7] = items[2 * item];
+      words[8] = items[2 * item + 1];
+    };
+    await this.scanRecords(
+      files.interactions,
+      this.checkpoint.interactionsBytes,
+      interactionRecordBytes,
+      (view, at) => {
+        addRecord(1, view, at, view.getUint32(at + 16, true), view.getUint32(at + 20, true));
+        words[9] = view.getUint32(at + 24, true);
+        words[10] = view.getUint16(at + 28, true);
+        digest.addRecord();
+      },
     );
-    await this.scanImpressions((r) =>
-      digests.push(
-        digest64(`${r.fpHi}:${r.fpLo}:${r.servedAt}:${this.userIds[r.user]}:${this.itemIds[r.item]}`),
-      ),
+    await this.scanRecords(
+      files.impressions,
+      this.checkpoint.impressionsBytes,
+      impressionRecordBytes,
+      (view, at) => {
+        addRecord(2, view, at, view.getUint32(at + 16, true), view.getUint32(at + 20, true));
+        words[9] = 0;
+        words[10] = 0;
+        digest.addRecord();
+      },
     );
-    const sorted = BigUint64Array.from(digests).sort();
-    return createHash('sha256').update(new Uint8Array(sorted.buffer)).digest('hex');
+    return digest.hex(`cairn interaction store, format ${storeFormat}`);
   }
 
   async scanInteractions(visit: (r: ReturnType<typeof readInteraction>) => void): Promise<void> {
-    const bytes = await readPrefix(join(this.dir, files.interactions), this.checkpoint.interactionsBytes);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let at = 0; at < bytes.length; at += interactionRecordBytes) visit(readInteraction(view, at));
+    await this.scanRecords(
+      files.interactions,
+      this.checkpoint.interactionsBytes,
+      interactionRecordBytes,
+      (view, at) => visit(readInteraction(view, at)),
+    );
   }
 
   async scanImpressions(visit: (r: ReturnType<typeof readImpression>) => void): Promise<void> {
-    const bytes = await readPrefix(join(this.dir, files.impressions), this.checkpoint.impressionsBytes);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let at = 0; at < bytes.length; at += impressionRecordBytes) visit(readImpression(view, at));
+    await this.scanRecords(
+      files.impressions,
+      this.checkpoint.impressionsBytes,
+      impressionRecordBytes,
+      (view, at) => visit(readImpression(view, at)),
+    );
+  }
+
+  private get entitiesPath(): string {
+    return join(this.dir, files.entities);
+  }
+
+  /** Visits each fixed-width record of the first `bytes` of a file, chunk by chunk. */
+  private async scanRecords(
+    file: string,
+    bytes: number,
+    recordBytes: number,
+    visit: (view: DataView, at: number) => void,
+  ): Promise<void> {
+    for await (const chunk of fileChunks(join(this.dir, file), bytes, this.chunkBytes, recordBytes)) {
+      const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      for (let at = 0; at < chunk.length; at += recordBytes) visit(view, at);
+    }
   }
 
   private applyInteraction(event: Interaction): ApplyOutcome {
@@ -379,14 +479,26 @@ export class InteractionStore {
       [files.impressions, c.impressionsBytes],
     ] as const) {
       const path = join(this.dir, file);
+      const size = existsSync(path) ? (await stat(path)).size : 0;
+      // Truncating "up" would pad the file with zeros and make them records.
+      if (size < bytes)
+        throw new Error(
+          `${path} holds ${size} bytes, fewer than the ${bytes} that ${join(this.dir, files.checkpoint)} ` +
+            `covers: the store is damaged; rebuild it from the log with 'cairn store rebuild'`,
+        );
       if (existsSync(path)) await truncate(path, bytes);
     }
-    const entities = (await readPrefix(join(this.dir, files.entities), c.entitiesBytes)).toString('utf8');
-    for (const line of entities.split('\n')) {
+    for await (const { line, number } of fileLines(this.entitiesPath, c.entitiesBytes, this.chunkBytes)) {
       if (line === '') continue;
-      const outcome = this.applyEntity(JSON.parse(line) as CatalogEvent | UserEvent, false);
-      if (outcome.kind !== 'applied')
-        throw new Error(`corrupt entity log in ${this.dir}: ${JSON.stringify(outcome)}`);
+      const where = `corrupt entity log ${this.entitiesPath}, line ${number}`;
+      let event: CatalogEvent | UserEvent;
+      try {
+        event = JSON.parse(line);
+      } catch (error) {
+        throw new Error(`${where}: not JSON (${(error as Error).message})`);
+      }
+      const outcome = this.applyEntity(event, false);
+      if (outcome.kind !== 'applied') throw new Error(`${where}: ${JSON.stringify(outcome)}`);
     }
     await this.scanInteractions((r) => {
       this.seen.add({ hi: r.fpHi, lo: r.fpLo });
@@ -400,22 +512,32 @@ export class InteractionStore {
   }
 }
 
-/** One writer per store: two projectors appending to the same files would corrupt them. */
-async function acquireLock(dir: string): Promise<void> {
-  const path = join(dir, files.lock);
-  const holder = Number(await readFile(path, 'utf8').catch(() => ''));
-  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processIsAlive(holder))
-    throw new Error(`the store in ${dir} is in use by process ${holder} (stop 'cairn consume' first)`);
-  await writeFile(path, String(process.pid));
+/** The checkpoint in `path`, or undefined for a new store; an error names the file and the fault. */
+async function readCheckpoint(path: string): Promise<Checkpoint | undefined> {
+  if (!existsSync(path)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`corrupt checkpoint ${path}: not JSON (${(error as Error).message})`);
+  }
+  const parsed = checkpointSchema.safeParse(json);
+  if (!parsed.success) {
+    const faults = parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`);
+    throw new Error(`corrupt checkpoint ${path}: ${faults.join('; ')}`);
+  }
+  return parsed.data;
 }
 
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+/** Each id's 64-bit fingerprint, two words per id, so a checksum hashes ids, not dense indexes. */
+function idHashes(ids: readonly string[]): Uint32Array {
+  const hashes = new Uint32Array(2 * ids.length);
+  ids.forEach((id, i) => {
+    const fp = fingerprint(id);
+    hashes[2 * i] = fp.hi;
+    hashes[2 * i + 1] = fp.lo;
+  });
+  return hashes;
 }
 
 function ensureRoom(buffer: Buffer, needed: number): Buffer {
@@ -423,25 +545,4 @@ function ensureRoom(buffer: Buffer, needed: number): Buffer {
   const grown = Buffer.alloc(Math.max(needed, buffer.length * 2));
   buffer.copy(grown);
   return grown;
-}
-
-async function appendDurably(path: string, bytes: Uint8Array): Promise<void> {
-  const handle = await open(path, 'a');
-  try {
-    if (bytes.length > 0) await handle.write(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function readPrefix(path: string, bytes: number): Promise<Buffer> {
-  if (bytes === 0 || !existsSync(path)) return Buffer.alloc(0);
-  const whole = await readFile(path);
-  return whole.subarray(0, bytes);
-}
-
-function digest64(text: string): bigint {
-  const fp = fingerprint(text);
-  return (BigInt(fp.hi) << 32n) | BigInt(fp.lo);
 }

@@ -10,10 +10,13 @@ import type { Kafka } from 'kafkajs';
 import { logEnd, StoreProjector } from '../events/store-projector';
 import { eventStreams, type TopicSet } from '../events/topics';
 import { InteractionStore, type StoreCounts } from './interaction-store';
+import { acquireStoreLock, StoreInUseError } from './store-lock';
 
 export interface RebuildResult extends StoreCounts {
   checksum: string;
   previousChecksum?: string;
+  /** Why the replaced store could not be read (another store format, damage), when it could not. */
+  previousUnreadable?: string;
   rejected: number;
   seconds: number;
 }
@@ -25,8 +28,7 @@ export async function rebuildStore(
   groupPrefix: string,
 ): Promise<RebuildResult> {
   const started = Date.now();
-  const previous = existsSync(storeDir) ? await InteractionStore.open(storeDir) : undefined;
-  const previousChecksum = await previous?.checksum();
+  const previous = existsSync(storeDir) ? await lockPrevious(storeDir) : undefined;
   const admin = kafka.admin();
   await admin.connect();
   const scratch = `${storeDir}.rebuild-${randomUUID().slice(0, 8)}`;
@@ -42,17 +44,42 @@ export async function rebuildStore(
     await admin.deleteGroups([groupId]).catch(() => undefined);
     const checksum = await store.checksum();
     await store.close();
-    await previous?.close();
+    await previous?.release();
     if (existsSync(storeDir)) await rm(storeDir, { recursive: true });
     await rename(scratch, storeDir);
     const seconds = (Date.now() - started) / 1000;
-    return { ...store.counts(), checksum, previousChecksum, rejected: projector.progress.rejected, seconds };
+    return {
+      ...store.counts(),
+      checksum,
+      previousChecksum: previous?.checksum,
+      previousUnreadable: previous?.unreadable,
+      rejected: projector.progress.rejected,
+      seconds,
+    };
   } catch (error) {
     await projector.stop().catch(() => undefined);
     await rm(scratch, { recursive: true, force: true });
-    await previous?.close();
+    await previous?.release();
     throw error;
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Holds the store being replaced, so no projector writes to it during the rebuild. A store that
+ * cannot be read (another store format, a damaged file) is what a rebuild is for: it is locked
+ * and replaced all the same.
+ */
+async function lockPrevious(
+  dir: string,
+): Promise<{ checksum?: string; unreadable?: string; release(): Promise<void> }> {
+  try {
+    const store = await InteractionStore.open(dir);
+    return { checksum: await store.checksum(), release: () => store.close() };
+  } catch (error) {
+    if (error instanceof StoreInUseError) throw error;
+    const lock = await acquireStoreLock(dir);
+    return { unreadable: (error as Error).message, release: () => lock.release() };
   }
 }
