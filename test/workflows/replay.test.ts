@@ -20,7 +20,12 @@ describe('workflow replay', () => {
   });
 
   it('every workflow has a recorded history', () => {
-    assert.deepEqual([...new Set(recorded.map(workflowType))].sort(), Object.keys(workflows).sort());
+    const covered = new Set(recorded.map(workflowType));
+    assert.deepEqual(
+      Object.keys(workflows).filter((name) => !covered.has(name)),
+      [],
+      'unprotected workflows: add a run of each to test/fixtures/histories/record.ts and record it',
+    );
   });
 
   it('the current workflow code replays every recorded history without nondeterminism', async () => {
