@@ -4,8 +4,7 @@
  * so what lands in the stores is exactly once.
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Context, heartbeat } from '@temporalio/activity';
+import { CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import type { Kafka, Message } from 'kafkajs';
 import { loadMovieLens } from '../services/data/movielens';
 import { itemCreated, ratingInteraction, userCreated } from '../services/data/movielens-events';
@@ -25,6 +24,8 @@ export interface DatasetRef {
   dataDir: string;
   /** Events per second while replaying interactions; 0 replays as fast as the broker takes them. */
   eventsPerSecond: number;
+  /** Events per second while publishing users and items; absent or 0: as fast as the broker takes them. */
+  entitiesPerSecond?: number;
 }
 
 export interface EntitiesPublished {
@@ -32,26 +33,68 @@ export interface EntitiesPublished {
   items: number;
 }
 
+/**
+ * The publishing phases, in the order an activity goes through them. A heartbeat says which
+ * phase it was in and how much of that phase was sent, so a retry resumes each phase where that
+ * phase stopped (one shared count let the catalog resume at the users' count and skip items).
+ */
+const phases = ['users', 'catalog', 'interactions'] as const;
+type PublishPhase = (typeof phases)[number];
+
+interface PublishProgress {
+  phase: PublishPhase;
+  sent: number;
+}
+
 const batchSize = 2_000;
+/** Paced sends go out in batches of a twentieth of a second, so the pace is smooth. */
+const batchesPerSecond = 20;
+
+/** How much of `phase` the last heartbeat of an earlier attempt had sent (0: start the phase over). */
+function resumePoint(details: unknown, phase: PublishPhase): number {
+  const progress = details as Partial<PublishProgress> | undefined;
+  // A bare count is from before phases were recorded: start over (consumers dedupe the resends).
+  if (typeof progress !== 'object' || progress === null || typeof progress.sent !== 'number') return 0;
+  const last = phases.indexOf(progress.phase as PublishPhase);
+  const current = phases.indexOf(phase);
+  if (last === current) return progress.sent;
+  return last > current ? Number.POSITIVE_INFINITY : 0;
+}
 
 export function createIngestActivities({ kafka, topics, partitions, storeGroupId }: IngestActivityDeps) {
-  async function publish(topic: string, messages: Message[], eventsPerSecond: number): Promise<number> {
-    const resumeAt = (Context.current().info.heartbeatDetails as number | undefined) ?? 0;
+  async function publish(
+    phase: PublishPhase,
+    topic: string,
+    messages: Message[],
+    eventsPerSecond: number,
+  ): Promise<number> {
+    const context = Context.current();
+    const resumeAt = Math.min(messages.length, resumePoint(context.info.heartbeatDetails, phase));
     const producer = eventProducer(kafka);
     await producer.connect();
+    // Cancellation (worker shutdown, heartbeat time-out) ends a send in flight too; a failure to
+    // disconnect here shows in the `finally` below, which disconnects again.
+    const abandon = () => void producer.disconnect().catch(() => undefined);
+    context.cancellationSignal.addEventListener('abort', abandon);
     try {
       const started = Date.now();
+      const size =
+        eventsPerSecond > 0
+          ? Math.max(1, Math.min(batchSize, Math.round(eventsPerSecond / batchesPerSecond)))
+          : batchSize;
       for (let sent = resumeAt; sent < messages.length; ) {
-        const batch = messages.slice(sent, sent + batchSize);
+        if (context.cancellationSignal.aborted) throw new CancelledFailure('publishing cancelled');
+        const batch = messages.slice(sent, sent + size);
         await producer.send({ topic, acks: -1, messages: batch });
         sent += batch.length;
-        heartbeat(sent);
+        heartbeat({ phase, sent } satisfies PublishProgress);
         if (eventsPerSecond > 0) {
           const due = started + ((sent - resumeAt) / eventsPerSecond) * 1000;
-          if (due > Date.now()) await sleep(due - Date.now());
+          if (due > Date.now()) await context.sleep(due - Date.now());
         }
       }
     } finally {
+      context.cancellationSignal.removeEventListener('abort', abandon);
       await producer.disconnect();
     }
     return messages.length;
@@ -68,20 +111,25 @@ export function createIngestActivities({ kafka, topics, partitions, storeGroupId
       }
     },
 
-    async publishMovieLensEntities({ dataDir }: DatasetRef): Promise<EntitiesPublished> {
+    async publishMovieLensEntities({
+      dataDir,
+      entitiesPerSecond = 0,
+    }: DatasetRef): Promise<EntitiesPublished> {
       const { ratings, users, items } = await loadMovieLens(dataDir);
       // Entities exist before anyone interacts with them.
       const since = ratings.reduce((min, r) => Math.min(min, r.timestamp), Number.POSITIVE_INFINITY) * 1000;
       const asMessage = (key: string, value: object): Message => ({ key, value: JSON.stringify(value) });
       await publish(
+        'users',
         topics.users,
         users.map((u) => asMessage(u.user, userCreated(u, since))),
-        0,
+        entitiesPerSecond,
       );
       await publish(
+        'catalog',
         topics.catalog,
         items.map((i) => asMessage(i.item, itemCreated(i, since))),
-        0,
+        entitiesPerSecond,
       );
       return { users: users.length, items: items.length };
     },
@@ -98,6 +146,7 @@ export function createIngestActivities({ kafka, topics, partitions, storeGroupId
           streams,
           () => heartbeat('waiting for the store projector'),
           250,
+          Context.current().cancellationSignal,
         );
       } finally {
         await admin.disconnect();
@@ -111,7 +160,7 @@ export function createIngestActivities({ kafka, topics, partitions, storeGroupId
         const event = ratingInteraction(r);
         return { key: event.userId, value: JSON.stringify(event) };
       });
-      return publish(topics.interactions, messages, eventsPerSecond);
+      return publish('interactions', topics.interactions, messages, eventsPerSecond);
     },
   };
 }

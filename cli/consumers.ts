@@ -11,6 +11,8 @@ export interface RunningConsumers {
   store: InteractionStore;
   projector: StoreProjector;
   indexer: CatalogIndexer;
+  /** Rejects when the consumers cannot go on (see StoreProjector.failed). */
+  failed: Promise<never>;
   stop(): Promise<void>;
 }
 
@@ -41,11 +43,22 @@ export async function startConsumers(
     settings.catalogIndex,
     settings.consumerGroups.catalog,
   );
-  await Promise.all([projector.start(), indexer.start()]);
+  // The projector first: it refuses a consumer group that another projector is using, and then
+  // nothing of this node should start.
+  try {
+    await projector.start();
+    await indexer.start();
+  } catch (error) {
+    await projector.stop();
+    await store.close();
+    await search.close();
+    throw error;
+  }
   return {
     store,
     projector,
     indexer,
+    failed: projector.failed,
     async stop() {
       await Promise.all([projector.stop(), indexer.stop()]);
       await store.close();

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { constants } from 'node:os';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { CairnSettings } from '../services/config/environment';
 import { fetchMovieLens } from '../services/data/fetch';
 import { movieLensFiles } from '../services/data/movielens';
@@ -24,6 +25,38 @@ export interface IngestOptions {
 export interface IngestResult extends IngestSummary {
   workflowId: string;
   alreadyIngested: boolean;
+}
+
+/** SIGINT or SIGTERM stopped an ingest that ran its worker and consumers in this process. */
+export class IngestInterrupted extends Error {
+  override name = 'IngestInterrupted';
+  /** The conventional exit code of a process ended by that signal. */
+  readonly exitCode: number;
+
+  constructor(signal: NodeJS.Signals, workflowId: string) {
+    super(
+      `interrupted by ${signal}: workflow ${workflowId} stays in Temporal and carries on when ` +
+        `'cairn ingest movielens' (or a 'cairn worker') runs again`,
+    );
+    this.exitCode = 128 + constants.signals[signal];
+  }
+}
+
+/** Rejects with IngestInterrupted on the first SIGINT or SIGTERM, until disposed. */
+function interruption(workflowId: string): { interrupted: Promise<never>; dispose(): void } {
+  let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  const interrupted = new Promise<never>((_, reject) => {
+    onSignal = (signal) => reject(new IngestInterrupted(signal, workflowId));
+  });
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    interrupted,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 export async function datasetHash(dataDir: string): Promise<string> {
@@ -60,16 +93,25 @@ export async function runIngestMovieLens(
   };
   try {
     // Already ingested: answer from the workflow's history without starting workers or consumers.
+    // Only "no such workflow" means "not ingested yet"; any other error (namespace, server,
+    // permissions) is the user's to see, not a reason to produce the dataset again.
     const past = await client.workflow
       .getHandle(workflowId)
       .describe()
-      .catch(() => undefined);
+      .catch((error: unknown) => {
+        if (error instanceof WorkflowNotFoundError) return undefined;
+        throw error;
+      });
     if (past?.status.name === 'COMPLETED') return await earlier();
     if (!options.inProcess) return await run();
     const consumers = await startConsumers(settings);
+    // The worker stops on these signals by itself; this ends the wait for the workflow's result.
+    const signals = interruption(workflowId);
     try {
-      return (await runPipelineWorker(settings, run())) as IngestResult;
+      const outcome = Promise.race([run(), consumers.failed, signals.interrupted]);
+      return (await runPipelineWorker(settings, outcome)) as IngestResult;
     } finally {
+      signals.dispose();
       await consumers.stop();
     }
   } finally {

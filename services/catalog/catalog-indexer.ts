@@ -7,6 +7,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { CatalogEvent } from '../../schemas/events';
+import { SupervisedConsumer } from '../events/consumer-supervisor';
 import type { TopicSet } from '../events/topics';
 import { validateMessage } from '../events/validation';
 import { ensureCatalogIndex } from './elasticsearch';
@@ -42,7 +43,7 @@ export function catalogOperations(event: CatalogEvent, index: string): BulkOpera
 }
 
 export class CatalogIndexer {
-  private consumer?: Consumer;
+  private consumer?: SupervisedConsumer;
   indexed = 0;
 
   constructor(
@@ -55,17 +56,25 @@ export class CatalogIndexer {
 
   async start(): Promise<void> {
     await ensureCatalogIndex(this.search, this.index);
-    this.consumer = this.kafka.consumer({ groupId: this.groupId });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.topics.catalog, fromBeginning: true });
-    await this.consumer.run({ autoCommit: false, eachBatch: (payload) => this.indexBatch(payload) });
+    // A crashed consumer is replaced and resumes from the group's commits: replays are harmless.
+    this.consumer = new SupervisedConsumer({
+      kafka: this.kafka,
+      name: `catalog indexer (group ${this.groupId})`,
+      config: { groupId: this.groupId },
+      begin: async (consumer) => {
+        await consumer.connect();
+        await consumer.subscribe({ topic: this.topics.catalog, fromBeginning: true });
+        await consumer.run({ autoCommit: false, eachBatch: (payload) => this.indexBatch(payload, consumer) });
+      },
+    });
+    await this.consumer.start();
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    await this.consumer?.stop();
   }
 
-  private async indexBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+  private async indexBatch({ batch, heartbeat }: EachBatchPayload, consumer: Consumer): Promise<void> {
     const operations: BulkOperation[] = [];
     for (const message of batch.messages) {
       const validation = validateMessage('catalog', message.value);
@@ -88,7 +97,7 @@ export class CatalogIndexer {
     }
     const last = batch.messages.at(-1);
     if (last !== undefined)
-      await this.consumer?.commitOffsets([
+      await consumer.commitOffsets([
         { topic: batch.topic, partition: batch.partition, offset: String(BigInt(last.offset) + 1n) },
       ]);
     await heartbeat();

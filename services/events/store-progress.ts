@@ -1,6 +1,8 @@
 /**
  * How far the store projector has got, read from its consumer group's committed offsets: it
  * commits only what is durable in the store, so "committed ≥ log end" means "in the store".
+ * The projector also commits its store's checkpoint each time it joins the group, so a commit
+ * lost to a broker restart does not leave the group behind a store that has everything.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
@@ -30,10 +32,12 @@ export async function waitForStore(
   streams: readonly EventStream[],
   onWait: () => void = () => {},
   pollMs = 100,
+  /** Ends the wait (with an AbortError) when aborted. */
+  signal?: AbortSignal,
 ): Promise<void> {
   const end = await logEnd(admin, topics, streams);
   while (!(await storeHasApplied(admin, groupId, end))) {
     onWait();
-    await sleep(pollMs);
+    await sleep(pollMs, undefined, { signal });
   }
 }

@@ -3,10 +3,16 @@
  * delivery with idempotent effects: a batch is applied, made durable (store checkpoint), and only
  * then are its offsets committed to Kafka. This projector is the one place that dead-letters
  * invalid events of the four event topics, so each reject lands in the dead-letter topic once.
+ *
+ * One projector per consumer group: the store needs every partition (an interaction refers to
+ * users and items on any partition), so a second projector in the same group would leave both
+ * stores with part of the log. A projector refuses to start while the group has live members,
+ * and stops with an error if a rebalance ever hands it only part of the partitions.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, Producer } from 'kafkajs';
 import type { InteractionStore } from '../store/interaction-store';
+import { SupervisedConsumer } from './consumer-supervisor';
 import { eventProducer } from './kafka';
 import { type EventStream, eventStreams, streamOf, type TopicSet } from './topics';
 import { validateMessage } from './validation';
@@ -87,12 +93,33 @@ export function deadLetterMessage(d: DeadLetter): {
   };
 }
 
+/** kafkajs' default session: a member that sends no heartbeat for this long leaves the group. */
+const sessionTimeoutMs = 30_000;
+
+/** Another projector consumes from this projector's group. */
+export class GroupInUseError extends Error {
+  override name = 'GroupInUseError';
+}
+
 export class StoreProjector {
-  private consumer?: Consumer;
+  private consumer?: SupervisedConsumer;
   private producer?: Producer;
+  private stopping = false;
+  private fatal?: Error;
+  private reportFailure: (error: Error) => void = () => {};
+  /** Store commits and group commits, one at a time, so that a group commit never goes backwards. */
+  private commits: Promise<unknown> = Promise.resolve();
+  /** Rejects when the projector cannot go on; whoever runs it should stop and report. */
+  readonly failed: Promise<never>;
   readonly progress: ProjectionProgress = { applied: 0, duplicates: 0, rejected: 0, deadLettered: 0 };
 
-  constructor(private readonly options: StoreProjectorOptions) {}
+  constructor(private readonly options: StoreProjectorOptions) {
+    this.failed = new Promise<never>((_, reject) => {
+      this.reportFailure = reject;
+    });
+    // Marks the rejection as handled: a caller that never awaits `failed` learns of it from stop().
+    this.failed.catch(() => undefined);
+  }
 
   get groupId(): string {
     return this.options.groupId;
@@ -105,6 +132,7 @@ export class StoreProjector {
     let entitiesEnd: LogPosition[];
     let everything: LogPosition[];
     try {
+      await this.refuseSharedGroup(admin);
       entitiesEnd = await logEnd(admin, this.options.topics, ['users', 'catalog']);
       everything = await logEnd(admin, this.options.topics, eventStreams);
     } finally {
@@ -118,15 +146,25 @@ export class StoreProjector {
     // topics are read in no particular order: a store that is behind on entities (a new store, a
     // rebuild) learns them first, so no valid interaction is rejected as unknown.
     if (!this.hasApplied(entitiesEnd)) {
-      const catchUp = await this.consume(['users', 'catalog'], entitiesEnd);
-      while (!this.hasApplied(entitiesEnd)) await sleep(20);
-      await catchUp.disconnect();
+      const catchUp = this.supervise(['users', 'catalog'], entitiesEnd);
+      await catchUp.start();
+      try {
+        while (!this.hasApplied(entitiesEnd) && !this.stopping) {
+          if (this.fatal !== undefined) throw this.fatal;
+          await sleep(20);
+        }
+      } finally {
+        await catchUp.stop();
+      }
     }
-    this.consumer = await this.consume(eventStreams, everything);
+    if (this.stopping) return;
+    this.consumer = this.supervise(eventStreams, everything);
+    await this.consumer.start();
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    this.stopping = true;
+    await this.consumer?.stop();
     await this.producer?.disconnect();
   }
 
@@ -137,32 +175,92 @@ export class StoreProjector {
     );
   }
 
-  private async consume(streams: readonly EventStream[], partitions: LogPosition[]): Promise<Consumer> {
+  /**
+   * A member that was killed stays in the group until its session times out, so members are
+   * given that long to go; one still there after it is alive and heartbeating.
+   */
+  private async refuseSharedGroup(admin: Admin): Promise<void> {
+    const deadline = Date.now() + sessionTimeoutMs + 5_000;
+    for (;;) {
+      const [group] = (await admin.describeGroups([this.groupId])).groups;
+      const members = group?.members ?? [];
+      if (members.length === 0) return;
+      if (Date.now() >= deadline) {
+        const who = members.map((m) => `${m.clientId}@${m.clientHost}`).join(', ');
+        throw new GroupInUseError(
+          `consumer group '${this.groupId}' already has ${members.length} live member(s) (${who}): ` +
+            `another store projector ('cairn consume', or 'cairn ingest' running its consumers in-process) ` +
+            `consumes from it. A store needs every partition, so one projector per group: stop the other ` +
+            `one, or give this one its own CAIRN_PREFIX (and so its own group and topics)`,
+        );
+      }
+      await sleep(1_000);
+    }
+  }
+
+  private supervise(streams: readonly EventStream[], positions: LogPosition[]): SupervisedConsumer {
     const topics = streams.map((s) => this.options.topics[s]);
-    const consumer = this.options.kafka.consumer({
-      groupId: this.groupId,
-      maxBytesPerPartition: 4 * 1024 * 1024,
-      // Real-time signals must reach the store within a fraction of a second.
-      maxWaitTimeInMs: 200,
+    const partitions = positions.filter((p) => topics.includes(p.topic));
+    return new SupervisedConsumer({
+      kafka: this.options.kafka,
+      name: `store projector (group ${this.groupId})`,
+      config: {
+        groupId: this.groupId,
+        sessionTimeout: sessionTimeoutMs,
+        maxBytesPerPartition: 4 * 1024 * 1024,
+        // Real-time signals must reach the store within a fraction of a second.
+        maxWaitTimeInMs: 200,
+      },
+      begin: async (consumer) => {
+        await consumer.connect();
+        await consumer.subscribe({ topics, fromBeginning: true });
+        consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+          this.joined(consumer, payload.memberAssignment, partitions),
+        );
+        await consumer.run({ autoCommit: false, eachBatch: (payload) => this.applyBatch(payload, consumer) });
+        // The store's checkpoint, not the group's commits, says where to resume: a new or rebuilt
+        // store starts at 0 whatever the group committed for an older one.
+        for (const p of partitions)
+          consumer.seek({
+            topic: p.topic,
+            partition: p.partition,
+            offset: this.options.store.nextOffset(p.topic, p.partition) ?? '0',
+          });
+      },
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true });
-    await consumer.run({ autoCommit: false, eachBatch: (payload) => this.applyBatch(payload, consumer) });
-    // The store's checkpoint, not the group's commits, says where to resume: a new or rebuilt
-    // store starts at 0 whatever the group committed for an older one.
-    for (const p of partitions.filter((p) => topics.includes(p.topic)))
-      consumer.seek({
-        topic: p.topic,
-        partition: p.partition,
-        offset: this.options.store.nextOffset(p.topic, p.partition) ?? '0',
-      });
-    return consumer;
+  }
+
+  /**
+   * On every join (the first, and each one after a crash or a broker restart) the group's
+   * commits are set to the store's checkpoint. The group's commits are how other processes
+   * (the ingest's awaitStore) learn what is durable; a commit lost to a broker restart after
+   * the store had made the batch durable would otherwise stay behind until a new event came,
+   * and with no new event, forever.
+   */
+  private joined(consumer: Consumer, assignment: Record<string, number[]>, expected: LogPosition[]): void {
+    const elsewhere = expected.filter((p) => !assignment[p.topic]?.includes(p.partition));
+    if (elsewhere.length > 0) {
+      this.fatal = new GroupInUseError(
+        `consumer group '${this.groupId}' gave another member ${elsewhere.length} of its partitions ` +
+          `(${elsewhere.map((p) => `${p.topic}/${p.partition}`).join(', ')}): a second store projector joined ` +
+          `the group. A store needs every partition, so one projector per group: stop the other one`,
+      );
+      this.reportFailure(this.fatal);
+      return;
+    }
+    this.serially(() => this.commitToGroup(consumer, expected)).catch((error: Error) =>
+      console.error(
+        `store projector (group ${this.groupId}): committing the store's checkpoint on join failed ` +
+          `(${error.message}); the next batch or join commits it`,
+      ),
+    );
   }
 
   private async applyBatch(
     { batch, heartbeat, isRunning, isStale }: EachBatchPayload,
     consumer: Consumer,
   ): Promise<void> {
+    if (this.fatal !== undefined) return;
     const { store } = this.options;
     const now = this.options.now?.() ?? Date.now();
     const { topic, partition } = batch;
@@ -202,10 +300,54 @@ export class StoreProjector {
       });
       this.progress.deadLettered += rejects.length;
     }
-    const nextOffset = String(BigInt(last) + 1n);
-    await store.commit({ [topic]: { [String(partition)]: nextOffset } });
-    await consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
+    // Never behind the checkpoint: a redelivered batch that was already durable must not move it back.
+    const after = BigInt(last) + 1n;
+    const nextOffset = String(next !== undefined && BigInt(next) > after ? BigInt(next) : after);
+    const position = { topic, partition, high: BigInt(nextOffset) };
+    await this.serially(async () => {
+      await this.commitStore({ [topic]: { [String(partition)]: nextOffset } });
+      await this.commitToGroup(consumer, [position]);
+    });
     await heartbeat();
     this.options.onBatch?.(this.progress);
+  }
+
+  /**
+   * A failed store commit (disk full, I/O error) keeps the applied events pending in the store,
+   * so it is retried as it is, without applying anything again, until it succeeds or the
+   * projector stops; nothing is committed to the group before it does, so nothing is lost.
+   * No heartbeats meanwhile: if the group drops this member, the join that follows commits the
+   * checkpoint again.
+   */
+  private async commitStore(offsets: Record<string, Record<string, string>>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.options.store.commit(offsets);
+        return;
+      } catch (error) {
+        if (this.stopping) throw error;
+        const wait = Math.min(10_000, 200 * 2 ** attempt);
+        console.error(
+          `store projector (group ${this.groupId}): store commit failed (${(error as Error).message}); retrying in ${wait} ms`,
+        );
+        await sleep(wait);
+      }
+    }
+  }
+
+  private async commitToGroup(consumer: Consumer, partitions: LogPosition[]): Promise<void> {
+    await consumer.commitOffsets(
+      partitions.map((p) => ({
+        topic: p.topic,
+        partition: p.partition,
+        offset: this.options.store.nextOffset(p.topic, p.partition) ?? '0',
+      })),
+    );
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.commits.then(work);
+    this.commits = result.catch(() => undefined);
+    return result;
   }
 }

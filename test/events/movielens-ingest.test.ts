@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { runIngestMovieLens } from '../../cli/ingest';
 import { runPipelineWorker } from '../../cli/worker';
 import { searchClient } from '../../services/catalog/elasticsearch';
@@ -11,6 +10,8 @@ import { scratchNamespace } from '../../services/config/scratch-namespace';
 import { kafkaClient } from '../../services/events/kafka';
 import { InteractionStore } from '../../services/store/interaction-store';
 import { rebuildStore } from '../../services/store/rebuild';
+import { waitFor } from '../support/wait';
+import { within } from './within';
 
 const movieLens = { interactions: 100_000, impressions: 0, items: 1_682, users: 943 };
 
@@ -63,16 +64,20 @@ test('killing the consumer process mid-ingest and restarting it keeps the counts
       settings,
       runIngestMovieLens(settings, { inProcess: false, eventsPerSecond: 25_000 }),
     );
-    while (appliedInteractions() < 10_000) await sleep(50);
+    await waitFor(() => appliedInteractions() >= 10_000, {
+      what: 'the consumer process to apply 10,000 interactions',
+      timeoutMs: 180_000,
+      pollMs: 50,
+    });
     consumer.kill('SIGKILL');
-    await exited(consumer);
+    await within(exited(consumer), { what: 'the killed consumer to exit', timeoutMs: 10_000 });
     const atKill = appliedInteractions();
     assert.ok(atKill < movieLens.interactions, `killed mid-ingest (at ${atKill})`);
     consumer = startConsumer();
-    const result = await ingest;
+    const result = await within(ingest, { what: 'the ingest workflow to complete', timeoutMs: 300_000 });
     assert.equal(result?.interactions, movieLens.interactions);
     consumer.kill('SIGTERM');
-    await exited(consumer);
+    await within(exited(consumer), { what: 'the consumer to stop on SIGTERM', timeoutMs: 30_000 });
     const store = await InteractionStore.open(settings.storeDir);
     assert.deepEqual(store.counts(), movieLens);
     await store.close();

@@ -1,0 +1,87 @@
+/**
+ * Keeps a kafkajs consumer running across broker restarts. kafkajs restarts a crashed consumer
+ * by itself only after a retriable error, and then resumes from the group's committed offsets; a
+ * non-retriable crash (a broker restart gives "The coordinator is not aware of this member")
+ * leaves it stopped for good while the process carries on as if it were consuming. Here kafkajs
+ * never restarts anything: every crash is followed, after a backoff, by a fresh consumer that
+ * its owner sets up again (subscribe, run, seek to where its own state says), until stop().
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
+
+export interface SupervisedConsumerOptions {
+  kafka: Kafka;
+  /** Names the consumer in the crash and restart lines. */
+  name: string;
+  config: ConsumerConfig;
+  /** Connects, subscribes and runs a new consumer (and seeks where its owner resumes from). */
+  begin(consumer: Consumer): Promise<void>;
+  log?: (line: string) => void;
+  backoffMs?: { initial: number; max: number };
+}
+
+export class SupervisedConsumer {
+  private consumer?: Consumer;
+  private restarting?: Promise<void>;
+  private readonly stopped = new AbortController();
+
+  constructor(private readonly options: SupervisedConsumerOptions) {}
+
+  /** Starts the first consumer; an error here is the caller's (nothing is retried yet). */
+  async start(): Promise<void> {
+    await this.launch();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped.abort();
+    await this.restarting;
+    await this.consumer?.disconnect();
+  }
+
+  private async launch(): Promise<void> {
+    const consumer = this.options.kafka.consumer({
+      ...this.options.config,
+      retry: { ...this.options.config.retry, restartOnFailure: async () => false },
+    });
+    // A crash while starting (a failed join crashes inside run() itself, and run() then returns)
+    // fails this launch; a crash after it starts the next one.
+    let started = false;
+    let crashedWhileStarting: Error | undefined;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!started) crashedWhileStarting = payload.error;
+      else if (this.consumer === consumer && !this.stopped.signal.aborted)
+        this.restarting = this.restart(payload.error);
+    });
+    try {
+      await this.options.begin(consumer);
+      started = true;
+      if (crashedWhileStarting !== undefined) throw crashedWhileStarting;
+    } catch (error) {
+      // The launch's own error is the one to report; a failed disconnect adds nothing to it.
+      await consumer.disconnect().catch(() => undefined);
+      throw error;
+    }
+    if (this.stopped.signal.aborted) await consumer.disconnect();
+    else this.consumer = consumer;
+  }
+
+  private async restart(cause: Error): Promise<void> {
+    const { name, log = console.error, backoffMs = { initial: 500, max: 15_000 } } = this.options;
+    log(`${name}: consumer crashed (${cause.name}: ${cause.message}); starting a new one`);
+    for (let attempt = 0; !this.stopped.signal.aborted; attempt++) {
+      const wait = Math.min(backoffMs.max, backoffMs.initial * 2 ** attempt);
+      try {
+        await sleep(wait, undefined, { signal: this.stopped.signal });
+      } catch {
+        return; // stopped while waiting
+      }
+      try {
+        await this.launch();
+        log(`${name}: consumer restarted`);
+        return;
+      } catch (error) {
+        log(`${name}: restart failed (${(error as Error).message}); trying again`);
+      }
+    }
+  }
+}
