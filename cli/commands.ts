@@ -7,12 +7,13 @@ import type { CairnSettings } from '../services/config/environment';
 import { fetchMovieLens } from '../services/data/fetch';
 import { loadMovieLens } from '../services/data/movielens';
 import { kafkaClient } from '../services/events/kafka';
+import { GroupInUseError } from '../services/events/store-projector';
 import { InteractionStore } from '../services/store/interaction-store';
 import { rebuildStore } from '../services/store/rebuild';
 import { startConsumers } from './consumers';
 import { runDemo } from './demo';
 import { runEval } from './eval';
-import { runIngestMovieLens } from './ingest';
+import { IngestInterrupted, runIngestMovieLens } from './ingest';
 import { describeRetrain, runRetrain } from './retrain';
 import { runServe } from './serve';
 import { runPipelineWorker } from './worker';
@@ -127,7 +128,12 @@ By default a worker and the consumers run in this process; --external leaves the
       const result = await runIngestMovieLens(settings, {
         inProcess: values.external !== true,
         eventsPerSecond: rate,
-      });
+      }).catch((error: Error) => error);
+      if (result instanceof IngestInterrupted || result instanceof GroupInUseError) {
+        console.error(`cairn ingest: ${result.message}`);
+        return result instanceof IngestInterrupted ? result.exitCode : 1;
+      }
+      if (result instanceof Error) throw result;
       const what = `${result.interactions} interactions, ${result.items} items, ${result.users} users`;
       console.log(
         result.alreadyIngested
@@ -153,12 +159,21 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
         if (Date.now() - reported < 5_000) return;
         reported = Date.now();
         console.log(`applied ${p.applied}, duplicates ${p.duplicates}, dead-lettered ${p.deadLettered}`);
-      });
-      await new Promise<void>((resolve) => {
+      }).catch((error: Error) => error);
+      if (consumers instanceof GroupInUseError) {
+        console.error(`cairn consume: ${consumers.message}`);
+        return 1;
+      }
+      if (consumers instanceof Error) throw consumers;
+      const interrupted = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
-      await consumers.stop();
+      try {
+        await Promise.race([interrupted, consumers.failed]);
+      } finally {
+        await consumers.stop();
+      }
       return 0;
     },
   },
