@@ -30,6 +30,9 @@ async function publishRelease(
   await nats.close();
 }
 
+/** The server fails a backfill that outlives this, so awaiting its result cannot hang the test. */
+const runDeadline = '10 minutes';
+
 const backfillInput = (settings: ScratchSettings, version: string): BackfillInput => ({
   family: 'items',
   version,
@@ -45,6 +48,7 @@ async function backfill(settings: ScratchSettings, version: string): Promise<Bac
   try {
     return await client.workflow.execute('embeddingBackfill', {
       taskQueue: settings.pipelineTaskQueue,
+      workflowExecutionTimeout: runDeadline,
       workflowId: `${settings.prefix}backfill-${version}`,
       args: [backfillInput(settings, version)],
     });
@@ -92,6 +96,7 @@ test('a worker killed mid-backfill resumes with exact counts and no duplicates',
     await publishRelease(settings, 'v1', 12_000);
     const handle = await client.workflow.start('embeddingBackfill', {
       taskQueue: settings.pipelineTaskQueue,
+      workflowExecutionTimeout: runDeadline,
       workflowId: `${settings.prefix}backfill-crash`,
       args: [{ ...backfillInput(settings, 'v1'), batchSize: 2_000, batchesPerRun: 100 }],
     });
