@@ -5,6 +5,23 @@
  */
 import type { RetryPolicy } from '@temporalio/common';
 
+/**
+ * Types of the permanent failures activities report: the same input would fail the same way, so
+ * a retry only delays the report. Activities throw them as non-retryable `ApplicationFailure`s;
+ * the retry policy also lists them for errors thrown by class name.
+ */
+const failureTypes = {
+  /** A dataset file with invalid rows (thrown by class name from the data loader). */
+  dataset: 'DatasetError',
+  /** The interaction store has nothing to train on: never consumed into, or empty. */
+  emptyStore: 'EmptyStoreError',
+  trainingConfig: 'TrainingConfigError',
+  /** Training code threw on a frozen snapshot: deterministic, so it would throw again. */
+  training: 'TrainingError',
+} as const;
+
+export type PermanentFailureType = (typeof failureTypes)[keyof typeof failureTypes];
+
 export const temporalConfig = {
   /** Overridden by TEMPORAL_NAMESPACE (read in services/config, since workflows cannot see env). */
   namespace: 'default',
@@ -30,6 +47,7 @@ export const temporalConfig = {
       cronExpressions: ['17 3 * * *'],
     },
   },
+  failureTypes,
   retry: {
     /** Transient server errors (Kafka leader moves, ES 429s) clear within seconds. */
     io: {
@@ -37,8 +55,22 @@ export const temporalConfig = {
       backoffCoefficient: 2,
       maximumInterval: '30s',
       maximumAttempts: 10,
-      nonRetryableErrorTypes: ['InvalidInputError', 'TrainingConfigError', 'DatasetError'],
+      nonRetryableErrorTypes: Object.values(failureTypes),
     } satisfies RetryPolicy,
+  },
+  worker: {
+    /**
+     * On shutdown, in-flight activities get this long to finish; then they are cancelled, which
+     * terminates training threads, and a retry resumes the work on another worker.
+     */
+    shutdownGraceTime: '10 seconds',
+    /** An activity that ignores cancellation must not keep a stopping worker forever. */
+    shutdownForceTime: '1 minute',
+    /**
+     * Cancellation reaches an activity only in the reply to a heartbeat, which the SDK otherwise
+     * holds back for 80% of the heartbeat time-out: a short throttle delivers it promptly.
+     */
+    maxHeartbeatThrottleInterval: '3 seconds',
   },
   timeouts: {
     ioActivity: '10 minutes',

@@ -1,25 +1,35 @@
 /**
- * Activities of the daily retrain: snapshot, train, judge, publish, promote. Training runs its
- * row solves on worker threads and yields to the event loop between half-steps, so heartbeats
- * keep flowing while it works.
+ * Activities of the daily retrain: snapshot, train, judge, publish, promote. Training runs on a
+ * thread of its own, so heartbeats keep flowing while it works; the heartbeats are also how an
+ * activity learns it was cancelled, and a cancelled activity terminates its training thread.
+ * Failures that a retry would only repeat are non-retryable, with a type from temporal.config.ts.
  */
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { heartbeat } from '@temporalio/activity';
+import { Context, heartbeat } from '@temporalio/activity';
 import { encodeItemVectors } from '../services/catalog/item-vectors';
-import { runInThread } from '../services/concurrency/threads';
+import { runInThread, ThreadTaskError } from '../services/concurrency/threads';
+import { permanentFailure } from '../services/orchestration/failures';
 import type { ModelRegistry } from '../services/registry/model-registry';
 import type { HoldoutScore, TrainedRetrieval } from '../services/training/candidate-training';
-import { parseTrainingConfig, type TrainingConfig } from '../services/training/config';
+import { parseTrainingConfig, type TrainingConfig, TrainingConfigError } from '../services/training/config';
 import { retrievalFamily } from '../services/training/families';
-import { type Snapshot, takeSnapshot } from '../services/training/snapshot';
+import {
+  MissingStoreError,
+  pruneSnapshots,
+  type Snapshot,
+  takeSnapshot,
+} from '../services/training/snapshot';
 import type { TrainingTask } from '../services/training/training-thread';
+import { temporalConfig } from '../temporal.config';
 
 export interface RetrainActivityDeps {
   registry: ModelRegistry;
   storeDir: string;
   snapshotsDir: string;
+  /** Snapshots kept besides those releases reference. */
+  snapshotsKeep: number;
 }
 
 export interface TrainedRelease {
@@ -51,33 +61,72 @@ export function releaseVersion(snapshotId: string, config: TrainingConfig): stri
   return `${snapshotId.slice(0, 8)}-${digest.slice(0, 8)}`;
 }
 
-/** Heartbeats every few seconds until the work settles: the work itself runs on another thread. */
-async function whileHeartbeating<T>(work: Promise<T>): Promise<T> {
-  const beat = setInterval(() => heartbeat(), 5_000);
+/** A config that fails validation fails every attempt the same way. */
+function validConfig(input: unknown): TrainingConfig {
   try {
-    return await work;
+    return parseTrainingConfig(input);
+  } catch (error) {
+    if (error instanceof TrainingConfigError)
+      throw permanentFailure(temporalConfig.failureTypes.trainingConfig, error);
+    throw error;
+  }
+}
+
+/**
+ * Runs a training task on its own thread, heartbeating until it settles. Cancellation (asked
+ * for, a heartbeat time-out, worker shutdown) terminates the thread with the threads it started.
+ */
+async function trainInThread<T>(task: TrainingTask): Promise<T> {
+  const beat = setInterval(() => heartbeat(), 2_000);
+  try {
+    return await runInThread<T>(
+      join(__dirname, '../services/training/training-thread'),
+      task,
+      Context.current().cancellationSignal,
+    );
+  } catch (error) {
+    // The snapshot is frozen and training is seeded: what the training code threw, it would throw again.
+    if (error instanceof ThreadTaskError) throw permanentFailure(temporalConfig.failureTypes.training, error);
+    throw error;
   } finally {
     clearInterval(beat);
   }
 }
 
-export function createRetrainActivities({ registry, storeDir, snapshotsDir }: RetrainActivityDeps) {
+export function createRetrainActivities({
+  registry,
+  storeDir,
+  snapshotsDir,
+  snapshotsKeep,
+}: RetrainActivityDeps) {
   const threads = availableParallelism();
-  const inThread = <T>(task: TrainingTask) =>
-    runInThread<T>(join(__dirname, '../services/training/training-thread'), task);
   const snapshotDir = (snapshot: string) => join(snapshotsDir, snapshot);
 
   return {
+    /** Also deletes the snapshots nothing needs any more, so they do not pile up day after day. */
     async snapshotInteractions(): Promise<Snapshot> {
-      const snapshot = await takeSnapshot(storeDir, snapshotsDir);
+      let snapshot: Snapshot;
+      try {
+        snapshot = await takeSnapshot(storeDir, snapshotsDir);
+      } catch (error) {
+        if (error instanceof MissingStoreError)
+          throw permanentFailure(temporalConfig.failureTypes.emptyStore, error);
+        throw error;
+      }
+      const releases = await registry.releases(retrievalFamily);
+      const referenced = new Set(releases.map((r) => (r.metadata as { snapshot?: string }).snapshot ?? ''));
+      await pruneSnapshots(snapshotsDir, referenced.add(snapshot.id), snapshotsKeep);
       if (snapshot.interactions === 0)
-        throw new Error(`the interaction store in ${storeDir} is empty: nothing to train on`);
+        throw permanentFailure(
+          temporalConfig.failureTypes.emptyStore,
+          `the interaction store in ${storeDir} is empty: nothing to train on`,
+        );
       return snapshot;
     },
 
     /** Trains and publishes a release, or finds the one this snapshot and config already made. */
     async trainRelease(input: { snapshot: string; config: unknown }): Promise<TrainedRelease> {
-      const config = parseTrainingConfig(input.config);
+      const config = validConfig(input.config);
       const version = releaseVersion(input.snapshot, config);
       const existing = await registry.release(retrievalFamily, version);
       if (existing !== undefined) {
@@ -85,18 +134,19 @@ export function createRetrainActivities({ registry, storeDir, snapshotsDir }: Re
         return { version, snapshot: input.snapshot, holdout, fitSeconds, alreadyPublished: true };
       }
       const dir = snapshotDir(input.snapshot);
-      const holdout = await whileHeartbeating(
-        inThread<HoldoutScore>({
-          task: 'holdout',
-          snapshotDir: dir,
-          ials: config.ials,
-          holdoutSeed: config.holdoutSeed,
-          threads,
-        }),
-      );
-      const trained = await whileHeartbeating(
-        inThread<TrainedRetrieval>({ task: 'retrieval', snapshotDir: dir, ials: config.ials, threads }),
-      );
+      const holdout = await trainInThread<HoldoutScore>({
+        task: 'holdout',
+        snapshotDir: dir,
+        ials: config.ials,
+        holdoutSeed: config.holdoutSeed,
+        threads,
+      });
+      const trained = await trainInThread<TrainedRetrieval>({
+        task: 'retrieval',
+        snapshotDir: dir,
+        ials: config.ials,
+        threads,
+      });
       const files = {
         ...encodeItemVectors(trained.items),
         'user-ids.json': encoder.encode(JSON.stringify(trained.users.ids)),
@@ -129,7 +179,7 @@ export function createRetrainActivities({ registry, storeDir, snapshotsDir }: Re
       challenger: TrainedRelease;
       config: unknown;
     }): Promise<GateDecision> {
-      const config = parseTrainingConfig(input.config);
+      const config = validConfig(input.config);
       const challenger = { version: input.challenger.version, ndcgAt10: input.challenger.holdout.ndcgAt10 };
       const tolerance = config.gateTolerance;
       const champion = await registry.champion(retrievalFamily);
@@ -142,16 +192,14 @@ export function createRetrainActivities({ registry, storeDir, snapshotsDir }: Re
           champion: challenger,
           tolerance,
         };
-      const championConfig = parseTrainingConfig((champion.metadata as { config: unknown }).config);
-      const score = await whileHeartbeating(
-        inThread<HoldoutScore>({
-          task: 'holdout',
-          snapshotDir: snapshotDir(input.snapshot),
-          ials: championConfig.ials,
-          holdoutSeed: config.holdoutSeed,
-          threads,
-        }),
-      );
+      const championConfig = validConfig((champion.metadata as { config: unknown }).config);
+      const score = await trainInThread<HoldoutScore>({
+        task: 'holdout',
+        snapshotDir: snapshotDir(input.snapshot),
+        ials: championConfig.ials,
+        holdoutSeed: config.holdoutSeed,
+        threads,
+      });
       const championResult = { version: champion.version, ndcgAt10: score.ndcgAt10 };
       const promote = challenger.ndcgAt10 >= championResult.ndcgAt10 - tolerance;
       const verdict = `challenger NDCG@10 ${challenger.ndcgAt10.toFixed(4)} vs champion ${championResult.ndcgAt10.toFixed(4)} (tolerance ${tolerance})`;

@@ -15,6 +15,7 @@ import { runDemo } from './demo';
 import { runEval } from './eval';
 import { IngestInterrupted, runIngestMovieLens } from './ingest';
 import { describeRetrain, runRetrain } from './retrain';
+import { applySchedule, showSchedule } from './schedule';
 import { runServe } from './serve';
 import { runPipelineWorker } from './worker';
 
@@ -237,14 +238,14 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
     summary: 'retrain the models now (the workflow the daily schedule runs)',
     help: `cairn retrain [--config FILE] [--external]
 
-Creates or updates the Temporal schedule cairn-daily-retrain (temporal.config.ts), then starts
-the retrain workflow now and shows its phases: snapshot of the interaction store → train →
+Starts the retrain workflow now and shows its phases: snapshot of the interaction store → train →
 champion/challenger gate (decision recorded in the workflow's memo) → embedding backfill into a
 new Elasticsearch index, alias cairn-items swapped → the new release becomes the champion.
 Retraining the same snapshot with the same config yields the same release version.
   --config FILE  JSON training config (iALS factors, lambda, alpha, epochs, seed; holdoutSeed;
                  gateTolerance); defaults are the values cairn eval chose on validation
-  --external     leave the work to 'cairn worker' processes instead of a worker in this one`,
+  --external     leave the work to 'cairn worker' processes instead of a worker in this one
+The daily run trains with the config given to 'cairn schedule apply', not this one.`,
     options: { config: { type: 'string' }, external: { type: 'boolean' } },
     async run({ settings, values }) {
       const result = await runRetrain(settings, {
@@ -252,6 +253,32 @@ Retraining the same snapshot with the same config yields the same release versio
         inProcess: values.external !== true,
       });
       for (const line of describeRetrain(result)) console.log(line);
+      return 0;
+    },
+  },
+  {
+    name: 'schedule',
+    summary: 'apply | show the daily retrain schedule and the training config it runs with',
+    help: `cairn schedule apply [--config FILE]
+cairn schedule show
+
+  apply  create the Temporal schedule cairn-daily-retrain (cron in temporal.config.ts), or update
+         it, so that every scheduled retrain trains with the JSON config in FILE (the format of
+         'cairn retrain --config'; without it, the defaults, written out). Applying again replaces
+         the config; 'cairn retrain' never changes the schedule.
+  show   the schedule's next runs and the config they will train with.`,
+    options: { config: { type: 'string' } },
+    async run({ settings, positionals, values }) {
+      const action = positionals[0];
+      if (action !== 'apply' && action !== 'show') {
+        console.error('cairn schedule: expected apply or show');
+        return 2;
+      }
+      const lines =
+        action === 'apply'
+          ? await applySchedule(settings, values.config as string | undefined)
+          : await showSchedule(settings);
+      for (const line of lines) console.log(line);
       return 0;
     },
   },

@@ -1,13 +1,13 @@
 /**
- * `cairn retrain`: makes sure the daily schedule exists, starts one retrain now and shows its
- * progress, phase by phase, then the gate's decision and what serving switched to.
+ * `cairn retrain`: starts one retrain now and shows its progress, phase by phase, then the gate's
+ * decision and what serving switched to. It leaves the daily schedule alone: that is
+ * `cairn schedule apply`'s, with the config given there.
  */
-import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CairnSettings } from '../services/config/environment';
-import { ensureDailyRetrainSchedule, retrainInput } from '../services/orchestration/schedules';
+import { describeDailyRetrainSchedule, retrainInput } from '../services/orchestration/schedules';
 import { temporalClient } from '../services/orchestration/temporal';
-import { parseTrainingConfig } from '../services/training/config';
+import { readTrainingConfigFile } from '../services/training/config';
 import { temporalConfig } from '../temporal.config';
 import type { RetrainPhase, RetrainResult } from '../workflows/retrain';
 import { runPipelineWorker } from './worker';
@@ -18,15 +18,15 @@ export interface RetrainOptions {
 }
 
 export async function runRetrain(settings: CairnSettings, options: RetrainOptions): Promise<RetrainResult> {
-  // Validated here too, so a bad file is reported before anything starts.
-  const config =
-    options.configFile === undefined ? {} : JSON.parse(await readFile(options.configFile, 'utf8'));
-  parseTrainingConfig(config);
+  // Validated here too, so a bad file is reported, with its name, before anything starts.
+  const config = options.configFile === undefined ? {} : await readTrainingConfigFile(options.configFile);
   const client = await temporalClient(settings);
   try {
-    const scheduleId = await ensureDailyRetrainSchedule(client, settings);
+    const schedule = await describeDailyRetrainSchedule(client, settings);
     console.log(
-      `schedule ${scheduleId}: ${temporalConfig.schedules.dailyRetrain.cronExpressions.join(', ')} (UTC)`,
+      schedule === undefined
+        ? "no daily retrain is scheduled: 'cairn schedule apply [--config FILE]' schedules one"
+        : `the daily retrain ${schedule.scheduleId} is scheduled separately ('cairn schedule show')`,
     );
     const handle = await client.workflow.start('retrain', {
       taskQueue: settings.pipelineTaskQueue,
@@ -39,9 +39,10 @@ export async function runRetrain(settings: CairnSettings, options: RetrainOption
       const result = handle.result() as Promise<RetrainResult>;
       let shown: RetrainPhase | undefined;
       let finished = false;
-      result.finally(() => {
+      const finish = () => {
         finished = true;
-      });
+      };
+      result.then(finish, finish);
       while (!finished) {
         const phase = await handle.query<RetrainPhase>('phase').catch(() => undefined);
         if (phase !== undefined && phase !== shown) {

@@ -12,6 +12,7 @@ import type { CairnSettings } from '../services/config/environment';
 import { kafkaClient } from '../services/events/kafka';
 import { namespaceOf, workerConnection } from '../services/orchestration/temporal';
 import { openModelRegistry } from '../services/registry/model-registry';
+import { temporalConfig } from '../temporal.config';
 
 /** Runs a pipeline worker until `until` settles (or, without it, until the process is signalled). */
 export async function runPipelineWorker<T>(
@@ -40,6 +41,7 @@ export async function runPipelineWorker<T>(
         registry,
         storeDir: settings.storeDir,
         snapshotsDir: settings.snapshotsDir,
+        snapshotsKeep: settings.snapshotsKeep,
       }),
     };
     const worker = await Worker.create({
@@ -48,6 +50,7 @@ export async function runPipelineWorker<T>(
       taskQueue: settings.pipelineTaskQueue,
       workflowsPath: require.resolve('../workflows'),
       activities,
+      ...temporalConfig.worker,
     });
     if (until === undefined) {
       await worker.run();

@@ -38,6 +38,8 @@ export const environmentSchema = z.object({
   /** Downloads and installed servers (kept between runs) and the running stack's data, logs and pids. */
   CAIRN_CACHE: z.string().min(1).optional(),
   CAIRN_STATE: z.string().min(1).optional(),
+  /** Training snapshots kept besides the ones releases reference: the most recently taken. */
+  CAIRN_SNAPSHOTS_KEEP: z.coerce.number().int().min(1).max(1000).default(3),
   /** The interaction store's directory (default: CAIRN_STATE/store). */
   CAIRN_STORE: z.string().min(1).optional(),
 });

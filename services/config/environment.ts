@@ -19,6 +19,8 @@ export interface CairnSettings {
   storeDir: string;
   /** Frozen copies of the store that retrains train on, by content checksum. */
   snapshotsDir: string;
+  /** Snapshots kept besides those releases reference (CAIRN_SNAPSHOTS_KEEP). */
+  snapshotsKeep: number;
   temporalAddress: string;
   kafkaBrokers: string[];
   elasticsearchUrl: string;
@@ -54,6 +56,7 @@ export function readSettings(source: NodeJS.ProcessEnv = process.env): CairnSett
     dataDir: resolve(cacheDir, 'data'),
     storeDir: resolve(env.CAIRN_STORE ?? resolve(stateDir, 'store')),
     snapshotsDir: resolve(stateDir, 'snapshots'),
+    snapshotsKeep: env.CAIRN_SNAPSHOTS_KEEP,
     temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.CAIRN_TEMPORAL_PORT}`,
     kafkaBrokers: (env.KAFKA_BROKERS ?? `127.0.0.1:${env.CAIRN_KAFKA_PORT}`).split(','),
     elasticsearchUrl: env.ELASTICSEARCH_URL ?? `http://127.0.0.1:${env.CAIRN_ELASTICSEARCH_PORT}`,

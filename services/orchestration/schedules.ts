@@ -1,8 +1,18 @@
-/** The Temporal schedules declared in temporal.config.ts, created or brought up to date. */
-import { type Client, ScheduleAlreadyRunning, type ScheduleOptions } from '@temporalio/client';
+/**
+ * The daily retrain schedule declared in temporal.config.ts. Its training config is explicit:
+ * the one it was last applied with, carried in its action's arguments, so what the daily run
+ * trains is whatever `cairn schedule apply` was last given, never a default frozen by accident.
+ */
+import {
+  type Client,
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import { temporalConfig } from '../../temporal.config';
 import type { RetrainInput } from '../../workflows/retrain';
 import type { CairnSettings } from '../config/environment';
+import type { TrainingConfig } from '../training/config';
 
 export const dailyRetrainScheduleId = (settings: CairnSettings) =>
   `${settings.prefix}${temporalConfig.schedules.dailyRetrain.scheduleId}`;
@@ -11,17 +21,37 @@ export function retrainInput(settings: CairnSettings, config: unknown = {}): Ret
   return { config, alias: settings.itemsAlias };
 }
 
-export async function ensureDailyRetrainSchedule(client: Client, settings: CairnSettings): Promise<string> {
+export interface AppliedSchedule {
+  scheduleId: string;
+  cronExpressions: string[];
+  /** The retrain input each scheduled run starts with. */
+  input: RetrainInput;
+}
+
+export interface ScheduleState {
+  scheduleId: string;
+  input: RetrainInput;
+  nextRuns: Date[];
+}
+
+/** Creates the schedule, or brings an existing one up to date, with this training config. */
+export async function applyDailyRetrainSchedule(
+  client: Client,
+  settings: CairnSettings,
+  config: TrainingConfig,
+): Promise<AppliedSchedule> {
   const scheduleId = dailyRetrainScheduleId(settings);
+  const cronExpressions = [...temporalConfig.schedules.dailyRetrain.cronExpressions];
+  const input = retrainInput(settings, config);
   const options = {
     scheduleId,
-    spec: { cronExpressions: [...temporalConfig.schedules.dailyRetrain.cronExpressions] },
+    spec: { cronExpressions },
     action: {
       type: 'startWorkflow',
       workflowType: 'retrain',
       workflowId: `${settings.prefix}${temporalConfig.workflowIds.retrain}-scheduled`,
       taskQueue: settings.pipelineTaskQueue,
-      args: [retrainInput(settings)],
+      args: [input],
     },
     // A retrain still running when the next is due finishes first; the next one is skipped.
     policies: { overlap: 'SKIP', catchupWindow: '1 hour' },
@@ -37,5 +67,26 @@ export async function ensureDailyRetrainSchedule(client: Client, settings: Cairn
       policies: options.policies,
     }));
   }
-  return scheduleId;
+  return { scheduleId, cronExpressions, input };
+}
+
+/** The schedule as the server has it, or undefined when it was never applied. */
+export async function describeDailyRetrainSchedule(
+  client: Client,
+  settings: CairnSettings,
+): Promise<ScheduleState | undefined> {
+  const scheduleId = dailyRetrainScheduleId(settings);
+  try {
+    const description = await client.schedule.getHandle(scheduleId).describe();
+    const action = description.action;
+    if (action.type !== 'startWorkflow') throw new Error(`schedule ${scheduleId} does not start a workflow`);
+    return {
+      scheduleId,
+      input: action.args?.[0] as RetrainInput,
+      nextRuns: description.info.nextActionTimes,
+    };
+  } catch (error) {
+    if (error instanceof ScheduleNotFoundError) return undefined;
+    throw error;
+  }
 }

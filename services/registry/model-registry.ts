@@ -32,6 +32,8 @@ export interface ModelRegistry {
     metadata: Record<string, unknown>,
   ): Promise<ModelRelease>;
   release(family: string, version: string): Promise<ModelRelease | undefined>;
+  /** Every published release of a family. */
+  releases(family: string): Promise<ModelRelease[]>;
   artifact(family: string, version: string, file: string): Promise<Uint8Array>;
   champion(family: string): Promise<ModelRelease | undefined>;
   promote(family: string, version: string): Promise<void>;
@@ -92,6 +94,14 @@ class JetStreamModelRegistry implements ModelRegistry {
     return bytes === null ? undefined : (JSON.parse(decoder.decode(bytes)) as ModelRelease);
   }
 
+  async releases(family: string): Promise<ModelRelease[]> {
+    const manifests = (await this.store.list())
+      .map((info) => manifestVersion(family, info.name))
+      .filter((version) => version !== undefined);
+    const releases = await Promise.all(manifests.map((version) => this.release(family, version)));
+    return releases.filter((release) => release !== undefined);
+  }
+
   async artifact(family: string, version: string, file: string): Promise<Uint8Array> {
     const release = await this.release(family, version);
     const expected = release?.artifacts.find((a) => a.file === file);
@@ -115,3 +125,8 @@ class JetStreamModelRegistry implements ModelRegistry {
 }
 
 const manifestName = (family: string, version: string) => `${family}/${version}/manifest.json`;
+
+function manifestVersion(family: string, name: string): string | undefined {
+  const parts = name.split('/');
+  return parts.length === 3 && parts[0] === family && parts[2] === 'manifest.json' ? parts[1] : undefined;
+}

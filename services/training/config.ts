@@ -2,7 +2,9 @@
  * What the daily retrain trains and how its challenger is judged. Hyperparameters are the ones
  * `cairn eval` chose on validation (stratified protocol); the retrain does not tune.
  */
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { ConfigError } from '../config/environment';
 
 export const trainingConfigSchema = z
   .object({
@@ -25,15 +27,33 @@ export const trainingConfigSchema = z
 
 export type TrainingConfig = z.output<typeof trainingConfigSchema>;
 
-export class TrainingConfigError extends Error {
+export class TrainingConfigError extends ConfigError {
   override name = 'TrainingConfigError';
 }
 
-export function parseTrainingConfig(input: unknown): TrainingConfig {
+/** `source` names where the config came from (a file), so the message says where to look. */
+export function parseTrainingConfig(input: unknown, source = 'training config'): TrainingConfig {
   const parsed = trainingConfigSchema.safeParse(input ?? {});
   if (!parsed.success)
     throw new TrainingConfigError(
-      `invalid training config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      `invalid ${source}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ')}`,
     );
   return parsed.data;
+}
+
+/** A JSON training config file, validated; every failure names the file and the reason. */
+export async function readTrainingConfigFile(path: string): Promise<TrainingConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new TrainingConfigError(`cannot read training config ${path}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new TrainingConfigError(`training config ${path} is not JSON: ${(error as Error).message}`);
+  }
+  return parseTrainingConfig(json, `training config ${path}`);
 }

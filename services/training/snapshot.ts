@@ -4,7 +4,19 @@
  * file only up to the checkpoint's length gives a consistent cut.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, open, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import {
+  copyFile,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  truncate,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { InteractionStore, type StoreCounts } from '../store/interaction-store';
 
@@ -16,11 +28,16 @@ export interface Snapshot extends StoreCounts {
 
 const storeFiles = ['entities.jsonl', 'interactions.bin', 'impressions.bin'];
 
+/** There is no store to snapshot: nothing was ever consumed into this directory. */
+export class MissingStoreError extends Error {
+  override name = 'MissingStoreError';
+}
+
 export async function takeSnapshot(storeDir: string, snapshotsDir: string): Promise<Snapshot> {
-  const checkpoint = JSON.parse(await readFile(join(storeDir, 'checkpoint.json'), 'utf8')) as Record<
-    string,
-    number
-  >;
+  const checkpointFile = join(storeDir, 'checkpoint.json');
+  if (!existsSync(checkpointFile))
+    throw new MissingStoreError(`no interaction store in ${storeDir}: nothing was consumed into it yet`);
+  const checkpoint = JSON.parse(await readFile(checkpointFile, 'utf8')) as Record<string, number>;
   const lengths: Record<string, number> = {
     'entities.jsonl': checkpoint.entitiesBytes,
     'interactions.bin': checkpoint.interactionsBytes,
@@ -41,7 +58,40 @@ export async function takeSnapshot(storeDir: string, snapshotsDir: string): Prom
   const counts = store.counts();
   await store.close();
   const dir = join(snapshotsDir, id);
-  if (existsSync(dir)) await rm(scratch, { recursive: true });
-  else await rename(scratch, dir);
+  if (existsSync(dir)) {
+    await rm(scratch, { recursive: true });
+    // Taken again: as recent as a new one for pruning.
+    const now = new Date();
+    await utimes(dir, now, now);
+  } else await rename(scratch, dir);
   return { id, dir, ...counts };
+}
+
+/**
+ * Deletes the snapshots that no release references, except the `newest` most recently taken:
+ * the retrains that run now train on those, and their releases do not exist yet. Returns the
+ * ids it deleted.
+ */
+export async function pruneSnapshots(
+  snapshotsDir: string,
+  referenced: ReadonlySet<string>,
+  newest: number,
+): Promise<string[]> {
+  const entries = await readdir(snapshotsDir, { withFileTypes: true });
+  // Dot entries are snapshots still being copied.
+  const snapshots = await Promise.all(
+    entries
+      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+      .map(async (entry) => ({
+        id: entry.name,
+        takenMs: (await stat(join(snapshotsDir, entry.name))).mtimeMs,
+      })),
+  );
+  snapshots.sort((a, b) => b.takenMs - a.takenMs);
+  const deleted = snapshots
+    .slice(newest)
+    .map((snapshot) => snapshot.id)
+    .filter((id) => !referenced.has(id));
+  for (const id of deleted) await rm(join(snapshotsDir, id), { recursive: true, force: true });
+  return deleted;
 }

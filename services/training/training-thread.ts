@@ -3,6 +3,7 @@
  * event loop (heartbeats, workflow tasks) never waits on numerical work.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { answerFromThread } from '../concurrency/threads';
 import { InteractionStore } from '../store/interaction-store';
 import { readTrainingSet } from '../store/training-set';
 import { holdoutScore, trainRetrieval } from './candidate-training';
@@ -27,11 +28,6 @@ async function run(task: TrainingTask): Promise<unknown> {
     : trainRetrieval(interactions, items, task.ials, task.threads);
 }
 
-if (parentPort !== null)
-  run(workerData as TrainingTask).then(
-    (result) => parentPort?.postMessage({ result }),
-    (error: unknown) =>
-      parentPort?.postMessage({
-        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-      }),
-  );
+const parent = parentPort;
+if (parent !== null)
+  answerFromThread((answer) => parent.postMessage(answer), run(workerData as TrainingTask));

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from '@nats-io/transport-node';
 import { runPipelineWorker } from '../../cli/worker';
 import { searchClient } from '../../services/catalog/elasticsearch';
@@ -13,6 +12,7 @@ import { openModelRegistry } from '../../services/registry/model-registry';
 import { retrievalFamily } from '../../services/training/families';
 import type { RetrainPhase, RetrainResult } from '../../workflows/retrain';
 import { fillSyntheticStore } from '../support/synthetic-store';
+import { waitFor } from '../support/wait';
 
 const data = { seed: 3, itemCount: 400, userCount: 300, interactionCount: 15_000 };
 const good = { ials: { factors: 16, lambda: 5, alpha: 10, epochs: 6, seed: 1 } };
@@ -24,6 +24,8 @@ async function retrain(settings: ScratchSettings, config: unknown, id: string): 
     return await client.workflow.execute('retrain', {
       taskQueue: settings.pipelineTaskQueue,
       workflowId: `${settings.prefix}retrain-${id}`,
+      // The server fails a run that takes longer, so awaiting the result has a deadline too.
+      workflowExecutionTimeout: '5 minutes',
       args: [retrainInput(settings, config)],
     });
   } finally {
@@ -90,10 +92,17 @@ test('a worker killed mid-retrain is replaced and the retrain completes', async 
     const handle = await client.workflow.start('retrain', {
       taskQueue: settings.pipelineTaskQueue,
       workflowId: `${settings.prefix}retrain-crash`,
+      workflowExecutionTimeout: '10 minutes',
       // Slow enough that the kill lands while training runs.
       args: [retrainInput(settings, { ials: { ...good.ials, factors: 64, epochs: 30 } })],
     });
-    while ((await handle.query<RetrainPhase>('phase').catch(() => undefined)) !== 'train') await sleep(100);
+    await waitFor(
+      async () => (await handle.query<RetrainPhase>('phase').catch(() => undefined)) === 'train',
+      {
+        what: 'the retrain to reach its training phase',
+        timeoutMs: 120_000,
+      },
+    );
     worker.kill('SIGKILL');
     await exited(worker);
     worker = startWorker();
