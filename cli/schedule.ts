@@ -26,7 +26,10 @@ export async function showSchedule(settings: CairnSettings): Promise<string[]> {
     const schedule = await describeDailyRetrainSchedule(client, settings);
     if (schedule === undefined) return ["no daily retrain schedule: 'cairn schedule apply' creates it"];
     return [
-      `schedule ${schedule.scheduleId}: next runs ${schedule.nextRuns.map((d) => d.toISOString()).join(', ')}`,
+      `schedule ${schedule.scheduleId}: next runs ${schedule.nextRuns
+        .slice(0, 3)
+        .map((d) => d.toISOString())
+        .join(', ')}`,
       `  ${JSON.stringify(schedule.input.config)}`,
     ];
   } finally {
