@@ -141,6 +141,7 @@ export class InteractionStore {
   private pendingInteractionBytes = 0;
   private pendingImpressions: Buffer = Buffer.alloc(impressionRecordBytes * 4096);
   private pendingImpressionBytes = 0;
+  private committing = false;
 
   private constructor(
     readonly dir: string,
@@ -212,9 +213,21 @@ export class InteractionStore {
   /**
    * Makes everything applied so far durable, then records the offsets it covers. All or nothing:
    * after a failure the checkpoint and the pending bytes are as before, so it may be called again.
+   * Events applied while it runs stay pending for the next commit. One commit at a time.
    */
   async commit(offsets: Record<string, Record<string, string>>): Promise<void> {
+    if (this.committing) throw new Error(`a commit of the store in ${this.dir} is already running`);
+    this.committing = true;
+    try {
+      await this.writeCommit(offsets);
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  private async writeCommit(offsets: Record<string, Record<string, string>>): Promise<void> {
     const c = this.checkpoint;
+    const entityLines = this.pendingEntities.length;
     const entities = Buffer.from(this.pendingEntities.join(''));
     const interactions = this.pendingInteractions.subarray(0, this.pendingInteractionBytes);
     const impressions = this.pendingImpressions.subarray(0, this.pendingImpressionBytes);
@@ -245,9 +258,11 @@ export class InteractionStore {
     }
     await rename(tmp, join(this.dir, files.checkpoint));
     this.checkpoint = next;
-    this.pendingEntities = [];
-    this.pendingInteractionBytes = 0;
-    this.pendingImpressionBytes = 0;
+    this.pendingEntities.splice(0, entityLines);
+    this.pendingInteractions.copyWithin(0, interactions.length, this.pendingInteractionBytes);
+    this.pendingInteractionBytes -= interactions.length;
+    this.pendingImpressions.copyWithin(0, impressions.length, this.pendingImpressionBytes);
+    this.pendingImpressionBytes -= impressions.length;
   }
 
   /**

@@ -195,6 +195,21 @@ test('bytes that a failed commit left behind the checkpoint are overwritten, not
   assert.equal(await store.checksum(), await clean.checksum());
 });
 
+test('events applied while a commit runs are kept for the next commit', async () => {
+  const clean = await tempStore();
+  for (const e of events) clean.apply(e);
+  await clean.commit({});
+  const store = await tempStore();
+  for (const e of events.slice(0, 5)) store.apply(e);
+  const first = store.commit({});
+  for (const e of events.slice(5)) store.apply(e);
+  await first;
+  await store.commit({});
+  assert.deepEqual(await readStoreFiles(store.dir), await readStoreFiles(clean.dir));
+  const reopened = await InteractionStore.open(store.dir);
+  assert.deepEqual(reopened.counts(), clean.counts());
+});
+
 test('scans and the checksum read files in chunks, across record and line boundaries', async () => {
   const store = await tempStore();
   const many: StreamEvent[] = [...events];
