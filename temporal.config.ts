@@ -28,10 +28,14 @@ export const temporalConfig = {
   taskQueues: {
     /** Ingestion, backfills, retraining orchestration: I/O-bound activities. */
     pipeline: 'cairn-pipeline',
+    /** One per serving replica (suffixed with its name): a replica hosts its own serving activity. */
+    serving: 'cairn-serving',
   },
   workflowIds: {
     ingestMovielens: 'cairn-ingest-movielens',
     retrain: 'cairn-retrain',
+    /** Suffixed with the replica's name. */
+    serving: 'cairn-serving',
   },
   backfill: {
     batchSize: 5_000,
@@ -57,6 +61,13 @@ export const temporalConfig = {
       maximumAttempts: 10,
       nonRetryableErrorTypes: Object.values(failureTypes),
     } satisfies RetryPolicy,
+    /** A serving replica is restarted for as long as it is wanted, quickly. */
+    serving: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '10s',
+      nonRetryableErrorTypes: ['ServingConfigError'],
+    } satisfies RetryPolicy,
   },
   worker: {
     /**
@@ -77,5 +88,9 @@ export const temporalConfig = {
     /** Training a day of a large catalog takes a while; heartbeats catch a dead worker sooner. */
     training: '2 hours',
     heartbeat: '30 seconds',
+    /** A serving replica that stops heartbeating for this long is restarted. */
+    servingHeartbeat: '10 seconds',
+    /** A serving lifetime ends at shutdown; this only bounds one that is never shut down. */
+    servingLifetime: '3650 days',
   },
 } as const;

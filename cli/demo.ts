@@ -8,9 +8,10 @@ import { similarItems } from '../services/catalog/vector-index';
 import type { CairnSettings } from '../services/config/environment';
 import { fetchMovieLens } from '../services/data/fetch';
 import { loadMovieLens } from '../services/data/movielens';
+import { kafkaClient } from '../services/events/kafka';
 import { openModelRegistry } from '../services/registry/model-registry';
-import { Recommender } from '../services/serving/recommender';
-import { answerRecommendations } from '../services/serving/responder';
+import { ServingReplica } from '../services/serving/replica';
+import { parseServingConfig } from '../services/serving/serving-config';
 import { InteractionStore } from '../services/store/interaction-store';
 import { runIngestMovieLens } from './ingest';
 import { describeRetrain, runRetrain } from './retrain';
@@ -75,13 +76,17 @@ export async function runDemo(settings: CairnSettings): Promise<number> {
 
   step(`serving: NATS request-reply on ${settings.recommendSubject}`);
   const nc = await connect({ servers: settings.natsUrl.split(',') });
-  const recommender = new Recommender(
+  const replica = await ServingReplica.start({
+    nc,
     search,
-    await openModelRegistry(nc, settings.registryBucket),
-    settings.itemsAlias,
-  );
-  await recommender.refresh();
-  const subscription = answerRecommendations(nc, settings.recommendSubject, recommender);
+    kafka: kafkaClient(settings, 'cairn-demo-serve'),
+    registry: await openModelRegistry(nc, settings.registryBucket),
+    config: parseServingConfig({}),
+    subject: settings.recommendSubject,
+    topics: settings.topics,
+    itemsAlias: settings.itemsAlias,
+    prefix: settings.prefix,
+  });
   for (const request of [
     { userId: '1', k: 5 },
     { userId: '1', k: 5, recentItems: ['50', '181'] },
@@ -93,7 +98,7 @@ export async function runDemo(settings: CairnSettings): Promise<number> {
     ) as RecommendResponse;
     const ms = (performance.now() - started).toFixed(0);
     if (!reply.ok) {
-      console.log(`  ${JSON.stringify(request)} → error: ${reply.error}`);
+      console.log(`  ${JSON.stringify(request)} → error ${reply.error.code}: ${reply.error.message}`);
       continue;
     }
     const titles = await search.mget<{ title: string }>({
@@ -103,7 +108,7 @@ export async function runDemo(settings: CairnSettings): Promise<number> {
     const names = titles.docs.map((d) => ('_source' in d ? d._source?.title : d._id));
     console.log(`  ${JSON.stringify(request)} (${reply.strategy}, ${ms} ms): ${names.join(' · ')}`);
   }
-  subscription.unsubscribe();
+  await replica.drain();
   await nc.close();
   await search.close();
 

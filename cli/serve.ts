@@ -1,42 +1,82 @@
-/** `cairn serve`: answers `cairn.recommend.v1` until interrupted, following the champion. */
+/**
+ * `cairn serve`: a serving replica hosted by Temporal. This process runs a worker on the
+ * replica's own task queue and starts (or replaces) the replica's `serving` workflow, whose
+ * long activity answers `cairn.recommend.v1` here. SIGINT/SIGTERM shut the worker down: the
+ * activity drains in-flight requests and impressions, and its lifetime's counters are recorded.
+ */
+import { hostname } from 'node:os';
+import { Client as SearchClient } from '@elastic/elasticsearch';
 import { connect } from '@nats-io/transport-node';
-import { searchClient } from '../services/catalog/elasticsearch';
+import { Worker } from '@temporalio/worker';
+import { createServingActivities } from '../activities/serving';
 import type { CairnSettings } from '../services/config/environment';
+import { kafkaClient } from '../services/events/kafka';
+import { namespaceOf, temporalClient, workerConnection } from '../services/orchestration/temporal';
 import { openModelRegistry } from '../services/registry/model-registry';
-import { Recommender } from '../services/serving/recommender';
-import { answerRecommendations } from '../services/serving/responder';
+import { parseServingConfig, readServingConfig } from '../services/serving/serving-config';
+import { temporalConfig } from '../temporal.config';
 
-/** A promotion reaches serving within this long. */
-const championPollMs = 30_000;
+export interface ServeOptions {
+  configFile?: string;
+  /** Names the replica: its workflow id and task queue. Default: the host name. */
+  replica?: string;
+}
 
-export async function runServe(settings: CairnSettings): Promise<number> {
+export function servingIdentity(settings: CairnSettings, replica: string) {
+  return {
+    workflowId: `${settings.prefix}${temporalConfig.workflowIds.serving}-${replica}`,
+    taskQueue: `${settings.prefix}${temporalConfig.taskQueues.serving}-${replica}`,
+  };
+}
+
+export async function runServe(settings: CairnSettings, options: ServeOptions = {}): Promise<number> {
+  const config =
+    options.configFile === undefined ? parseServingConfig({}) : await readServingConfig(options.configFile);
+  const replica = options.replica ?? hostname();
+  const { workflowId, taskQueue } = servingIdentity(settings, replica);
   const nc = await connect({ servers: settings.natsUrl.split(',') });
-  const search = searchClient(settings);
-  const recommender = new Recommender(
-    search,
-    await openModelRegistry(nc, settings.registryBucket),
-    settings.itemsAlias,
-  );
-  const version = await recommender.refresh();
-  console.log(
-    `serving ${settings.recommendSubject} with ${version === undefined ? 'no model yet (run cairn retrain)' : `release ${version}`}`,
-  );
-  const subscription = answerRecommendations(nc, settings.recommendSubject, recommender);
-  const poll = setInterval(() => {
-    recommender.refresh().then(
-      (current) => {
-        if (current !== undefined && current !== version) console.log(`now serving release ${current}`);
-      },
-      (error: unknown) => console.error(`champion refresh failed: ${(error as Error).message}`),
-    );
-  }, championPollMs);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  // One search may take at most the request's budget: a longer client time-out only holds sockets.
+  const search = new SearchClient({
+    node: settings.elasticsearchUrl,
+    requestTimeout: config.deadlineMs,
+    maxRetries: 0,
   });
-  clearInterval(poll);
-  subscription.unsubscribe();
-  await nc.drain();
-  await search.close();
-  return 0;
+  const kafka = kafkaClient(settings, `cairn-serve-${replica}`);
+  const connection = await workerConnection(settings);
+  const client = await temporalClient(settings);
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: namespaceOf(settings),
+      taskQueue,
+      workflowsPath: require.resolve('../workflows'),
+      activities: createServingActivities({
+        nc,
+        search,
+        kafka,
+        registry: await openModelRegistry(nc, settings.registryBucket),
+        subject: settings.recommendSubject,
+        topics: settings.topics,
+        itemsAlias: settings.itemsAlias,
+        prefix: settings.prefix,
+      }),
+    });
+    // A replica restarted with a new config replaces its old run; the old run's history keeps its lifetimes.
+    await client.workflow.start('serving', {
+      workflowId,
+      taskQueue,
+      args: [{ config, replica }],
+      workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+    });
+    console.log(`serving ${settings.recommendSubject} as replica ${replica} (workflow ${workflowId})`);
+    // The Temporal runtime shuts the worker down on SIGINT/SIGTERM; run() returns once drained.
+    await worker.run();
+    console.log(`replica ${replica} drained and stopped`);
+    return 0;
+  } finally {
+    await client.connection.close();
+    await connection.close();
+    await nc.drain();
+    await search.close();
+  }
 }

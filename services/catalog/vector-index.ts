@@ -4,7 +4,7 @@
  * a new index is complete and verified. Vector documents carry the catalog fields that kNN
  * filters on, so a filtered kNN query needs no join.
  */
-import type { Client } from '@elastic/elasticsearch';
+import type { Client, TransportRequestOptions } from '@elastic/elasticsearch';
 
 export type VectorSimilarity = 'cosine' | 'dot_product' | 'l2_norm' | 'max_inner_product';
 
@@ -86,22 +86,26 @@ export async function nearestItems(
   k: number,
   numCandidates: number,
   filter?: Record<string, unknown>,
+  options?: TransportRequestOptions,
 ): Promise<string[]> {
-  const response = await client.search({
-    index,
-    size: k,
-    _source: false,
-    knn: {
-      field: 'vector',
-      query_vector: vector,
-      k,
-      num_candidates: numCandidates,
-      // int8 scores order near neighbours coarsely; rescoring the top candidates with the
-      // float vectors restores the exact order at a small cost.
-      rescore_vector: { oversample: 3 },
-      filter,
+  const response = await client.search(
+    {
+      index,
+      size: k,
+      _source: false,
+      knn: {
+        field: 'vector',
+        query_vector: vector,
+        k,
+        num_candidates: numCandidates,
+        // int8 scores order near neighbours coarsely; rescoring the top candidates with the
+        // float vectors restores the exact order at a small cost.
+        rescore_vector: { oversample: 3 },
+        filter,
+      },
     },
-  });
+    options,
+  );
   return response.hits.hits.map((h) => h._id as string);
 }
 

@@ -1,44 +1,138 @@
 /**
- * The NATS side of serving: a queue-group subscription on `cairn.recommend.v1`, so any number of
- * `cairn serve` processes share the load. Every request gets a reply: bad input gets
- * `{ ok: false, error }` with the reason, never silence and never a crashed server.
+ * The NATS side of serving: a queue-group subscription on `cairn.recommend.v1`, so any number
+ * of replicas share the load. Every request gets a reply at once: bad input gets
+ * `{ ok: false, error: { code, message } }`, a full replica `overloaded`, never silence. Served
+ * slates are handed to the impression log, off the request path.
  */
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { type RecommendResponse, recommendRequestSchema } from '../../schemas/recommend';
-import type { Recommender } from './recommender';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Impression } from '../../schemas/events';
+import type { RecommendResponse, RecommendSlate } from '../../schemas/recommend';
+import type { HotState } from './hot-state';
+import type { ImpressionLog } from './impression-log';
+import { type PipelineDeps, runPipeline } from './pipeline';
+import { parseRequest } from './request';
 
 export const servingQueue = 'cairn-serving';
 
-export function answerRecommendations(
-  nc: NatsConnection,
-  subject: string,
-  recommender: Recommender,
-): Subscription {
-  return nc.subscribe(subject, {
-    queue: servingQueue,
-    callback: (error, message) => {
-      if (error !== null) return;
-      void respond(message.data, recommender).then((reply) => message.respond(JSON.stringify(reply)));
-    },
-  });
+export interface ServingCounters {
+  requests: number;
+  served: number;
+  refused: number;
+  degraded: number;
+  overloaded: number;
+  internalErrors: number;
+  subscriptionErrors: number;
 }
 
-async function respond(data: Uint8Array, recommender: Recommender): Promise<RecommendResponse> {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(data));
-  } catch (error) {
-    return { ok: false, error: `invalid JSON: ${(error as Error).message}` };
+export interface ResponderDeps extends PipelineDeps {
+  state(): HotState | undefined;
+  impressions?: ImpressionLog;
+  maxInFlight: number;
+  log: (line: string) => void;
+}
+
+export class Responder {
+  inFlight = 0;
+  readonly counters: ServingCounters = {
+    requests: 0,
+    served: 0,
+    refused: 0,
+    degraded: 0,
+    overloaded: 0,
+    internalErrors: 0,
+    subscriptionErrors: 0,
+  };
+  lastSubscriptionError?: string;
+  private idle?: () => void;
+
+  constructor(private readonly deps: ResponderDeps) {}
+
+  subscribe(nc: NatsConnection, subject: string): Subscription {
+    return nc.subscribe(subject, {
+      queue: servingQueue,
+      callback: (error: Error | null, message: Msg) => {
+        if (error !== null) {
+          // The subscription is closed after this (permissions, connection): the owner sees it
+          // through `closed` and restarts; the count and the line say why.
+          this.counters.subscriptionErrors++;
+          this.lastSubscriptionError = error.message;
+          this.deps.log(`serving subscription on ${subject}: ${error.message}`);
+          return;
+        }
+        this.inFlight++;
+        void this.answer(message.data)
+          .then((reply) => message.respond(JSON.stringify(reply)))
+          .catch((failure: unknown) => this.deps.log(`serving: reply failed: ${(failure as Error).message}`))
+          .finally(() => {
+            this.inFlight--;
+            if (this.inFlight === 0) this.idle?.();
+          });
+      },
+    });
   }
-  const parsed = recommendRequestSchema.safeParse(json);
-  if (!parsed.success)
-    return {
-      ok: false,
-      error: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
-    };
-  try {
-    return await recommender.recommend(parsed.data);
-  } catch (error) {
-    return { ok: false, error: `internal error: ${(error as Error).message}` };
+
+  /** Resolves once no request is being answered. */
+  settled(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idle = resolve;
+    });
   }
+
+  async answer(body: Uint8Array): Promise<RecommendResponse> {
+    const started = performance.now();
+    this.counters.requests++;
+    if (this.inFlight > this.deps.maxInFlight) {
+      this.counters.overloaded++;
+      return refuse('overloaded', `more than ${this.deps.maxInFlight} requests in flight: retry`);
+    }
+    const parsed = parseRequest(body);
+    if (!parsed.ok) {
+      this.counters.refused++;
+      return parsed;
+    }
+    const state = this.deps.state();
+    if (state === undefined) {
+      this.counters.refused++;
+      return refuse('no_model', 'no model has been promoted yet: run cairn retrain');
+    }
+    try {
+      const result = await runPipeline(parsed.request, state, this.deps, started);
+      if (!result.ok) {
+        this.counters.refused++;
+        return result;
+      }
+      this.counters.served++;
+      if (result.slate.degraded) this.counters.degraded++;
+      // An empty slate showed nothing: there is no impression to log.
+      if (result.slate.items.length > 0) this.deps.impressions?.record(impressionOf(result.slate));
+      return result.slate;
+    } catch (error) {
+      this.counters.internalErrors++;
+      this.deps.log(`serving: internal error: ${(error as Error).stack}`);
+      return refuse('internal', `internal error: ${(error as Error).message}`);
+    }
+  }
+}
+
+const refuse = (code: 'overloaded' | 'no_model' | 'internal', message: string): RecommendResponse => ({
+  ok: false,
+  error: { code, message },
+});
+
+function impressionOf(slate: RecommendSlate): Impression {
+  return {
+    slateId: slate.slateId,
+    userId: slate.userId,
+    surface: slate.surface,
+    servedAt: Date.now(),
+    variant: slate.variant,
+    modelVersions: slate.modelVersions,
+    items: slate.items.map((i) => ({
+      itemId: i.itemId,
+      position: i.rank - 1,
+      score: i.score,
+      propensity: i.propensity,
+    })),
+  };
 }

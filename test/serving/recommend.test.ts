@@ -1,98 +1,332 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { connect } from '@nats-io/transport-node';
-import { runPipelineWorker } from '../../cli/worker';
-import type { RecommendResponse } from '../../schemas/recommend';
+import { after, before, test } from 'node:test';
+import { Client as SearchClient } from '@elastic/elasticsearch';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Impression } from '../../schemas/events';
+import type { RecommendResponse, RecommendSlate } from '../../schemas/recommend';
 import { searchClient } from '../../services/catalog/elasticsearch';
-import { scratchNamespace } from '../../services/config/scratch-namespace';
-import { syntheticItemId, syntheticUserId } from '../../services/data/synthetic';
-import { retrainInput } from '../../services/orchestration/schedules';
-import { temporalClient } from '../../services/orchestration/temporal';
+import type { ScratchSettings } from '../../services/config/scratch-namespace';
+import { syntheticItemId, syntheticItems, syntheticUserId } from '../../services/data/synthetic';
+import { eventProducer, kafkaClient } from '../../services/events/kafka';
 import { openModelRegistry } from '../../services/registry/model-registry';
-import { Recommender } from '../../services/serving/recommender';
-import { answerRecommendations } from '../../services/serving/responder';
+import { elasticsearchSearch } from '../../services/serving/item-search';
+import { ServingReplica } from '../../services/serving/replica';
+import { parseServingConfig } from '../../services/serving/serving-config';
 import { InteractionStore } from '../../services/store/interaction-store';
 import type { RetrainResult } from '../../workflows/retrain';
-import { fillSyntheticStore } from '../support/synthetic-store';
+import { waitFor } from '../support/wait';
+import { malformedRequests } from './malformed-requests';
+import { retrainNow, servingData, trainedNamespace } from './trained-namespace';
 
-test('cairn.recommend.v1 answers from the champion, steered by the session, and rejects bad requests with a reason', async () => {
-  const settings = await scratchNamespace();
-  await fillSyntheticStore(settings, { seed: 5, itemCount: 400, userCount: 300, interactionCount: 15_000 });
-  const client = await temporalClient(settings);
-  const release = (await runPipelineWorker(
-    settings,
-    client.workflow.execute('retrain', {
-      taskQueue: settings.pipelineTaskQueue,
-      workflowId: `${settings.prefix}retrain`,
-      args: [retrainInput(settings, { ials: { factors: 16, lambda: 5, alpha: 10, epochs: 6, seed: 1 } })],
-    }),
-  )) as RetrainResult;
-  await client.connection.close();
+const config = parseServingConfig({
+  variants: [
+    { name: 'control', share: 0.5 },
+    { name: 'explore', share: 0.5, params: { explorationRate: 0.2 } },
+  ],
+  championPollMs: 300,
+  // The shared machine is busy during tests: the budget must not turn every answer degraded.
+  searchBudgetMs: 2_000,
+  deadlineMs: 5_000,
+});
 
-  const nc = await connect({ servers: settings.natsUrl });
-  const search = searchClient(settings);
-  const recommender = new Recommender(
-    search,
-    await openModelRegistry(nc, settings.registryBucket),
-    settings.itemsAlias,
-  );
-  assert.equal(await recommender.refresh(), release.release.version);
-  const subscription = answerRecommendations(nc, settings.recommendSubject, recommender);
-  const ask = async (request: unknown): Promise<RecommendResponse> => {
-    const body = typeof request === 'string' ? request : JSON.stringify(request);
-    return JSON.parse((await nc.request(settings.recommendSubject, body, { timeout: 5_000 })).string());
-  };
-  try {
-    const user = syntheticUserId(3);
-    const plain = await ask({ userId: user, k: 10 });
-    assert.ok(plain.ok);
-    assert.equal(plain.items.length, 10);
-    assert.equal(plain.strategy, 'user');
-    assert.equal(plain.modelVersion, release.release.version);
-    const history = new Set<string>();
-    const store = await InteractionStore.open(settings.storeDir);
-    const userIndex = store.userIndexOf(user);
-    await store.scanInteractions((r) => {
-      if (r.user === userIndex) history.add(store.itemIds[r.item]);
-    });
-    await store.close();
-    assert.ok(history.size > 0);
-    assert.ok(
-      plain.items.every((i) => !history.has(i.itemId)),
-      'what the user already had is filtered out',
-    );
+let settings: ScratchSettings;
+let release: RetrainResult;
+let nc: NatsConnection;
+let replica: ServingReplica;
+const search = () => searchClient(settings);
+const served: RecommendSlate[] = [];
 
-    const recent = [syntheticItemId(7), syntheticItemId(8)];
-    const steered = await ask({ userId: user, k: 10, recentItems: recent });
-    assert.ok(steered.ok);
-    assert.equal(steered.strategy, 'user+session');
-    assert.ok(
-      steered.items.every((i) => !recent.includes(i.itemId)),
-      'the session is not recommended back',
-    );
-    assert.notDeepEqual(steered.items, plain.items, 'recent clicks change the next answer');
+async function ask(request: unknown, subject = settings.recommendSubject): Promise<RecommendResponse> {
+  const body =
+    typeof request === 'string' || request instanceof Uint8Array ? request : JSON.stringify(request);
+  const reply = JSON.parse(
+    (await nc.request(subject, body, { timeout: 10_000 })).string(),
+  ) as RecommendResponse;
+  if (reply.ok) served.push(reply);
+  return reply;
+}
 
-    const newcomer = await ask({ userId: 'someone-new', recentItems: recent, k: 5 });
-    assert.ok(newcomer.ok);
-    assert.equal(newcomer.strategy, 'session');
-    const stranger = await ask({ userId: 'someone-else', k: 5 });
-    assert.ok(stranger.ok);
-    assert.equal(stranger.strategy, 'cold-start');
-    assert.equal(stranger.items.length, 5);
+async function startReplica(
+  subject = settings.recommendSubject,
+  primarySearch?: ReturnType<typeof elasticsearchSearch>,
+) {
+  const es = search();
+  return ServingReplica.start({
+    nc,
+    search: es,
+    kafka: kafkaClient(settings, 'cairn-test-serving'),
+    registry: await openModelRegistry(nc, settings.registryBucket),
+    config,
+    subject,
+    topics: settings.topics,
+    itemsAlias: settings.itemsAlias,
+    prefix: settings.prefix,
+    log: () => undefined,
+    primarySearch,
+  });
+}
 
-    const tooMany = await ask({ userId: user, k: 0 });
-    assert.ok(!tooMany.ok);
-    assert.match(tooMany.error, /^k: /);
-    const garbage = await ask('{"userId": ');
-    assert.ok(!garbage.ok);
-    assert.match(garbage.error, /^invalid JSON/);
-    const extra = await ask({ userId: user, debug: true });
-    assert.ok(!extra.ok);
-    assert.match(extra.error, /Unrecognized key/);
-  } finally {
-    subscription.unsubscribe();
-    await nc.close();
-    await search.close();
-    await settings.cleanup();
+before(async () => {
+  ({ settings, release } = await trainedNamespace('srv'));
+  nc = await connect({ servers: settings.natsUrl });
+  replica = await startReplica();
+});
+
+after(async () => {
+  await nc?.close();
+  await settings?.cleanup();
+});
+
+test('a slate carries the v2 contract: scores, reasons, propensities, slate id, variant, versions, timings', async () => {
+  const user = syntheticUserId(3);
+  const reply = await ask({ userId: user, k: 10 });
+  assert.ok(reply.ok, JSON.stringify(reply));
+  assert.equal(reply.items.length, 10);
+  assert.equal(reply.strategy, 'user');
+  assert.equal(reply.modelVersion, release.release.version);
+  assert.deepEqual(reply.modelVersions, { retrieval: release.release.version });
+  assert.match(reply.slateId, /^[0-9a-f-]{36}$/);
+  assert.ok(['control', 'explore'].includes(reply.variant));
+  assert.equal(reply.degraded, false, reply.degradedReasons.join());
+  assert.ok(reply.timings.total >= reply.timings.candidates);
+  for (const [i, item] of reply.items.entries()) {
+    assert.equal(item.rank, i + 1);
+    assert.ok(Number.isFinite(item.score));
+    assert.ok(item.propensity > 0 && item.propensity <= 1);
+    assert.ok(item.reasons.exploration || item.reasons.generators.length > 0);
   }
+  const forced = await ask({ userId: user, variant: 'explore' });
+  assert.ok(forced.ok);
+  assert.equal(forced.variant, 'explore');
+  const detail = await ask({ userId: user, surface: 'item_detail', itemId: syntheticItemId(7), k: 5 });
+  assert.ok(detail.ok);
+  assert.ok(detail.items.every((i) => i.itemId !== syntheticItemId(7)));
+  assert.ok(detail.items.some((i) => i.reasons.generators.includes('similar')));
+});
+
+test('at least 20 kinds of malformed request each get their code at once', async () => {
+  const kinds: [string, string | Uint8Array, string][] = [
+    ...malformedRequests,
+    ['an unconfigured variant', JSON.stringify({ userId: 'u', variant: 'nope' }), 'unknown_variant'],
+    [
+      'item_detail of an unknown item',
+      JSON.stringify({ userId: 'u', surface: 'item_detail', itemId: 'no-such-item' }),
+      'unknown_item',
+    ],
+  ];
+  assert.ok(kinds.length >= 20);
+  for (const [what, body, code] of kinds) {
+    const reply = await ask(body);
+    assert.ok(!reply.ok, what);
+    assert.equal(reply.error.code, code, `${what}: ${reply.error.message}`);
+  }
+});
+
+test('exclude, seen, session, blocked and retired items are never returned; the category cap holds', async () => {
+  const store = await InteractionStore.open(settings.storeDir);
+  const history = new Map<string, Set<string>>();
+  await store.scanInteractions((r) => {
+    const user = store.userIds[r.user];
+    if (!history.has(user)) history.set(user, new Set());
+    history.get(user)?.add(store.itemIds[r.item]);
+  });
+  await store.close();
+  const popular = await ask({ userId: 'someone-new', k: 20 });
+  assert.ok(popular.ok);
+  const [blocked, retired] = [popular.items[0].itemId, popular.items[1].itemId];
+  const producer = eventProducer(kafkaClient(settings, 'cairn-test-block'));
+  await producer.connect();
+  const sentAt = Date.now();
+  await producer.send({
+    topic: settings.topics.catalog,
+    messages: [
+      {
+        key: blocked,
+        value: JSON.stringify({
+          eventId: `blk-${blocked}`,
+          type: 'item_blocked',
+          itemId: blocked,
+          occurredAt: sentAt,
+          reason: 'test',
+        }),
+      },
+      {
+        key: retired,
+        value: JSON.stringify({
+          eventId: `ret-${retired}`,
+          type: 'item_retired',
+          itemId: retired,
+          occurredAt: sentAt,
+        }),
+      },
+    ],
+  });
+  await producer.disconnect();
+  const blockSeconds = await waitFor(
+    async () => {
+      const r = await ask({ userId: 'someone-new', k: 20 });
+      return (
+        r.ok &&
+        !r.items.some((i) => i.itemId === blocked || i.itemId === retired) &&
+        (Date.now() - sentAt) / 1000
+      );
+    },
+    { what: 'the block to reach serving', timeoutMs: 15_000, pollMs: 50 },
+  );
+  console.log(`block and retirement effective in serving ${blockSeconds.toFixed(2)} s after publishing`);
+
+  const categories = new Map([...syntheticItems(servingData)].map((e) => [e.itemId, e.categories]));
+  for (let n = 0; n < 150; n++) {
+    const userId = n % 5 === 0 ? `new-${n}` : syntheticUserId(n);
+    const recentItems = n % 3 === 0 ? [syntheticItemId(n), syntheticItemId(n + 1)] : [];
+    const exclude = [syntheticItemId(2 * n), syntheticItemId(2 * n + 1), blocked];
+    const reply = await ask({ userId, k: 10, recentItems, exclude });
+    assert.ok(reply.ok, JSON.stringify(reply));
+    const seen = history.get(userId) ?? new Set();
+    for (const { itemId } of reply.items) {
+      assert.ok(!exclude.includes(itemId), `excluded ${itemId} returned`);
+      assert.ok(!recentItems.includes(itemId), `session item ${itemId} returned`);
+      assert.ok(!seen.has(itemId), `seen ${itemId} returned to ${userId}`);
+      assert.ok(itemId !== blocked && itemId !== retired, `unavailable ${itemId} returned`);
+    }
+    const counts = new Map<string, number>();
+    for (const { itemId } of reply.items)
+      for (const c of categories.get(itemId) ?? []) counts.set(c, (counts.get(c) ?? 0) + 1);
+    for (const [c, count] of counts)
+      assert.ok(count <= config.pipeline.categoryCap, `${count} × ${c} in ${reply.slateId}`);
+  }
+});
+
+test('exploration rate and A/B shares are within tolerance over many requests', async () => {
+  const byVariant = new Map<string, { slots: number; explored: number; users: Set<string> }>();
+  for (let u = 0; u < 300; u++) {
+    const reply = await ask({ userId: syntheticUserId(u), k: 10 });
+    assert.ok(reply.ok);
+    const entry = byVariant.get(reply.variant) ?? { slots: 0, explored: 0, users: new Set() };
+    entry.slots += reply.items.length;
+    entry.explored += reply.items.filter((i) => i.reasons.exploration).length;
+    entry.users.add(reply.userId);
+    byVariant.set(reply.variant, entry);
+    const again = await ask({ userId: syntheticUserId(u), k: 3 });
+    assert.ok(again.ok);
+    assert.equal(again.variant, reply.variant, 'a user’s variant is stable');
+  }
+  const share = (byVariant.get('explore')?.users.size ?? 0) / 300;
+  assert.ok(Math.abs(share - 0.5) < 0.1, `explore share ${share}`);
+  const rate = (name: string) => (byVariant.get(name)?.explored ?? 0) / (byVariant.get(name)?.slots ?? 1);
+  console.log(
+    `explore share ${share.toFixed(3)}, exploration rates: control ${rate('control').toFixed(3)}, explore ${rate('explore').toFixed(3)}`,
+  );
+  assert.ok(Math.abs(rate('control') - 0.05) < 0.03, `control rate ${rate('control')}`);
+  assert.ok(Math.abs(rate('explore') - 0.2) < 0.05, `explore rate ${rate('explore')}`);
+});
+
+test('Elasticsearch unreachable: answers are degraded, not errors, from the in-process search', async () => {
+  const dead = new SearchClient({ node: 'http://127.0.0.1:9', requestTimeout: 1_000, maxRetries: 0 });
+  const subject = `${settings.recommendSubject}.dead-search`;
+  const degradedReplica = await startReplica(subject, elasticsearchSearch(dead));
+  try {
+    for (let n = 0; n < 20; n++) {
+      const reply = await ask(
+        { userId: syntheticUserId(n), k: 10, recentItems: [syntheticItemId(n)] },
+        subject,
+      );
+      assert.ok(reply.ok, JSON.stringify(reply));
+      assert.equal(reply.items.length, 10);
+      assert.equal(reply.degraded, true);
+      assert.match(reply.degradedReasons[0], /search failed|cooling down/);
+    }
+  } finally {
+    await degradedReplica.drain();
+    await dead.close();
+  }
+});
+
+test('a promotion during load fails no request, and the new release is served with its own index', async () => {
+  let stop = false;
+  const failures: string[] = [];
+  const versions = new Set<string>();
+  const load = (async () => {
+    let n = 0;
+    while (!stop) {
+      const reply = await ask({
+        userId: syntheticUserId(n % 300),
+        k: 10,
+        recentItems: [syntheticItemId(n % 400)],
+      }).catch((error: Error) => ({
+        ok: false as const,
+        error: { code: 'internal' as const, message: error.message },
+      }));
+      if (!reply.ok) failures.push(reply.error.message);
+      else {
+        versions.add(reply.modelVersion);
+        if (reply.degraded) failures.push(`degraded: ${reply.degradedReasons.join()}`);
+      }
+      n++;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return n;
+  })();
+  const second = await retrainNow(
+    settings,
+    { ials: { factors: 24, lambda: 5, alpha: 10, epochs: 6, seed: 2 }, gateTolerance: 1 },
+    'second',
+  );
+  assert.equal(second.decision.promote, true, second.decision.reason);
+  await waitFor(() => replica.counters().release === second.release.version, {
+    what: 'the replica to load the new champion',
+    timeoutMs: 20_000,
+  });
+  const after = await ask({ userId: syntheticUserId(1) });
+  stop = true;
+  const requests = await load;
+  assert.ok(after.ok);
+  assert.equal(after.modelVersion, second.release.version);
+  assert.deepEqual(failures, []);
+  assert.ok(requests > 20, `${requests} requests during the promotion`);
+  assert.ok(versions.has(release.release.version) && versions.has(second.release.version));
+});
+
+test('impressions: one per served slate on cairn.impressions.v1, with variant, positions and propensities', async () => {
+  const counters = await replica.drain();
+  assert.ok(counters.served > 0 && counters.impressionsSent === counters.served, JSON.stringify(counters));
+  const expected = new Map(served.filter((s) => s.items.length > 0).map((s) => [s.slateId, s]));
+  const kafka = kafkaClient(settings, 'cairn-test-impressions');
+  const consumer = kafka.consumer({ groupId: `${settings.prefix}impressions-check` });
+  const got = new Map<string, number>();
+  await consumer.connect();
+  await consumer.subscribe({ topic: settings.topics.impressions, fromBeginning: true });
+  const checked: string[] = [];
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const impression = JSON.parse(message.value?.toString() ?? '{}') as Impression;
+      got.set(impression.slateId, (got.get(impression.slateId) ?? 0) + 1);
+      const slate = expected.get(impression.slateId);
+      if (slate !== undefined && checked.length < 50) {
+        assert.equal(impression.variant, slate.variant);
+        assert.deepEqual(
+          impression.items.map((i) => [i.itemId, i.position, i.propensity]),
+          slate.items.map((i) => [i.itemId, i.rank - 1, i.propensity]),
+        );
+        checked.push(impression.slateId);
+      }
+    },
+  });
+  try {
+    await waitFor(() => [...expected.keys()].every((id) => got.has(id)), {
+      what: `${expected.size} impressions on the topic`,
+      timeoutMs: 30_000,
+    });
+  } finally {
+    await consumer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([`${settings.prefix}impressions-check`]).catch(() => undefined);
+    await admin.disconnect();
+  }
+  assert.ok(
+    [...got.values()].every((n) => n === 1),
+    'one impression per slate',
+  );
+  assert.ok(checked.length > 0);
 });

@@ -1,0 +1,70 @@
+/**
+ * The serving activity: one long lifetime of a serving replica. It answers NATS requests
+ * itself (Temporal is never on the request path), heartbeats its counters, and ends on
+ * cancellation (worker shutdown) after draining, returning the lifetime's counters. A replica
+ * that can no longer serve fails the attempt, and Temporal starts a new one.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ApplicationFailure, CancelledFailure, Context, heartbeat } from '@temporalio/activity';
+import type { Kafka } from 'kafkajs';
+import type { TopicSet } from '../services/events/topics';
+import type { ModelRegistry } from '../services/registry/model-registry';
+import { type ReplicaCounters, ServingReplica } from '../services/serving/replica';
+import { parseServingConfig, ServingConfigError } from '../services/serving/serving-config';
+
+export interface ServingActivityDeps {
+  nc: NatsConnection;
+  search: Client;
+  kafka: Kafka;
+  registry: ModelRegistry;
+  subject: string;
+  topics: TopicSet;
+  itemsAlias: string;
+  prefix: string;
+}
+
+export interface ServingLifetime extends ReplicaCounters {
+  startedAt: string;
+  endedAt: string;
+  attempt: number;
+}
+
+const heartbeatEveryMs = 2_000;
+
+export function createServingActivities(deps: ServingActivityDeps) {
+  return {
+    async serveRecommendations(input: { config: unknown }): Promise<ServingLifetime> {
+      let config: ReturnType<typeof parseServingConfig>;
+      try {
+        config = parseServingConfig(input.config);
+      } catch (error) {
+        if (error instanceof ServingConfigError)
+          throw ApplicationFailure.nonRetryable(error.message, 'ServingConfigError');
+        throw error;
+      }
+      const context = Context.current();
+      const startedAt = new Date().toISOString();
+      const replica = await ServingReplica.start({ ...deps, config, log: (line) => context.log.info(line) });
+      heartbeat(replica.counters());
+      let beat: NodeJS.Timeout | undefined;
+      const failed = new Promise<Error>((resolve) => {
+        beat = setInterval(() => {
+          heartbeat(replica.counters());
+          const failure = replica.failure();
+          if (failure !== undefined) resolve(failure);
+        }, heartbeatEveryMs);
+      });
+      try {
+        const ended = await Promise.race([failed, context.cancelled.catch((reason: unknown) => reason)]);
+        if (!(ended instanceof CancelledFailure)) throw ended;
+      } finally {
+        clearInterval(beat);
+      }
+      const counters = await replica.drain();
+      return { ...counters, startedAt, endedAt: new Date().toISOString(), attempt: context.info.attempt };
+    },
+  };
+}
+
+export type ServingActivities = ReturnType<typeof createServingActivities>;

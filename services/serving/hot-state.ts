@@ -1,0 +1,156 @@
+/**
+ * Everything a request reads, in memory and immutable once built: the champion's vectors, the
+ * seen lists, popularity by cohort and item neighbours, plus the live catalog (shared across
+ * releases, updated in place by the catalog feed). A promotion builds a new state aside and
+ * swaps one reference; a request keeps the state it started with.
+ */
+
+import {
+  type ItemNeighbours,
+  type NeighbourList,
+  TableNeighbours,
+  unitRows,
+  VectorNeighbours,
+} from './item-neighbours';
+import type { LiveCatalog } from './live-catalog';
+
+/** What a release provides. The optional parts are computed here when a release lacks them. */
+export interface ReleaseArtifacts {
+  family: string;
+  version: string;
+  dims: number;
+  itemIds: string[];
+  itemVectors: Float32Array;
+  userIds: string[];
+  userVectors: Float32Array;
+  /** Per user, indexes into `itemIds` of the training history. */
+  seen: number[][];
+  /** `item-neighbours.json`: per item, [neighbour indexes, scores]. */
+  neighbours?: [number[], number[]][];
+  /** `cohort-popularity.json`: per cohort key, item indexes by popularity. */
+  cohortPopularity?: Record<string, number[]>;
+}
+
+export interface ItemTable {
+  ids: string[];
+  index: Map<string, number>;
+  dims: number;
+  vectors: Float32Array;
+  /** Unit-length rows, for cosine similarity (neighbours, MMR). */
+  unit: Float32Array;
+}
+
+export interface HotState {
+  family: string;
+  version: string;
+  /** The release's own index: a request never pairs one release's vectors with another's index. */
+  vectorIndex: string;
+  modelVersions: Record<string, string>;
+  items: ItemTable;
+  users: { index: Map<string, number>; vectors: Float32Array; seen: Int32Array[] };
+  /** The mean item vector: under inner product it ranks items roughly by popularity. */
+  coldStart: Float32Array;
+  popularity: { global: Int32Array; byCohort: Map<string, Int32Array> };
+  neighbours: ItemNeighbours;
+  catalog: LiveCatalog;
+}
+
+/** Neighbours kept per item: enough for the session generator to propose a few hundred candidates. */
+export const neighboursPerItem = 100;
+
+export function buildHotState(
+  release: ReleaseArtifacts,
+  catalog: LiveCatalog,
+  vectorIndex: string,
+): HotState {
+  const { dims, itemIds, itemVectors } = release;
+  if (itemVectors.length !== itemIds.length * dims)
+    throw new Error(
+      `release ${release.version}: item vectors do not match ${itemIds.length} ids × ${dims} dims`,
+    );
+  if (release.userVectors.length !== release.userIds.length * dims)
+    throw new Error(
+      `release ${release.version}: user vectors do not match ${release.userIds.length} ids × ${dims} dims`,
+    );
+  const unit = unitRows(itemVectors, dims);
+  const coldStart = new Float32Array(dims);
+  for (let i = 0; i < itemIds.length; i++)
+    for (let d = 0; d < dims; d++) coldStart[d] += itemVectors[i * dims + d] / itemIds.length;
+  const seen = release.seen.map((row) => Int32Array.from(row).sort());
+  return {
+    family: release.family,
+    version: release.version,
+    vectorIndex,
+    modelVersions: { [release.family]: release.version },
+    items: {
+      ids: itemIds,
+      index: new Map(itemIds.map((id, i) => [id, i])),
+      dims,
+      vectors: itemVectors,
+      unit,
+    },
+    users: {
+      index: new Map(release.userIds.map((id, i) => [id, i])),
+      vectors: release.userVectors,
+      seen,
+    },
+    coldStart,
+    popularity: popularityOf(release, seen, catalog),
+    neighbours:
+      release.neighbours === undefined
+        ? new VectorNeighbours(unit, dims, neighboursPerItem)
+        : new TableNeighbours(
+            release.neighbours.map(
+              ([items, scores]): NeighbourList => ({
+                items: Int32Array.from(items),
+                scores: Float32Array.from(scores),
+              }),
+            ),
+          ),
+    catalog,
+  };
+}
+
+/**
+ * Popularity counted from the release's training histories: overall and per cohort of the users
+ * the catalog feed knows. Cohorts are small, so a cohort's counts are shrunk toward the global
+ * ones by `shrinkage` pseudo-users.
+ */
+function popularityOf(
+  release: ReleaseArtifacts,
+  seen: Int32Array[],
+  catalog: LiveCatalog,
+): HotState['popularity'] {
+  const n = release.itemIds.length;
+  const global = new Float64Array(n);
+  const byCohort = new Map<string, { counts: Float64Array; users: number }>();
+  seen.forEach((row, u) => {
+    const cohort = catalog.cohortOfUser(release.userIds[u]);
+    let entry = cohort === undefined ? undefined : byCohort.get(cohort);
+    if (cohort !== undefined && entry === undefined) {
+      entry = { counts: new Float64Array(n), users: 0 };
+      byCohort.set(cohort, entry);
+    }
+    if (entry !== undefined) entry.users++;
+    for (const item of row) {
+      global[item]++;
+      if (entry !== undefined) entry.counts[item]++;
+    }
+  });
+  const ranked = (scores: Float64Array) =>
+    Int32Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b);
+  const users = Math.max(1, seen.length);
+  const shrinkage = 20;
+  const tables = new Map<string, Int32Array>();
+  if (release.cohortPopularity !== undefined)
+    for (const [cohort, items] of Object.entries(release.cohortPopularity))
+      tables.set(cohort, Int32Array.from(items));
+  else
+    for (const [cohort, { counts, users: size }] of byCohort) {
+      const shrunk = new Float64Array(n);
+      for (let i = 0; i < n; i++)
+        shrunk[i] = (counts[i] + (shrinkage * global[i]) / users) / (size + shrinkage);
+      tables.set(cohort, ranked(shrunk));
+    }
+  return { global: ranked(global), byCohort: tables };
+}

@@ -1,0 +1,107 @@
+/**
+ * Nearest items to a query vector, behind one interface: Elasticsearch kNN over the release's
+ * own index in normal operation, an exact in-process search over the release's vectors when
+ * Elasticsearch is slow or down. `FallbackSearch` chooses, within a time budget, and stays on
+ * the in-process search for a cool-down after a failure before trying Elasticsearch again.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import { nearestItems } from '../catalog/vector-index';
+import { topK } from '../evaluation/topk';
+import type { HotState } from './hot-state';
+
+export interface KnnQuery {
+  vector: Float32Array;
+  k: number;
+  /** Items that must not come back: history, session, the request's exclusions, unavailable items. */
+  excluded: ReadonlySet<string>;
+}
+
+export interface ItemSearch {
+  /** Item ids, nearest first. */
+  nearest(state: HotState, query: KnnQuery, signal: AbortSignal): Promise<string[]>;
+}
+
+/** Inner product over every item of the release: exact, and fast enough for a degraded answer. */
+export const exactSearch: ItemSearch = {
+  async nearest(state, { vector, k, excluded }) {
+    const { ids, dims, vectors } = state.items;
+    const scores = new Float32Array(ids.length);
+    for (let row = 0; row < ids.length; row++) {
+      let dot = 0;
+      const base = row * dims;
+      for (let d = 0; d < dims; d++) dot += vectors[base + d] * vector[d];
+      scores[row] = dot;
+    }
+    for (const id of excluded) {
+      const row = state.items.index.get(id);
+      if (row !== undefined) scores[row] = Number.NaN;
+    }
+    return Array.from(topK(scores, k), (row) => ids[row]);
+  },
+};
+
+/** kNN over the release's versioned index, availability and exclusions filtered inside the query. */
+export function elasticsearchSearch(client: Client): ItemSearch {
+  return {
+    nearest(state, { vector, k, excluded }, signal) {
+      return nearestItems(
+        client,
+        state.vectorIndex,
+        Array.from(vector),
+        k,
+        // Filtered-out history shrinks the candidate pool, so heavy users get a wider search.
+        Math.min(10_000, Math.max(2 * k, 100) + excluded.size),
+        { bool: { filter: { term: { status: 'active' } }, must_not: { ids: { values: [...excluded] } } } },
+        { signal, maxRetries: 0 },
+      );
+    },
+  };
+}
+
+export interface SearchOutcome {
+  ids: string[];
+  /** Why the in-process search answered, when it did. */
+  degraded?: string;
+}
+
+export class FallbackSearch {
+  private skipUntil = 0;
+
+  constructor(
+    private readonly primary: ItemSearch,
+    private readonly fallback: ItemSearch,
+    private readonly cooldownMs: number,
+  ) {}
+
+  async nearest(state: HotState, query: KnnQuery, budgetMs: number): Promise<SearchOutcome> {
+    const never = new AbortController().signal;
+    if (Date.now() < this.skipUntil)
+      return {
+        ids: await this.fallback.nearest(state, query, never),
+        degraded: 'search cooling down after a failure',
+      };
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const overBudget = new Promise<'over budget'>((resolve) => {
+      timer = setTimeout(() => resolve('over budget'), Math.max(1, budgetMs));
+    });
+    try {
+      const answer = await Promise.race([this.primary.nearest(state, query, abort.signal), overBudget]);
+      if (answer !== 'over budget') return { ids: answer };
+      abort.abort();
+      this.skipUntil = Date.now() + this.cooldownMs;
+      return {
+        ids: await this.fallback.nearest(state, query, never),
+        degraded: `search over its ${budgetMs} ms budget`,
+      };
+    } catch (error) {
+      this.skipUntil = Date.now() + this.cooldownMs;
+      return {
+        ids: await this.fallback.nearest(state, query, never),
+        degraded: `search failed: ${(error as Error).message.slice(0, 200)}`,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

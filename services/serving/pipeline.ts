@@ -1,0 +1,158 @@
+/**
+ * One request through the design's stages, over the hot state:
+ *
+ *   candidates (ANN · session neighbours · cohort popularity · fresh · similar to the page's item)
+ *     → filter (seen · blocked/retired · excluded)
+ *     → rank (score blend)
+ *     → post-process (business rules · MMR · category cap · freshness slot · ε-greedy exploration)
+ *     → k items
+ *
+ * Only the ANN search leaves the process, within the request's budget; everything else is
+ * pure over memory.
+ */
+import { randomUUID } from 'node:crypto';
+import type { RecommendError, RecommendRequest, RecommendSlate, StageTimings } from '../../schemas/recommend';
+import { mulberry32 } from '../models/random';
+import { blendScores } from './blend-scores';
+import { type Candidate, mergeProposals, type RequestContext } from './candidates';
+import { available } from './filters/availability';
+import { notExcluded } from './filters/excluded';
+import { notSeen } from './filters/seen';
+import { annCandidates } from './generators/ann';
+import { cohortPopularity } from './generators/cohort-popularity';
+import { freshItems } from './generators/fresh-items';
+import { sessionNeighbours } from './generators/session-neighbours';
+import { similarItems } from './generators/similar-items';
+import type { HotState } from './hot-state';
+import type { FallbackSearch } from './item-search';
+import { applyBusinessRules } from './post/business-rules';
+import { capCategories } from './post/category-cap';
+import { explore } from './post/exploration';
+import { reserveFreshSlot } from './post/freshness-slot';
+import { diversify } from './post/mmr';
+import type { ServingConfig } from './serving-config';
+import { assignVariant, type Variant } from './variants';
+
+export interface PipelineDeps {
+  config: ServingConfig;
+  variants: ReadonlyMap<string, Variant>;
+  search: FallbackSearch;
+}
+
+export type PipelineResult = { ok: true; slate: RecommendSlate } | { ok: false; error: RecommendError };
+
+export async function runPipeline(
+  request: RecommendRequest,
+  state: HotState,
+  deps: PipelineDeps,
+  startedAt = performance.now(),
+): Promise<PipelineResult> {
+  const variantName = request.variant ?? assignVariant(deps.config, request.userId);
+  const variant = deps.variants.get(variantName);
+  if (variant === undefined)
+    return {
+      ok: false,
+      error: { code: 'unknown_variant', message: `variant '${variantName}' is not configured` },
+    };
+  const contextItem = request.itemId === undefined ? undefined : state.items.index.get(request.itemId);
+  if (request.surface === 'item_detail' && contextItem === undefined)
+    return {
+      ok: false,
+      error: { code: 'unknown_item', message: `item '${request.itemId}' is not in release ${state.version}` },
+    };
+  const recent: number[] = [];
+  for (const id of request.recentItems) {
+    const item = state.items.index.get(id);
+    if (item !== undefined) recent.push(item);
+  }
+  const context: RequestContext = {
+    request,
+    state,
+    params: variant.params,
+    user: state.users.index.get(request.userId),
+    recent,
+    contextItem,
+  };
+  const clock = stageClock(startedAt);
+
+  const budget = Math.min(
+    deps.config.searchBudgetMs,
+    deps.config.deadlineMs - (performance.now() - startedAt),
+  );
+  const ann = await annCandidates(context, deps.search, budget);
+  const lists = [ann.list, sessionNeighbours(context), cohortPopularity(context), freshItems(context)];
+  if (request.surface === 'item_detail') lists.push(similarItems(context));
+  const weighted = lists.filter((l) => variant.params.weights[l.generator] > 0);
+  const candidates = mergeProposals(weighted);
+  const candidatesMs = clock();
+
+  const filters = [notSeen(context), available(context), notExcluded(context)];
+  const kept = candidates.filter((c) => filters.every((keep) => keep(c)));
+  const filterMs = clock();
+
+  const ranked = blendScores(context, kept);
+  const rankMs = clock();
+
+  const slateId = randomUUID();
+  let list: Candidate[] = applyBusinessRules(context, ranked);
+  list = diversify(context, list);
+  list = capCategories(context, list);
+  list = reserveFreshSlot(context, list);
+  list = explore(context, list, mulberry32(seedOf(slateId)));
+  const postprocessMs = clock();
+
+  const timings: StageTimings = {
+    candidates: candidatesMs,
+    filter: filterMs,
+    rank: rankMs,
+    postprocess: postprocessMs,
+    total: round(performance.now() - startedAt),
+  };
+  const degradedReasons = ann.degraded === undefined ? [] : [ann.degraded];
+  return {
+    ok: true,
+    slate: {
+      ok: true,
+      contract: 2,
+      slateId,
+      userId: request.userId,
+      surface: request.surface,
+      items: list.map((c, i) => ({
+        itemId: state.items.ids[c.item],
+        rank: i + 1,
+        score: round(c.score, 1e6),
+        propensity: c.propensity,
+        reasons: {
+          generators: [...c.sources.keys()],
+          exploration: c.exploration,
+          fresh: state.catalog.isFresh(state.items.ids[c.item], variant.params.freshDays),
+        },
+      })),
+      modelVersion: state.version,
+      modelVersions: state.modelVersions,
+      strategy: ann.strategy,
+      variant: variant.name,
+      timings,
+      degraded: degradedReasons.length > 0,
+      degradedReasons,
+    },
+  };
+}
+
+/** Milliseconds since the last call (the first since `from`). */
+function stageClock(from: number): () => number {
+  let last = from;
+  return () => {
+    const now = performance.now();
+    const ms = round(now - last);
+    last = now;
+    return ms;
+  };
+}
+
+const round = (x: number, scale = 1000) => Math.round(x * scale) / scale;
+
+/** The exploration draws of a slate are reproducible from its id. */
+function seedOf(slateId: string): number {
+  return Number.parseInt(slateId.slice(0, 8), 16) >>> 0;
+}

@@ -1,0 +1,58 @@
+/**
+ * Reads a release from the model registry into what the hot state is built from. The files a
+ * release may add (`item-neighbours.json`, `cohort-popularity.json`) are used when present and
+ * computed from the vectors and histories otherwise.
+ */
+import { indexName } from '../catalog/vector-index';
+import type { ModelRegistry, ModelRelease } from '../registry/model-registry';
+import { buildHotState, type HotState, type ReleaseArtifacts } from './hot-state';
+import type { LiveCatalog } from './live-catalog';
+
+export const releaseFiles = {
+  itemIds: 'item-ids.json',
+  itemVectors: 'item-vectors.f32',
+  userIds: 'user-ids.json',
+  userVectors: 'user-vectors.f32',
+  seen: 'user-seen.json',
+  neighbours: 'item-neighbours.json',
+  cohortPopularity: 'cohort-popularity.json',
+} as const;
+
+const decoder = new TextDecoder();
+
+export async function readRelease(registry: ModelRegistry, release: ModelRelease): Promise<ReleaseArtifacts> {
+  const read = (file: string) => registry.artifact(release.family, release.version, file);
+  const json = async <T>(file: string) => JSON.parse(decoder.decode(await read(file))) as T;
+  const optional = async <T>(file: string) =>
+    release.artifacts.some((a) => a.file === file) ? json<T>(file) : undefined;
+  const floats = async (file: string) => {
+    const bytes = await read(file);
+    // Copy into an aligned buffer: a Float32Array view needs a 4-byte aligned offset.
+    const aligned = new Float32Array(bytes.byteLength / 4);
+    new Uint8Array(aligned.buffer).set(bytes);
+    return aligned;
+  };
+  return {
+    family: release.family,
+    version: release.version,
+    dims: (release.metadata as { dims: number }).dims,
+    itemIds: await json<string[]>(releaseFiles.itemIds),
+    itemVectors: await floats(releaseFiles.itemVectors),
+    userIds: await json<string[]>(releaseFiles.userIds),
+    userVectors: await floats(releaseFiles.userVectors),
+    seen: await json<number[][]>(releaseFiles.seen),
+    neighbours: await optional<[number[], number[]][]>(releaseFiles.neighbours),
+    cohortPopularity: await optional<Record<string, number[]>>(releaseFiles.cohortPopularity),
+  };
+}
+
+/** The hot state of a release, searched through the index its backfill wrote for it. */
+export async function loadHotState(
+  registry: ModelRegistry,
+  release: ModelRelease,
+  catalog: LiveCatalog,
+  itemsAlias: string,
+): Promise<HotState> {
+  const artifacts = await readRelease(registry, release);
+  return buildHotState(artifacts, catalog, indexName(itemsAlias, `${release.family}-${release.version}`));
+}

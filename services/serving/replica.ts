@@ -1,0 +1,173 @@
+/**
+ * One serving replica: the live catalog fed from the log, the champion's hot state (rebuilt
+ * aside and swapped on promotion), the NATS responder and the impression log. It owns no
+ * clients; its host (the serving activity, the demo, a test) passes them in and closes them.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Kafka, Producer } from 'kafkajs';
+import { eventProducer } from '../events/kafka';
+import type { TopicSet } from '../events/topics';
+import type { ModelRegistry } from '../registry/model-registry';
+import { retrievalFamily } from '../training/families';
+import { CatalogFeed } from './catalog-feed';
+import type { HotState } from './hot-state';
+import { ImpressionLog } from './impression-log';
+import { elasticsearchSearch, exactSearch, FallbackSearch, type ItemSearch } from './item-search';
+import { LiveCatalog } from './live-catalog';
+import { loadHotState } from './release-loader';
+import { Responder, type ServingCounters } from './responder';
+import type { ServingConfig } from './serving-config';
+import { variantsOf } from './variants';
+
+export interface ReplicaDeps {
+  nc: NatsConnection;
+  search: Client;
+  kafka: Kafka;
+  registry: ModelRegistry;
+  config: ServingConfig;
+  subject: string;
+  topics: TopicSet;
+  itemsAlias: string;
+  /** Namespaces the replica's throw-away consumer group. */
+  prefix: string;
+  log?: (line: string) => void;
+  /** Replaces Elasticsearch as the primary search (tests point it at a dead server this way too). */
+  primarySearch?: ItemSearch;
+}
+
+export interface ReplicaCounters extends ServingCounters {
+  release?: string;
+  releasesLoaded: number;
+  catalogEvents: number;
+  impressionsSent: number;
+}
+
+/** How long a replica may take to read the catalog and users from the log before it serves. */
+const catalogCatchUpMs = 120_000;
+
+export class ServingReplica {
+  private state?: HotState;
+  private loading?: Promise<string | undefined>;
+  private releasesLoaded = 0;
+  private draining = false;
+  private subscriptionFailure?: Error;
+  private readonly poll: NodeJS.Timeout;
+
+  private constructor(
+    private readonly deps: ReplicaDeps,
+    private readonly catalog: LiveCatalog,
+    private readonly feed: CatalogFeed,
+    private readonly producer: Producer,
+    private readonly impressions: ImpressionLog,
+    private readonly responder: Responder,
+    private readonly subscription: Subscription,
+    private readonly log: (line: string) => void,
+  ) {
+    this.poll = setInterval(() => {
+      this.refresh().catch((error: unknown) => log(`champion refresh failed: ${(error as Error).message}`));
+    }, deps.config.championPollMs);
+    void subscription.closed.then((error) => {
+      if (!this.draining) this.subscriptionFailure = error ?? new Error('subscription closed');
+    });
+  }
+
+  static async start(deps: ReplicaDeps): Promise<ServingReplica> {
+    const log = deps.log ?? console.log;
+    const catalog = new LiveCatalog();
+    const feed = new CatalogFeed(deps.kafka, deps.topics, catalog, deps.prefix);
+    await feed.start(catalogCatchUpMs);
+    const producer = eventProducer(deps.kafka);
+    await producer.connect();
+    const { batchSize, flushMs } = deps.config.impressions;
+    const impressions = new ImpressionLog(producer, deps.topics.impressions, batchSize, flushMs, log);
+    let replica: ServingReplica | undefined;
+    const responder = new Responder({
+      config: deps.config,
+      variants: variantsOf(deps.config),
+      search: new FallbackSearch(
+        deps.primarySearch ?? elasticsearchSearch(deps.search),
+        exactSearch,
+        deps.config.searchCooldownMs,
+      ),
+      state: () => replica?.state,
+      impressions,
+      maxInFlight: deps.config.maxInFlight,
+      log,
+    });
+    replica = new ServingReplica(
+      deps,
+      catalog,
+      feed,
+      producer,
+      impressions,
+      responder,
+      responder.subscribe(deps.nc, deps.subject),
+      log,
+    );
+    await replica.refresh();
+    return replica;
+  }
+
+  /**
+   * Loads the champion when it changed: the new state is built while requests keep using the
+   * old one, then one assignment switches release and index together.
+   */
+  refresh(): Promise<string | undefined> {
+    this.loading ??= this.loadChampion().finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  private async loadChampion(): Promise<string | undefined> {
+    const release = await this.deps.registry.champion(retrievalFamily);
+    if (release === undefined || release.version === this.state?.version) return this.state?.version;
+    const next = await loadHotState(this.deps.registry, release, this.catalog, this.deps.itemsAlias);
+    const previous = this.state?.version;
+    this.state = next;
+    this.releasesLoaded++;
+    this.log(
+      previous === undefined
+        ? `serving release ${next.version}`
+        : `now serving release ${next.version} (was ${previous})`,
+    );
+    return next.version;
+  }
+
+  /** Why this replica can no longer serve, if it cannot: its host restarts it. */
+  failure(): Error | undefined {
+    try {
+      this.feed.assertHealthy();
+    } catch (error) {
+      return error as Error;
+    }
+    return this.subscriptionFailure;
+  }
+
+  counters(): ReplicaCounters {
+    return {
+      ...this.responder.counters,
+      release: this.state?.version,
+      releasesLoaded: this.releasesLoaded,
+      catalogEvents: this.feed.applied,
+      impressionsSent: this.impressions.sent,
+    };
+  }
+
+  /**
+   * Stops taking requests, answers every one already received, then sends the remaining
+   * impressions: nothing accepted is lost.
+   */
+  async drain(): Promise<ReplicaCounters> {
+    this.draining = true;
+    clearInterval(this.poll);
+    await this.subscription.drain();
+    await this.responder.settled();
+    await this.loading?.catch(() => undefined);
+    await this.impressions.close();
+    await this.producer.disconnect();
+    await this.feed.stop();
+    return this.counters();
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Serving's parameters: the pipeline's knobs, the budgets, and the A/B variants that override
+ * the knobs for a share of users. Validated once at start; a bad file is refused whole.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+
+export const pipelineParamsSchema = z
+  .object({
+    /** Candidates asked of each generator. */
+    perGenerator: z.number().int().min(10).max(2_000).default(200),
+    /** Weight of each generator in the blended score (0 turns it off). */
+    weights: z
+      .object({
+        ann: z.number().min(0).default(1),
+        session: z.number().min(0).default(2),
+        popularity: z.number().min(0).default(0.3),
+        fresh: z.number().min(0).default(0.1),
+        similar: z.number().min(0).default(2),
+      })
+      .strict()
+      .default({ ann: 1, session: 2, popularity: 0.3, fresh: 0.1, similar: 2 }),
+    /** How much the session's items move the user's vector for the ANN query (0..1). */
+    sessionWeight: z.number().min(0).max(1).default(0.5),
+    /** MMR: λ × relevance − (1 − λ) × max similarity to the items already chosen; 1 turns it off. */
+    mmrLambda: z.number().min(0).max(1).default(0.8),
+    /** At most this many items of one category in the first `categoryCapWindow` positions. */
+    categoryCap: z.number().int().min(1).max(100).default(3),
+    categoryCapWindow: z.number().int().min(1).max(100).default(10),
+    /** An item created within this many days of the catalog's newest item is fresh. */
+    freshDays: z.number().min(0).default(7),
+    /** 1-based position reserved for a fresh item when the slate has none; 0 turns it off. */
+    freshSlot: z.number().int().min(0).max(100).default(5),
+    /** ε-greedy: each slot is an exploration slot with this probability. */
+    explorationRate: z.number().min(0).max(1).default(0.05),
+    /** Business rules applied last, in order. */
+    businessRules: z.array(z.enum(['demote_low_quality', 'drop_adult'])).default(['drop_adult']),
+  })
+  .strict();
+export type PipelineParams = z.output<typeof pipelineParamsSchema>;
+
+const variantSchema = z
+  .object({
+    name: z.string().min(1).max(64),
+    /** Share of users, 0..1; the shares of all variants sum to 1. */
+    share: z.number().min(0).max(1),
+    params: pipelineParamsSchema.partial().default({}),
+  })
+  .strict();
+
+export const servingConfigSchema = z
+  .object({
+    pipeline: pipelineParamsSchema.default(pipelineParamsSchema.parse({})),
+    variants: z
+      .array(variantSchema)
+      .min(1)
+      .default([{ name: 'control', share: 1, params: {} }])
+      .refine(
+        (v) => Math.abs(v.reduce((sum, x) => sum + x.share, 0) - 1) < 1e-9,
+        'variant shares must sum to 1',
+      )
+      .refine((v) => new Set(v.map((x) => x.name)).size === v.length, 'variant names must be unique'),
+    /** Changing the salt reshuffles every user's variant: a new experiment. */
+    salt: z.string().min(1).default('cairn-ab-1'),
+    /** Whole-request budget: past it, the slate is built from what is in memory and marked degraded. */
+    deadlineMs: z.number().int().min(1).max(10_000).default(50),
+    /** Budget of one Elasticsearch kNN call; over it, the in-process search answers. */
+    searchBudgetMs: z.number().int().min(1).max(10_000).default(20),
+    /** After a failed or slow search, Elasticsearch is skipped for this long. */
+    searchCooldownMs: z.number().int().min(0).max(600_000).default(2_000),
+    /** Requests in flight per replica; more are refused with `overloaded` at once. */
+    maxInFlight: z.number().int().min(1).max(100_000).default(256),
+    /** How often the champion is checked for a promotion. */
+    championPollMs: z.number().int().min(100).max(600_000).default(2_000),
+    impressions: z
+      .object({
+        batchSize: z.number().int().min(1).max(10_000).default(500),
+        flushMs: z.number().int().min(1).max(60_000).default(200),
+      })
+      .strict()
+      .default({ batchSize: 500, flushMs: 200 }),
+  })
+  .strict();
+
+export type ServingConfig = z.output<typeof servingConfigSchema>;
+export type ServingConfigInput = z.input<typeof servingConfigSchema>;
+
+export class ServingConfigError extends Error {
+  override name = 'ServingConfigError';
+}
+
+export function parseServingConfig(input: unknown, source = 'serving config'): ServingConfig {
+  const parsed = servingConfigSchema.safeParse(input ?? {});
+  if (!parsed.success)
+    throw new ServingConfigError(
+      `invalid ${source}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  return parsed.data;
+}
+
+export async function readServingConfig(file: string): Promise<ServingConfig> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new ServingConfigError(`cannot read serving config ${file}: ${(error as Error).message}`);
+  }
+  return parseServingConfig(json, `serving config ${file}`);
+}
