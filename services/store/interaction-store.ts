@@ -65,6 +65,9 @@ const checkpointSchema = z.object({
 });
 type Checkpoint = z.output<typeof checkpointSchema>;
 
+/** What a store that cannot be read needs: the log is the record, the store only a view of it. */
+const rebuildHint = "rebuild it from the log with 'cairn store rebuild'";
+
 /** The store on disk was written by another store format: rebuild it from the log. */
 export class StoreFormatError extends Error {
   constructor(
@@ -73,7 +76,7 @@ export class StoreFormatError extends Error {
   ) {
     super(
       `the store in ${dir} has format ${format}, and this Cairn reads format ${storeFormat} ` +
-        `(event-id fingerprints changed): rebuild it from the log with 'cairn store rebuild'`,
+        `(event-id fingerprints changed): ${rebuildHint}`,
     );
     this.name = 'StoreFormatError';
   }
@@ -499,7 +502,7 @@ export class InteractionStore {
       if (size < bytes)
         throw new Error(
           `${path} holds ${size} bytes, fewer than the ${bytes} that ${join(this.dir, files.checkpoint)} ` +
-            `covers: the store is damaged; rebuild it from the log with 'cairn store rebuild'`,
+            `covers: the store is damaged; ${rebuildHint}`,
         );
       if (existsSync(path)) await truncate(path, bytes);
     }
@@ -510,10 +513,10 @@ export class InteractionStore {
       try {
         event = JSON.parse(line);
       } catch (error) {
-        throw new Error(`${where}: not JSON (${(error as Error).message})`);
+        throw new Error(`${where}: not JSON (${(error as Error).message}); ${rebuildHint}`);
       }
       const outcome = this.applyEntity(event, false);
-      if (outcome.kind !== 'applied') throw new Error(`${where}: ${JSON.stringify(outcome)}`);
+      if (outcome.kind !== 'applied') throw new Error(`${where}: ${JSON.stringify(outcome)}; ${rebuildHint}`);
     }
     await this.scanInteractions((r) => {
       this.seen.add({ hi: r.fpHi, lo: r.fpLo });
@@ -534,12 +537,12 @@ async function readCheckpoint(path: string): Promise<Checkpoint | undefined> {
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new Error(`corrupt checkpoint ${path}: not JSON (${(error as Error).message})`);
+    throw new Error(`corrupt checkpoint ${path}: not JSON (${(error as Error).message}); ${rebuildHint}`);
   }
   const parsed = checkpointSchema.safeParse(json);
   if (!parsed.success) {
     const faults = parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`);
-    throw new Error(`corrupt checkpoint ${path}: ${faults.join('; ')}`);
+    throw new Error(`corrupt checkpoint ${path}: ${faults.join('; ')}; ${rebuildHint}`);
   }
   return parsed.data;
 }
