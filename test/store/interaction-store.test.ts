@@ -1,68 +1,10 @@
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, mkdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { StreamEvent } from '../../services/events/validation';
 import { InteractionStore, StoreFormatError } from '../../services/store/interaction-store';
-
-const t0 = Date.UTC(2024, 0, 1);
-const user = (id: string): StreamEvent => ({
-  stream: 'users',
-  event: { eventId: `u:${id}`, type: 'user_created', userId: id, occurredAt: t0, demographics: {} },
-});
-const item = (id: string, categories: string[], title = id): StreamEvent => ({
-  stream: 'catalog',
-  event: {
-    eventId: `i:${id}`,
-    type: 'item_created',
-    itemId: id,
-    occurredAt: t0,
-    title,
-    categories,
-    year: 2000,
-    text: '',
-    qualityFlags: [],
-  },
-});
-const click = (u: string, i: string, n: number): StreamEvent => ({
-  stream: 'interactions',
-  event: {
-    eventId: `c:${u}:${i}:${n}`,
-    type: 'click',
-    userId: u,
-    itemId: i,
-    occurredAt: t0 + n,
-    surface: 'homepage',
-  },
-});
-
-const events: StreamEvent[] = [
-  user('ann'),
-  user('bob'),
-  item('x', ['drama']),
-  item('y', ['drama', 'comedy']),
-  click('ann', 'x', 1),
-  click('ann', 'y', 2),
-  click('bob', 'y', 3),
-  {
-    stream: 'impressions',
-    event: {
-      slateId: 's1',
-      userId: 'bob',
-      surface: 'homepage',
-      servedAt: t0,
-      variant: 'control',
-      modelVersions: { ranker: 'v1' },
-      items: [
-        { itemId: 'x', position: 0, score: 0.9, propensity: 0.5 },
-        { itemId: 'y', position: 1, score: 0.8, propensity: 0.5 },
-      ],
-    },
-  },
-];
-
-const tempStore = async () => InteractionStore.open(await mkdtemp(join(tmpdir(), 'cairn-store-')));
+import { click, events, item, t0, tempStore, user } from './store-events';
 
 test('applies events, counts them, and survives a reopen', async () => {
   const store = await tempStore();

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { InteractionStore } from '../../services/store/interaction-store';
 import { interactionRecordBytes, writeInteraction } from '../../services/store/records';
-
-const t0 = Date.UTC(2024, 0, 1);
+import { item, t0, user } from './store-events';
 
 /**
  * Node reads no file over 2 GiB whole. The store is built on disk directly: a sparse file of
@@ -17,38 +16,7 @@ test('a store past 2 GiB opens, counts, scans and checksums every record', async
   const dir = await mkdtemp(join(tmpdir(), 'cairn-large-store-'));
   try {
     const store = await InteractionStore.open(dir);
-    for (const [id, kind] of [
-      ['ann', 'user'],
-      ['x', 'item'],
-      ['y', 'item'],
-    ] as const)
-      store.apply(
-        kind === 'user'
-          ? {
-              stream: 'users',
-              event: {
-                eventId: `u:${id}`,
-                type: 'user_created',
-                userId: id,
-                occurredAt: t0,
-                demographics: {},
-              },
-            }
-          : {
-              stream: 'catalog',
-              event: {
-                eventId: `i:${id}`,
-                type: 'item_created',
-                itemId: id,
-                occurredAt: t0,
-                title: id,
-                categories: ['drama'],
-                year: 2000,
-                text: '',
-                qualityFlags: [],
-              },
-            },
-      );
+    for (const e of [user('ann'), item('x', ['drama']), item('y', ['drama'])]) store.apply(e);
     await store.commit({});
     await store.close();
 

@@ -5,48 +5,20 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { scratchNamespace } from '../../services/config/scratch-namespace';
 import { eventProducer, kafkaClient } from '../../services/events/kafka';
-import { type StreamEvent, validateMessage } from '../../services/events/validation';
+import { validateMessage } from '../../services/events/validation';
 import { InteractionStore, StoreFormatError } from '../../services/store/interaction-store';
 import { type RebuildResult, rebuildStore } from '../../services/store/rebuild';
 import { waitFor } from '../support/wait';
+import { click, item, user } from './store-events';
 
-const now = Date.now();
-const events: StreamEvent[] = [
-  ...['u1', 'u2'].map(
-    (id): StreamEvent => ({
-      stream: 'users',
-      event: { eventId: `u-${id}`, type: 'user_created', userId: id, occurredAt: now, demographics: {} },
-    }),
-  ),
-  ...['i1', 'i2'].map(
-    (id): StreamEvent => ({
-      stream: 'catalog',
-      event: {
-        eventId: `i-${id}`,
-        type: 'item_created',
-        itemId: id,
-        occurredAt: now,
-        title: `Item ${id}`,
-        categories: ['Drama'],
-        year: 1999,
-        text: '',
-        qualityFlags: [],
-      },
-    }),
-  ),
-  ...[0, 1, 2].map(
-    (n): StreamEvent => ({
-      stream: 'interactions',
-      event: {
-        eventId: `c-${n}`,
-        type: 'click',
-        userId: `u${1 + (n % 2)}`,
-        itemId: `i${1 + (n % 2)}`,
-        occurredAt: now + n,
-        surface: 'homepage',
-      },
-    }),
-  ),
+const events = [
+  user('u1'),
+  user('u2'),
+  item('i1', ['Drama']),
+  item('i2', ['Drama']),
+  click('u1', 'i1', 0),
+  click('u2', 'i2', 1),
+  click('u1', 'i1', 2),
 ];
 
 test('cairn store rebuild replaces a store of format 1 with one of the current format, from the log', async () => {
