@@ -52,6 +52,22 @@ export const temporalConfig = {
     },
   },
   failureTypes,
+  lifecycle: {
+    /** Item lifecycle workflow ids are this plus the item id (after CAIRN_PREFIX). */
+    workflowIdPrefix: 'cairn-item-',
+    /** Impressions an unproven item may get before it has earned its place. */
+    explorationBudget: 500,
+    warmAfterInteractions: 100,
+    /** The counting consumer signals an item at most once per interval: Temporal is not flooded. */
+    signalIntervalMs: 3_000,
+    /** Impressions a serving replica leases at a time, and the level that triggers the next lease. */
+    leaseImpressions: 10,
+    refillBelow: 2,
+    /** Fold-in positives kept per item; more users than this add little to one row solve. */
+    usersKept: 1_000,
+    /** A long life continues as new before its history grows past this many events. */
+    eventsPerRun: 2_000,
+  },
   retry: {
     /** Transient server errors (Kafka leader moves, ES 429s) clear within seconds. */
     io: {

@@ -6,10 +6,13 @@ import { connect } from '@nats-io/transport-node';
 import { Worker } from '@temporalio/worker';
 import { createBackfillActivities } from '../activities/backfill';
 import { createIngestActivities } from '../activities/ingest';
+import { createLifecycleActivities } from '../activities/lifecycle';
 import { createRetrainActivities } from '../activities/retrain';
 import { searchClient } from '../services/catalog/elasticsearch';
 import type { CairnSettings } from '../services/config/environment';
 import { kafkaClient } from '../services/events/kafka';
+import { openBudgetBucket } from '../services/lifecycle/exploration-budget';
+import { explorationBucket } from '../services/lifecycle/lifecycle-names';
 import { namespaceOf, workerConnection } from '../services/orchestration/temporal';
 import { openModelRegistry } from '../services/registry/model-registry';
 import { temporalConfig } from '../temporal.config';
@@ -42,6 +45,13 @@ export async function runPipelineWorker<T>(
         storeDir: settings.storeDir,
         snapshotsDir: settings.snapshotsDir,
         snapshotsKeep: settings.snapshotsKeep,
+      }),
+      ...createLifecycleActivities({
+        search,
+        registry,
+        budgets: await openBudgetBucket(nats, explorationBucket(settings)),
+        catalogIndex: settings.catalogIndex,
+        itemsAlias: settings.itemsAlias,
       }),
     };
     const worker = await Worker.create({

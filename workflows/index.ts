@@ -1,4 +1,5 @@
 export { embeddingBackfill } from './embedding-backfill';
 export { ingestMovieLens } from './ingest-movielens';
+export { itemLifecycle } from './item-lifecycle';
 export { retrain } from './retrain';
 export { serving } from './serving';

@@ -1,0 +1,221 @@
+/**
+ * The consumers that drive the item lifecycle workflows from the event log:
+ * - `CatalogLifecycles` (cairn.catalog.v1): item_created starts the item's workflow by
+ *   signal-with-start; item_retired and item_blocked signal it.
+ * - `CountSignaller` (cairn.impressions.v1, cairn.interactions.v1): counts each item's
+ *   impressions and interactions and signals them in batches, at most once per item per interval.
+ * Offsets are committed only after the signals for everything below them were accepted by
+ * Temporal, so a crash loses no event; the workflows skip what they already counted. Invalid
+ * messages are skipped here: the store projector owns dead-lettering.
+ */
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import {
+  blockedSignal,
+  countsSignal,
+  createdSignal,
+  itemLifecycle,
+  retiredSignal,
+} from '../../workflows/item-lifecycle';
+import type { CairnSettings } from '../config/environment';
+import { validateMessage } from '../events/validation';
+import { CountBatcher, type DueBatch } from './count-batcher';
+import { lifecycleGroups, lifecycleWorkflowId } from './lifecycle-names';
+import type { CountedStream } from './lifecycle-state';
+
+/** A signal to a workflow that never started or has ended: the item has no lifecycle to count for. */
+async function signalIfRunning(send: () => Promise<void>): Promise<boolean> {
+  try {
+    await send();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
+const nextOffset = (offset: string) => String(BigInt(offset) + 1n);
+
+export interface LifecycleConsumerDeps {
+  kafka: Kafka;
+  temporal: Client;
+  settings: CairnSettings;
+}
+
+export class CatalogLifecycles {
+  private consumer?: Consumer;
+  started = 0;
+  /** item_created for an item whose lifecycle already ended (a replay, or an id reused). */
+  refused = 0;
+
+  constructor(private readonly deps: LifecycleConsumerDeps) {}
+
+  async start(): Promise<void> {
+    this.consumer = this.deps.kafka.consumer({ groupId: lifecycleGroups(this.deps.settings).catalog });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.deps.settings.topics.catalog, fromBeginning: true });
+    await this.consumer.run({ autoCommit: false, eachBatch: (payload) => this.handle(payload) });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+
+  private async handle({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+    for (const message of batch.messages) {
+      const validation = validateMessage('catalog', message.value);
+      if (validation.ok && validation.value.stream === 'catalog') {
+        const event = validation.value.event;
+        const workflowId = lifecycleWorkflowId(this.deps.settings, event.itemId);
+        const handle = this.deps.temporal.workflow.getHandle(workflowId);
+        switch (event.type) {
+          case 'item_created': {
+            const content = {
+              title: event.title,
+              categories: event.categories,
+              year: event.year,
+              text: event.text,
+            };
+            await this.startLifecycle(workflowId, event.itemId, content);
+            break;
+          }
+          case 'item_retired':
+            await signalIfRunning(() => handle.signal(retiredSignal));
+            break;
+          case 'item_blocked':
+            await signalIfRunning(() => handle.signal(blockedSignal, { reason: event.reason }));
+            break;
+          case 'item_updated':
+            break;
+        }
+      }
+      await heartbeat();
+    }
+    // Starting and signalling are idempotent (a running lifecycle takes the same content again, an
+    // ended one refuses the start, an ending is kept once), so a batch redone after a crash is harmless.
+    const last = batch.messages.at(-1);
+    if (last !== undefined)
+      await this.consumer?.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: nextOffset(last.offset) },
+      ]);
+  }
+
+  private async startLifecycle(
+    workflowId: string,
+    itemId: string,
+    content: Parameters<typeof itemLifecycle>[0]['content'],
+  ): Promise<void> {
+    try {
+      await this.deps.temporal.workflow.signalWithStart(itemLifecycle, {
+        workflowId,
+        taskQueue: this.deps.settings.pipelineTaskQueue,
+        args: [{ itemId, content }],
+        signal: createdSignal,
+        signalArgs: [content],
+        // A redelivered item_created must not bring a retired item back to life.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+      this.started++;
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      this.refused++;
+    }
+  }
+}
+
+export interface CountSignallerOptions {
+  intervalMs: number;
+  /** Signals in flight at once. */
+  concurrency?: number;
+}
+
+export class CountSignaller {
+  private consumer?: Consumer;
+  private readonly batcher: CountBatcher;
+  private timer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+  signals = 0;
+  /** Batches for items without a running lifecycle. */
+  dropped = 0;
+
+  constructor(
+    private readonly deps: LifecycleConsumerDeps,
+    private readonly options: CountSignallerOptions,
+  ) {
+    this.batcher = new CountBatcher(options.intervalMs);
+  }
+
+  async start(): Promise<void> {
+    this.consumer = this.deps.kafka.consumer({ groupId: lifecycleGroups(this.deps.settings).counts });
+    await this.consumer.connect();
+    const { impressions, interactions } = this.deps.settings.topics;
+    await this.consumer.subscribe({ topics: [impressions, interactions], fromBeginning: true });
+    await this.consumer.run({ autoCommit: false, eachBatch: (payload) => this.count(payload) });
+    // A few ticks per interval: an item's next signal goes out soon after its interval has passed.
+    this.timer = setInterval(
+      () => {
+        this.flushing = this.flushing
+          .then(() => this.flush(Date.now()))
+          .catch((error: Error) =>
+            console.error(`lifecycle counts: flush failed (${error.message}); retrying`),
+          );
+      },
+      Math.max(100, this.options.intervalMs / 4),
+    );
+  }
+
+  /** Signals everything still pending, then stops: a clean stop leaves nothing to resend. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flushing;
+    await this.flush(Number.POSITIVE_INFINITY);
+    await this.consumer?.disconnect();
+  }
+
+  private async count({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+    const stream: CountedStream =
+      batch.topic === this.deps.settings.topics.impressions ? 'impressions' : 'interactions';
+    for (const message of batch.messages) {
+      const offset = Number(message.offset);
+      const validation = validateMessage(stream, message.value);
+      if (!validation.ok) this.batcher.observe(stream, batch.partition, offset);
+      else if (validation.value.stream === 'impressions')
+        for (const item of validation.value.event.items)
+          this.batcher.add(item.itemId, stream, batch.partition, offset);
+      else if (validation.value.stream === 'interactions') {
+        const { itemId, userId } = validation.value.event;
+        this.batcher.add(itemId, stream, batch.partition, offset, userId);
+      }
+    }
+    await heartbeat();
+  }
+
+  private async flush(now: number): Promise<void> {
+    const due = this.batcher.takeDue(now);
+    const concurrency = this.options.concurrency ?? 32;
+    for (let start = 0; start < due.length; start += concurrency)
+      await Promise.all(due.slice(start, start + concurrency).map((d) => this.send(d)));
+    const topicOf = {
+      impressions: this.deps.settings.topics.impressions,
+      interactions: this.deps.settings.topics.interactions,
+    };
+    const commits = [...this.batcher.committable().values()].map((c) => ({
+      topic: topicOf[c.stream],
+      partition: c.partition,
+      offset: String(c.offset),
+    }));
+    // A commit refused during a rebalance is made by the next flush, or redone by the partition's new owner.
+    if (commits.length > 0) await this.consumer?.commitOffsets(commits).catch(() => undefined);
+  }
+
+  private async send(due: DueBatch): Promise<void> {
+    const handle = this.deps.temporal.workflow.getHandle(lifecycleWorkflowId(this.deps.settings, due.itemId));
+    try {
+      if (await signalIfRunning(() => handle.signal(countsSignal, due.batch))) this.signals++;
+      else this.dropped++;
+    } catch {
+      // Temporal unreachable for now: the counts go out with the item's next signal.
+      this.batcher.requeue(due);
+    }
+  }
+}

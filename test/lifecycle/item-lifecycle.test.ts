@@ -1,0 +1,278 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Client as TemporalClient } from '@temporalio/client';
+import type { Producer } from 'kafkajs';
+import { runPipelineWorker } from '../../cli/worker';
+import type { CatalogEvent, Impression, Interaction } from '../../schemas/events';
+import { catalogOperations } from '../../services/catalog/catalog-indexer';
+import { ensureCatalogIndex, searchClient } from '../../services/catalog/elasticsearch';
+import { aliasTarget } from '../../services/catalog/vector-index';
+import { exited, spawnCairn } from '../../services/config/cairn-process';
+import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
+import { syntheticItems, syntheticUserId } from '../../services/data/synthetic';
+import { eventProducer, kafkaClient } from '../../services/events/kafka';
+import { openBudgetBucket, remainingBudget } from '../../services/lifecycle/exploration-budget';
+import { CatalogLifecycles, CountSignaller } from '../../services/lifecycle/lifecycle-consumers';
+import {
+  explorationBucket,
+  lifecycleGroups,
+  lifecycleWorkflowId,
+} from '../../services/lifecycle/lifecycle-names';
+import { retrainInput } from '../../services/orchestration/schedules';
+import { temporalClient } from '../../services/orchestration/temporal';
+import { temporalConfig } from '../../temporal.config';
+import { type LifecycleView, lifecycleState } from '../../workflows/item-lifecycle';
+import type { RetrainResult } from '../../workflows/retrain';
+import { fillSyntheticStore } from '../support/synthetic-store';
+import { waitFor } from '../support/wait';
+
+const { explorationBudget, warmAfterInteractions } = temporalConfig.lifecycle;
+const synthetic = { seed: 5, itemCount: 400, userCount: 300, interactionCount: 15_000 };
+const factors = 16;
+/** Short, so the test does not wait out the production interval between an item's signals. */
+const signalIntervalMs = 300;
+
+interface VectorDoc {
+  itemId: string;
+  categories: string[];
+  status: string;
+  vector: number[];
+}
+
+describe('item lifecycle on the real stack', () => {
+  let settings: ScratchSettings;
+  let temporal: TemporalClient;
+  let producer: Producer;
+  let nats: NatsConnection;
+  const search = () => searchClient(settings);
+  let catalog: CatalogLifecycles;
+  let counts: CountSignaller;
+  let eventNumber = 0;
+
+  const send = async (topic: string, key: string, events: object[]) => {
+    await producer.send({ topic, messages: events.map((e) => ({ key, value: JSON.stringify(e) })) });
+  };
+  const created = (itemId: string): CatalogEvent => ({
+    type: 'item_created',
+    eventId: `e${eventNumber++}`,
+    itemId,
+    occurredAt: Date.now(),
+    title: 'Galaxy Quest Returns',
+    categories: ['sci-fi', 'comedy'],
+    year: 2024,
+    text: 'a crew of actors saves the galaxy again',
+    qualityFlags: [],
+  });
+  const interaction = (itemId: string, user: number): Interaction => ({
+    type: 'click',
+    eventId: `e${eventNumber++}`,
+    userId: syntheticUserId(user),
+    itemId,
+    occurredAt: Date.now(),
+    surface: 'homepage',
+  });
+  const impression = (itemIds: string[]): Impression => ({
+    slateId: `s${eventNumber++}`,
+    userId: syntheticUserId(0),
+    surface: 'homepage',
+    servedAt: Date.now(),
+    variant: 'explore',
+    modelVersions: { retrieval: 'test' },
+    items: itemIds.map((itemId, position) => ({ itemId, position, score: 1, propensity: 0.5 })),
+  });
+  const stateOf = (itemId: string) =>
+    temporal.workflow.getHandle(lifecycleWorkflowId(settings, itemId)).query(lifecycleState);
+  const waitForState = (itemId: string, what: string, check: (view: LifecycleView) => boolean) =>
+    waitFor(
+      async () => {
+        const view = await stateOf(itemId).catch(() => undefined);
+        return view !== undefined && check(view) ? view : undefined;
+      },
+      { what: `${itemId} ${what}`, timeoutMs: 60_000, pollMs: 200 },
+    );
+  const vectorDoc = async (itemId: string): Promise<VectorDoc | undefined> => {
+    const client = search();
+    try {
+      const index = await aliasTarget(client, settings.itemsAlias);
+      const doc = await client.get<VectorDoc>({ index: index as string, id: itemId }, { ignore: [404] });
+      return doc.found ? doc._source : undefined;
+    } finally {
+      await client.close();
+    }
+  };
+  const budgetLeft = async (itemId: string) =>
+    remainingBudget(await openBudgetBucket(nats, explorationBucket(settings)), itemId);
+
+  before(async () => {
+    settings = await scratchNamespace('lc');
+    await fillSyntheticStore(settings, synthetic);
+    // The catalog index as the catalog indexer would have written it: the content map's input.
+    const client = search();
+    await ensureCatalogIndex(client, settings.catalogIndex);
+    await client.bulk({
+      refresh: true,
+      operations: [...syntheticItems(synthetic)].flatMap((event) =>
+        catalogOperations(event, settings.catalogIndex),
+      ),
+    });
+    await client.close();
+    temporal = await temporalClient(settings);
+    await runPipelineWorker(
+      settings,
+      temporal.workflow.execute('retrain', {
+        taskQueue: settings.pipelineTaskQueue,
+        workflowId: `${settings.prefix}retrain`,
+        args: [retrainInput(settings, { ials: { factors, lambda: 5, alpha: 10, epochs: 6, seed: 1 } })],
+      }) as Promise<RetrainResult>,
+    );
+    const kafka = kafkaClient(settings, 'lifecycle-test');
+    producer = eventProducer(kafka);
+    await producer.connect();
+    nats = await connect({ servers: settings.natsUrl });
+    catalog = new CatalogLifecycles({ kafka, temporal, settings });
+    counts = new CountSignaller({ kafka, temporal, settings }, { intervalMs: signalIntervalMs });
+    await Promise.all([catalog.start(), counts.start()]);
+  });
+
+  after(async () => {
+    await Promise.all([catalog?.stop(), counts?.stop()]);
+    await producer?.disconnect();
+    const admin = kafkaClient(settings, 'lifecycle-test-cleanup').admin();
+    await admin.connect();
+    await admin.deleteGroups(Object.values(lifecycleGroups(settings))).catch(() => undefined);
+    await admin.disconnect();
+    await openBudgetBucket(nats, explorationBucket(settings)).then((kv) => kv.destroy());
+    await nats?.close();
+    await temporal?.connection.close();
+    await settings?.cleanup();
+  });
+
+  it('takes a new item cold → exploring → warm → retired, with its state and its index document at each step', async () => {
+    const stop = new AbortController();
+    const worker = runPipelineWorker(
+      settings,
+      new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve())),
+    );
+    const itemId = 'new-item-1';
+    try {
+      await send(settings.topics.catalog, itemId, [created(itemId)]);
+      const cold = await waitForState(itemId, 'cold with a vector and a budget', (v) => v.budget > 0);
+      assert.equal(cold.stage, 'cold');
+      assert.equal(cold.vector?.source, 'content');
+      assert.equal(cold.budget, explorationBudget);
+      const coldDoc = await vectorDoc(itemId);
+      assert.ok(coldDoc, 'the cold item is in the serving index at once');
+      assert.equal(coldDoc.status, 'active');
+      assert.deepEqual(coldDoc.categories, ['sci-fi', 'comedy']);
+      assert.equal(coldDoc.vector.length, factors);
+      assert.ok(coldDoc.vector.some((x) => x !== 0));
+      assert.equal(await budgetLeft(itemId), explorationBudget);
+
+      await send(settings.topics.impressions, syntheticUserId(0), [impression([itemId, 'si1'])]);
+      const exploring = await waitForState(itemId, 'exploring', (v) => v.stage === 'exploring');
+      assert.equal(exploring.impressions, 1);
+      assert.equal(exploring.interactions, 0);
+
+      // Up to the threshold in several waves, each from distinct users the release knows.
+      for (let wave = 0; wave < 4; wave++) {
+        const users = Array.from({ length: warmAfterInteractions / 4 }, (_, n) => wave * 25 + n);
+        await send(
+          settings.topics.interactions,
+          itemId,
+          users.map((u) => interaction(itemId, u)),
+        );
+        await send(settings.topics.impressions, syntheticUserId(wave), [impression([itemId])]);
+        if (wave < 3) {
+          const during = await waitForState(
+            itemId,
+            `counted wave ${wave}`,
+            (v) => v.interactions === (wave + 1) * 25,
+          );
+          assert.equal(during.stage, 'exploring');
+          assert.deepEqual((await vectorDoc(itemId))?.vector, coldDoc.vector, 'still the content vector');
+        }
+      }
+      const warm = await waitForState(itemId, 'warm', (v) => v.stage === 'warm');
+      assert.equal(warm.interactions, warmAfterInteractions);
+      assert.equal(warm.impressions, 5);
+      assert.equal(warm.distinctUsers, warmAfterInteractions);
+      assert.equal(warm.vector?.source, 'fold-in');
+      const warmDoc = await vectorDoc(itemId);
+      assert.ok(warmDoc);
+      assert.notDeepEqual(warmDoc.vector, coldDoc.vector, 'the fold-in replaced the content vector');
+      assert.equal(await budgetLeft(itemId), undefined, 'exploration ended: the budget is revoked');
+
+      await send(settings.topics.catalog, itemId, [
+        { type: 'item_retired', eventId: `e${eventNumber++}`, itemId, occurredAt: Date.now() },
+      ]);
+      const handle = temporal.workflow.getHandle(lifecycleWorkflowId(settings, itemId));
+      await waitFor(async () => (await handle.describe()).status.name === 'COMPLETED', {
+        what: 'the retired lifecycle to end',
+        timeoutMs: 60_000,
+      });
+      const ended: LifecycleView = await handle.result();
+      assert.equal(ended.stage, 'retired');
+      assert.equal(await vectorDoc(itemId), undefined, 'the retired item left the index');
+
+      const refusedBefore = catalog.refused;
+      await send(settings.topics.catalog, itemId, [created(itemId)]);
+      await waitFor(() => catalog.refused > refusedBefore, {
+        what: 'a replayed item_created to be refused',
+        timeoutMs: 30_000,
+      });
+      assert.equal((await handle.describe()).status.name, 'COMPLETED', 'the retired item stays retired');
+      assert.equal(await vectorDoc(itemId), undefined);
+    } finally {
+      stop.abort();
+      await worker;
+    }
+  });
+
+  it('loses no count when the worker is killed mid-lifecycle', async () => {
+    const itemId = 'new-item-2';
+    let worker = spawnCairn(settings, ['worker']);
+    try {
+      await send(settings.topics.catalog, itemId, [created(itemId)]);
+      await waitForState(itemId, 'cold', (v) => v.budget > 0);
+      let sentInteractions = 0;
+      let sentImpressions = 0;
+      const wave = async (users: number) => {
+        await send(
+          settings.topics.interactions,
+          itemId,
+          Array.from({ length: users }, () => interaction(itemId, sentInteractions++)),
+        );
+        await send(settings.topics.impressions, syntheticUserId(1), [impression([itemId])]);
+        sentImpressions++;
+      };
+      await wave(30);
+      await waitForState(itemId, 'first wave counted', (v) => v.interactions === 30);
+      // Killed while events keep coming: their signals wait in Temporal for the next worker.
+      await wave(20);
+      worker.kill('SIGKILL');
+      await exited(worker);
+      await wave(25);
+      await wave(10);
+      worker = spawnCairn(settings, ['worker']);
+      const recovered = await waitForState(
+        itemId,
+        'every count after the restart',
+        (v) => v.interactions === sentInteractions && v.impressions === sentImpressions,
+      );
+      assert.equal(recovered.stage, 'exploring');
+      assert.equal(recovered.interactions, 85);
+      await new Promise((resolve) => setTimeout(resolve, 4 * signalIntervalMs));
+      const settled = await stateOf(itemId);
+      assert.equal(settled.interactions, 85, 'nothing counted twice');
+      assert.equal(settled.impressions, 4);
+      await wave(15);
+      const warm = await waitForState(itemId, 'warm after the restart', (v) => v.stage === 'warm');
+      assert.equal(warm.interactions, warmAfterInteractions);
+      assert.equal(warm.vector?.source, 'fold-in');
+    } finally {
+      worker.kill('SIGTERM');
+      await exited(worker);
+    }
+  });
+});

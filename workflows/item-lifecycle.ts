@@ -1,0 +1,162 @@
+import {
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { LifecycleActivities } from '../activities/lifecycle';
+import type { ItemContent } from '../services/lifecycle/content-embedding';
+import {
+  applyCounts,
+  type CountBatch,
+  dueForWarmUp,
+  type ItemVector,
+  type LifecycleRecord,
+  type LifecycleStage,
+  newRecord,
+  startsExploring,
+} from '../services/lifecycle/lifecycle-state';
+import { temporalConfig } from '../temporal.config';
+
+const { placeItem, foldInItem, grantExploration, endExploration, removeItem } =
+  proxyActivities<LifecycleActivities>({
+    startToCloseTimeout: temporalConfig.timeouts.ioActivity,
+    retry: temporalConfig.retry.io,
+  });
+
+const settings = temporalConfig.lifecycle;
+
+export interface LifecycleInput {
+  itemId: string;
+  content: ItemContent;
+  /** Carried across continue-as-new. */
+  carried?: LifecycleRecord;
+}
+
+export interface LifecycleView {
+  itemId: string;
+  stage: LifecycleStage;
+  impressions: number;
+  interactions: number;
+  distinctUsers: number;
+  budget: number;
+  vector?: ItemVector;
+  endReason?: string;
+}
+
+/** item_created again (a redelivery, or the item re-created): the content is the latest. */
+export const createdSignal = defineSignal<[ItemContent]>('created');
+export const countsSignal = defineSignal<[CountBatch]>('counts');
+export const retiredSignal = defineSignal<[]>('retired');
+export const blockedSignal = defineSignal<[{ reason: string }]>('blocked');
+/** A retrain promoted a new release: the item's vector is recomputed in the new space. */
+export const championChangedSignal = defineSignal<[{ version: string }]>('championChanged');
+export const lifecycleState = defineQuery<LifecycleView>('state');
+
+const viewOf = (r: LifecycleRecord): LifecycleView => ({
+  itemId: r.itemId,
+  stage: r.stage,
+  impressions: r.impressions,
+  interactions: r.interactions,
+  distinctUsers: r.users.length,
+  budget: r.budget,
+  vector: r.vector,
+  endReason: r.endReason,
+});
+
+/**
+ * One item's life, driven by signals: cold (a vector from its content and an exploration budget)
+ * → exploring (shown out of the budget) → warm (a vector by fold-in after enough interactions,
+ * exploration over); retired or blocked removes it from the index and ends the workflow. The
+ * history records every count and transition: it is the item's audit log.
+ */
+export async function itemLifecycle(input: LifecycleInput): Promise<LifecycleView> {
+  const record = input.carried ?? newRecord(input.itemId, input.content);
+  let ending: { stage: 'retired' | 'blocked'; reason: string } | undefined;
+  let newChampion: string | undefined;
+  setHandler(createdSignal, (content) => {
+    record.content = content;
+  });
+  setHandler(countsSignal, (batch) => {
+    applyCounts(record, batch, settings);
+  });
+  setHandler(retiredSignal, () => {
+    ending ??= { stage: 'retired', reason: 'item_retired' };
+  });
+  setHandler(blockedSignal, ({ reason }) => {
+    ending ??= { stage: 'blocked', reason };
+  });
+  setHandler(championChangedSignal, ({ version }) => {
+    if (record.vector?.version !== version) newChampion = version;
+  });
+  setHandler(lifecycleState, () => viewOf(record));
+
+  if (input.carried === undefined) {
+    record.vector = await placeItem({ itemId: record.itemId, content: record.content });
+    if (record.vector?.source === 'release') record.stage = 'warm';
+    else {
+      await grantExploration({ itemId: record.itemId, impressions: settings.explorationBudget });
+      record.budget = settings.explorationBudget;
+    }
+  }
+
+  const historyFull = () =>
+    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= settings.eventsPerRun;
+  for (;;) {
+    await condition(
+      () =>
+        ending !== undefined ||
+        newChampion !== undefined ||
+        startsExploring(record) ||
+        dueForWarmUp(record, settings) ||
+        historyFull(),
+    );
+    if (ending !== undefined) {
+      await endExploration({ itemId: record.itemId });
+      await removeItem({ itemId: record.itemId });
+      record.stage = ending.stage;
+      record.endReason = ending.reason;
+      return viewOf(record);
+    }
+    if (startsExploring(record)) record.stage = 'exploring';
+    if (dueForWarmUp(record, settings)) await warmUp(record);
+    if (newChampion !== undefined) {
+      newChampion = undefined;
+      await reembed(record);
+    }
+    if (historyFull() && ending === undefined && newChampion === undefined)
+      return continueAsNew<typeof itemLifecycle>({
+        itemId: record.itemId,
+        content: record.content,
+        carried: record,
+      });
+  }
+}
+
+async function warmUp(record: LifecycleRecord): Promise<void> {
+  const vector = await foldInItem({ itemId: record.itemId, content: record.content, users: record.users });
+  if (vector === undefined) {
+    record.foldInFailedAt = record.interactions;
+    return;
+  }
+  record.vector = vector;
+  await endExploration({ itemId: record.itemId });
+  record.stage = 'warm';
+}
+
+/** In the new release's space: fold-in again for an item that earned it, else content again. */
+async function reembed(record: LifecycleRecord): Promise<void> {
+  const placed = { itemId: record.itemId, content: record.content };
+  if (record.vector?.source === 'fold-in') {
+    record.vector = (await foldInItem({ ...placed, users: record.users })) ?? (await placeItem(placed));
+    return;
+  }
+  record.vector = await placeItem(placed);
+  if (record.vector?.source === 'release' && record.stage !== 'warm') {
+    await endExploration({ itemId: record.itemId });
+    record.stage = 'warm';
+  }
+}
