@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { appendFile, mkdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import type { StreamEvent } from '../../services/events/validation';
 import { InteractionStore, StoreFormatError } from '../../services/store/interaction-store';
-import { click, events, item, t0, tempStore, user } from './store-events';
+import { click, events, item, removeTempStores, t0, tempStore, user } from './store-events';
+
+after(removeTempStores);
 
 test('applies events, counts them, and survives a reopen', async () => {
   const store = await tempStore();

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { scratchNamespace } from '../../services/config/scratch-namespace';
 import { eventProducer, kafkaClient } from '../../services/events/kafka';
 import { validateMessage } from '../../services/events/validation';
 import { InteractionStore, StoreFormatError } from '../../services/store/interaction-store';
 import { type RebuildResult, rebuildStore } from '../../services/store/rebuild';
 import { waitFor } from '../support/wait';
-import { click, item, user } from './store-events';
+import { click, item, removeTempStores, tempStore, user } from './store-events';
+
+after(removeTempStores);
 
 const events = [
   user('u1'),
@@ -67,7 +68,7 @@ test('cairn store rebuild replaces a store of format 1 with one of the current f
       },
       { interactions: 3, impressions: 0, items: 2, users: 2 },
     );
-    const clean = await InteractionStore.open(await mkdtemp(join(tmpdir(), 'cairn-store-')));
+    const clean = await tempStore();
     // As the projector applies them: validated, so each entity line is the same JSON.
     for (const e of events) {
       const validated = validateMessage(e.stream, Buffer.from(JSON.stringify(e.event)));

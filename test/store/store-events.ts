@@ -1,5 +1,5 @@
 /** Events and a throw-away store for the interaction-store tests. */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StreamEvent } from '../../services/events/validation';
@@ -62,4 +62,15 @@ export const events: StreamEvent[] = [
   },
 ];
 
-export const tempStore = async () => InteractionStore.open(await mkdtemp(join(tmpdir(), 'cairn-store-')));
+const tempDirs: string[] = [];
+
+/** A store in a new temporary directory, removed by `removeTempStores`. */
+export async function tempStore(): Promise<InteractionStore> {
+  const dir = await mkdtemp(join(tmpdir(), 'cairn-store-'));
+  tempDirs.push(dir);
+  return InteractionStore.open(dir);
+}
+
+export async function removeTempStores(): Promise<void> {
+  for (const dir of tempDirs.splice(0)) await rm(dir, { recursive: true, force: true });
+}
