@@ -36,7 +36,7 @@ export async function logEnd(
       .map((s) => topics[s])
       .filter((topic) => existing.has(topic))
       .map(async (topic) =>
-        (await admin.fetchTopicOffsets(topic)).map((o) => ({
+        (await topicOffsets(admin, topic)).map((o) => ({
           topic,
           partition: o.partition,
           high: BigInt(o.high),
@@ -44,6 +44,21 @@ export async function logEnd(
       ),
   );
   return positions.flat();
+}
+
+/**
+ * kafkajs gives up on the first "not the leader" (a topic just created, a broker just
+ * restarted) although the leader is known a moment later: retried here while it is retriable.
+ */
+async function topicOffsets(admin: Admin, topic: string): ReturnType<Admin['fetchTopicOffsets']> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (error) {
+      if (attempt >= 10 || (error as { retriable?: boolean }).retriable !== true) throw error;
+      await sleep(200 * attempt);
+    }
+  }
 }
 
 export interface ProjectionProgress {
@@ -226,16 +241,19 @@ export class StoreProjector {
             partition: p.partition,
             offset: this.options.store.nextOffset(p.topic, p.partition) ?? '0',
           });
+        // kafkajs ignores commits during the first join (see joined): this one is the first's.
+        await this.serially(() => this.commitToGroup(consumer, partitions));
       },
     });
   }
 
   /**
-   * On every join (the first, and each one after a crash or a broker restart) the group's
-   * commits are set to the store's checkpoint. The group's commits are how other processes
-   * (the ingest's awaitStore) learn what is durable; a commit lost to a broker restart after
-   * the store had made the batch durable would otherwise stay behind until a new event came,
-   * and with no new event, forever.
+   * On every join (a new consumer's, after a crash, and each rejoin after a rebalance or a
+   * broker restart) the group's commits are set to the store's checkpoint. The group's commits
+   * are how other processes (the ingest's awaitStore) learn what is durable; a commit lost to a
+   * broker restart after the store had made the batch durable would otherwise stay behind until
+   * a new event came, and with no new event, forever. kafkajs drops commits made while a
+   * consumer's first join is under way, so a new consumer commits again once run() returns.
    */
   private joined(consumer: Consumer, assignment: Record<string, number[]>, expected: LogPosition[]): void {
     const elsewhere = expected.filter((p) => !assignment[p.topic]?.includes(p.partition));

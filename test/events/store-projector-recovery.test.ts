@@ -1,0 +1,183 @@
+/**
+ * The store projector where a process crash or a full disk leaves it: a group commit lost while
+ * the store has everything, and a store commit that fails.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin, Kafka } from 'kafkajs';
+import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
+import { eventProducer, kafkaClient } from '../../services/events/kafka';
+import { storeHasApplied } from '../../services/events/store-progress';
+import { logEnd, StoreProjector } from '../../services/events/store-projector';
+import { InteractionStore } from '../../services/store/interaction-store';
+import { waitFor } from '../support/wait';
+
+const now = Date.now();
+const user = (id: string) => ({
+  eventId: `user-${id}`,
+  type: 'user_created',
+  userId: id,
+  occurredAt: now,
+  demographics: { age: 30 },
+});
+
+async function publishUsers(kafka: Kafka, settings: ScratchSettings, values: string[]): Promise<void> {
+  const producer = eventProducer(kafka);
+  await producer.connect();
+  await producer.send({
+    topic: settings.topics.users,
+    acks: -1,
+    messages: values.map((value, i) => ({ key: `k${i}`, value })),
+  });
+  await producer.disconnect();
+}
+
+const users = (from: number, to: number) =>
+  Array.from({ length: to - from }, (_, i) => JSON.stringify(user(`u${from + i}`)));
+
+async function caughtUp(admin: Admin, settings: ScratchSettings): Promise<boolean> {
+  const end = await logEnd(admin, settings.topics, ['users', 'catalog']);
+  return storeHasApplied(admin, settings.consumerGroups.store, end);
+}
+
+test("a projector that joins commits its store's checkpoint, so a group commit lost in a crash does not keep the store 'behind'", async () => {
+  const settings = await scratchNamespace('rec');
+  const kafka = kafkaClient(settings, 'cairn-test');
+  const admin = kafka.admin();
+  await admin.connect();
+  const store = await InteractionStore.open(settings.storeDir);
+  const options = { kafka, store, topics: settings.topics, groupId: settings.consumerGroups.store };
+  let projector = new StoreProjector(options);
+  try {
+    await publishUsers(kafka, settings, users(0, 40));
+    await projector.start();
+    await waitFor(() => caughtUp(admin, settings), {
+      what: 'the first projector to commit',
+      timeoutMs: 60_000,
+    });
+    await projector.stop();
+
+    // What a broker restart can leave: the store has applied everything, the group's commits
+    // are behind it, and no new event comes to be committed.
+    const offsets = await admin.fetchTopicOffsets(settings.topics.users);
+    await admin.setOffsets({
+      groupId: settings.consumerGroups.store,
+      topic: settings.topics.users,
+      partitions: offsets.map((o) => ({ partition: o.partition, offset: '0' })),
+    });
+    assert.equal(await caughtUp(admin, settings), false, 'the group is behind the store');
+
+    projector = new StoreProjector(options);
+    await projector.start();
+    await waitFor(() => caughtUp(admin, settings), {
+      what: "the group's commits to reach the store's checkpoint after the projector rejoined",
+      timeoutMs: 60_000,
+      pollMs: 250,
+    });
+    assert.equal(store.counts().users, 40);
+  } finally {
+    await projector.stop();
+    await store.close();
+    await admin.disconnect();
+    await settings.cleanup();
+  }
+});
+
+test('a failing store commit is retried: the projector keeps consuming, loses nothing, dead-letters once', async () => {
+  const settings = await scratchNamespace('rec');
+  const kafka = kafkaClient(settings, 'cairn-test');
+  const admin = kafka.admin();
+  await admin.connect();
+  const store = await InteractionStore.open(settings.storeDir);
+  const commit = store.commit.bind(store);
+  let failures = 4;
+  store.commit = async (offsets) => {
+    if (failures-- > 0) throw new Error('ENOSPC: no space left on device (injected)');
+    return commit(offsets);
+  };
+  const projector = new StoreProjector({
+    kafka,
+    store,
+    topics: settings.topics,
+    groupId: settings.consumerGroups.store,
+  });
+  try {
+    await publishUsers(kafka, settings, [...users(0, 30), '{"not": "a user event"}']);
+    await projector.start();
+    await waitFor(() => caughtUp(admin, settings), {
+      what: 'the group commits after the store commit succeeded',
+      timeoutMs: 90_000,
+      pollMs: 250,
+    });
+    assert.ok(failures < 0, 'the injected failures were hit');
+    assert.equal(store.counts().users, 30);
+
+    await publishUsers(kafka, settings, users(30, 35));
+    await waitFor(() => store.counts().users === 35 && caughtUp(admin, settings), {
+      what: 'the projector to go on consuming after the failed commits',
+      timeoutMs: 60_000,
+      pollMs: 250,
+    });
+    const deadLetters = await admin.fetchTopicOffsets(settings.topics.deadLetter);
+    assert.equal(
+      deadLetters.reduce((sum, o) => sum + Number(o.high), 0),
+      1,
+      'the one invalid event is dead-lettered once, however often its batch was committed',
+    );
+    assert.equal(projector.progress.applied, 35);
+  } finally {
+    await projector.stop();
+    await store.close();
+    await admin.disconnect();
+    await settings.cleanup();
+  }
+});
+
+test('a member the coordinator dropped during a stalled store commit ("not aware of this member") is replaced, and consuming goes on', async () => {
+  const settings = await scratchNamespace('rec');
+  const kafka = kafkaClient(settings, 'cairn-test');
+  const admin = kafka.admin();
+  await admin.connect();
+  const store = await InteractionStore.open(settings.storeDir);
+  const projector = new StoreProjector({
+    kafka,
+    store,
+    topics: settings.topics,
+    groupId: settings.consumerGroups.store,
+  });
+  const commit = store.commit.bind(store);
+  let stall = false;
+  try {
+    await publishUsers(kafka, settings, users(0, 10));
+    await projector.start();
+    await waitFor(() => caughtUp(admin, settings), {
+      what: 'the first users to be committed',
+      timeoutMs: 60_000,
+    });
+
+    // A disk that stalls for longer than the group's session: no heartbeat goes out meanwhile,
+    // the coordinator drops the member, and the commit that follows is refused.
+    stall = true;
+    store.commit = async (offsets) => {
+      if (stall) {
+        stall = false;
+        await sleep(40_000);
+      }
+      return commit(offsets);
+    };
+    await publishUsers(kafka, settings, users(10, 20));
+    await waitFor(() => !stall, { what: 'the stalled commit to begin', timeoutMs: 30_000 });
+    await publishUsers(kafka, settings, users(20, 30));
+    await waitFor(async () => store.counts().users === 30 && (await caughtUp(admin, settings)), {
+      what: 'the projector to apply and commit the users published around the stall',
+      timeoutMs: 180_000,
+      pollMs: 500,
+    });
+  } finally {
+    await projector.stop();
+    await store.close();
+    await admin.disconnect();
+    await settings.cleanup();
+  }
+});
