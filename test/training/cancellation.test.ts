@@ -6,12 +6,17 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
+import { connect } from '@nats-io/transport-node';
+import { CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createRetrainActivities } from '../../activities/retrain';
 import { runPipelineWorker } from '../../cli/worker';
 import { runningThreads } from '../../services/concurrency/threads';
 import { exited, spawnCairn } from '../../services/config/cairn-process';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
 import { retrainInput } from '../../services/orchestration/schedules';
 import { temporalClient } from '../../services/orchestration/temporal';
+import { openModelRegistry } from '../../services/registry/model-registry';
 import { temporalConfig } from '../../temporal.config';
 import type { RetrainPhase } from '../../workflows/retrain';
 import { fillSyntheticStore } from '../support/synthetic-store';
@@ -110,6 +115,44 @@ test('a worker shut down mid-training terminates its training threads and exits 
     await exited(worker);
     await handle.terminate().catch(() => undefined);
     await client.connection.close();
+    await settings.cleanup();
+  }
+});
+
+test('a training activity cancelled for a heartbeat time-out terminates its training thread', async () => {
+  const settings = await scratchNamespace();
+  const nats = await connect({ servers: settings.natsUrl });
+  try {
+    await fillSyntheticStore(settings, data);
+    const activities = createRetrainActivities({
+      registry: await openModelRegistry(nats, settings.registryBucket),
+      storeDir: settings.storeDir,
+      snapshotsDir: settings.snapshotsDir,
+      snapshotsKeep: 3,
+    });
+    const snapshot = await activities.snapshotInteractions();
+    const environment = new MockActivityEnvironment();
+    const training = environment.run(activities.trainRelease, { snapshot: snapshot.id, config: slow });
+    let outcome: { error: unknown } | undefined;
+    training.then(
+      () => {
+        outcome = { error: undefined };
+      },
+      (error: unknown) => {
+        outcome = { error };
+      },
+    );
+    await waitFor(() => runningThreads() === 1, { what: 'the training thread', timeoutMs: 60_000 });
+    // What the worker does when the server answers a heartbeat with "timed out".
+    environment.cancel('TIMED_OUT');
+    const { error } = await waitFor(() => outcome, { what: 'the activity to end', timeoutMs: 30_000 });
+    assert.ok(error instanceof CancelledFailure, `cancelled, not ${error}`);
+    await waitFor(() => runningThreads() === 0, {
+      what: 'the training thread to be terminated',
+      timeoutMs: 10_000,
+    });
+  } finally {
+    await nats.close();
     await settings.cleanup();
   }
 });
