@@ -7,19 +7,19 @@
  */
 import { join } from 'node:path';
 import type { RecommendRequest } from '../schemas/recommend';
+import { loadMovieLens } from '../services/data/movielens';
+import { itemCreated, userCreated } from '../services/data/movielens-events';
 import { ndcgAtK } from '../services/evaluation/metrics';
 import { splitInteractions } from '../services/evaluation/splits';
-import { itemCreated, userCreated } from '../services/data/movielens-events';
-import { loadMovieLens } from '../services/data/movielens';
 import type { Interaction } from '../services/models/types';
-import { trainRetrieval } from '../services/training/candidate-training';
-import { trainingConfigSchema } from '../services/training/config';
 import { buildHotState, type HotState } from '../services/serving/hot-state';
 import { exactSearch, FallbackSearch } from '../services/serving/item-search';
 import { LiveCatalog } from '../services/serving/live-catalog';
 import { runPipeline } from '../services/serving/pipeline';
 import { parseServingConfig, type ServingConfigInput } from '../services/serving/serving-config';
 import { variantsOf } from '../services/serving/variants';
+import { trainRetrieval } from '../services/training/candidate-training';
+import { trainingConfigSchema } from '../services/training/config';
 
 export interface SessionSignalResult {
   sessions: number;
@@ -34,10 +34,19 @@ const nextItems = 5;
 
 export async function benchSessionSignal(cacheDir: string): Promise<SessionSignalResult> {
   const data = await loadMovieLens(join(cacheDir, 'data', 'ml-100k'));
-  const interactions: Interaction[] = data.ratings.map((r) => ({ user: r.user, item: r.item, timestamp: r.timestamp }));
+  const interactions: Interaction[] = data.ratings.map((r) => ({
+    user: r.user,
+    item: r.item,
+    timestamp: r.timestamp,
+  }));
   const split = splitInteractions('temporal', interactions, 42);
   const ials = trainingConfigSchema.parse({}).ials;
-  const trained = await trainRetrieval(split.train, data.items.map((i) => i.item), ials, 2);
+  const trained = await trainRetrieval(
+    split.train,
+    data.items.map((i) => i.item),
+    ials,
+    2,
+  );
   const catalog = new LiveCatalog();
   const since = Date.UTC(1997, 0, 1);
   for (const row of data.items) {
@@ -77,7 +86,10 @@ export async function benchSessionSignal(cacheDir: string): Promise<SessionSigna
   for (const [user, rows] of heldOut) {
     if (rows.length < sessionLength + nextItems) continue;
     rows.sort((a, b) => a.timestamp - b.timestamp || (a.item < b.item ? -1 : 1));
-    const session = rows.slice(0, sessionLength).map((x) => x.item).reverse();
+    const session = rows
+      .slice(0, sessionLength)
+      .map((x) => x.item)
+      .reverse();
     const relevant = new Set(
       rows.slice(sessionLength, sessionLength + nextItems).map((x) => state.items.index.get(x.item) ?? -1),
     );
@@ -90,10 +102,7 @@ export async function benchSessionSignal(cacheDir: string): Promise<SessionSigna
   }
   const titles = new Map(data.items.map((i) => [i.item, i.title]));
   const example = [];
-  for (const request of [
-    { userId: '1', recentItems: ['50', '181'] },
-    { userId: '1' },
-  ]) {
+  for (const request of [{ userId: '1', recentItems: ['50', '181'] }, { userId: '1' }]) {
     const ids = await serve(request);
     example.push({
       request: JSON.stringify(request),
@@ -117,7 +126,11 @@ function pipelineOver(state: HotState, overrides: ServingConfigInput = {}) {
     searchBudgetMs: 10_000,
     deadlineMs: 10_000,
   });
-  const deps = { config, variants: variantsOf(config), search: new FallbackSearch(exactSearch, exactSearch, 0) };
+  const deps = {
+    config,
+    variants: variantsOf(config),
+    search: new FallbackSearch(() => exactSearch, exactSearch, 0),
+  };
   return async (request: Partial<RecommendRequest> & { userId: string }): Promise<number[]> => {
     const result = await runPipeline(
       { surface: 'homepage', k: 10, recentItems: [], exclude: [], ...request },

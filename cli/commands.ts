@@ -2,6 +2,8 @@
 import type { ParseArgsConfig } from 'node:util';
 import { benchBackfill } from '../bench/backfill';
 import { benchIngest } from '../bench/ingest';
+import { benchServe, formatServeBench } from '../bench/serve';
+import { benchSessionSignal } from '../bench/session-signal';
 import { formatStatus, parseServerNames, stackDown, stackStatus, stackUp } from '../deploy/local/stack';
 import type { CairnSettings } from '../services/config/environment';
 import { fetchMovieLens } from '../services/data/fetch';
@@ -14,6 +16,7 @@ import { startConsumers } from './consumers';
 import { runDemo } from './demo';
 import { runEval } from './eval';
 import { IngestInterrupted, runIngestMovieLens } from './ingest';
+import { runLifecycleBench, runLifecycleConsumers } from './lifecycle';
 import { describeRetrain, runRetrain } from './retrain';
 import { applySchedule, showSchedule } from './schedule';
 import { runServe } from './serve';
@@ -189,6 +192,30 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
     },
   },
   {
+    name: 'lifecycle',
+    summary: 'consume | bench: the item lifecycle workflows (cold → exploring → warm → retired)',
+    help: `cairn lifecycle consume
+cairn lifecycle bench [--items N] [--signals S] [--concurrency C]
+
+  consume  starts an itemLifecycle workflow per item_created (signal-with-start), signals
+           item_retired / item_blocked, and counts impressions and interactions per item into
+           count signals, at most one per item per lifecycle.signalIntervalMs (temporal.config.ts).
+           Consumer groups cairn-lifecycle-catalog and cairn-lifecycle-counts; until SIGINT/SIGTERM.
+  bench    N synthetic lifecycles (default 100,000) on the Temporal server with a 'cairn worker'
+           child: started, S count signals each (default 5), retired. Prints workflows/s,
+           signals/s and the history size per item.`,
+    options: { items: { type: 'string' }, signals: { type: 'string' }, concurrency: { type: 'string' } },
+    async run({ settings, positionals, values }) {
+      if (positionals[0] === 'consume') {
+        await runLifecycleConsumers(settings);
+        return 0;
+      }
+      if (positionals[0] === 'bench') return runLifecycleBench(values);
+      console.error('cairn lifecycle: expected consume or bench');
+      return 2;
+    },
+  },
+  {
     name: 'store',
     summary: 'status | rebuild of the interaction store (the view training reads)',
     help: `cairn store status|rebuild
@@ -320,22 +347,31 @@ test is scored once per refitted model.
   {
     name: 'serve',
     summary: 'answer recommendation requests on NATS cairn.recommend.v1',
-    help: `cairn serve
+    help: `cairn serve [--config FILE] [--replica NAME]
 
-Answers NATS requests on cairn.recommend.v1 (queue group cairn-serving, so processes share load)
-with the champion release: {"userId", "surface"?, "k"? (1..100), "recentItems"? (newest first)}
-→ {"ok": true, "items": [{"itemId", "rank"}], "modelVersion", "strategy"} or {"ok": false, "error"}.
-The user's vector, steered by the session's recent items, is a kNN query over the alias
-cairn-items, filtered to active items not in the session. New users get the session's vector or,
-with no session, a popularity-like query. Follows promotions within 30 s.`,
-    options: {},
-    run: ({ settings }) => runServe(settings),
+A serving replica: runs a Temporal worker and the replica's 'serving' workflow, whose long
+activity answers NATS requests on cairn.recommend.v1 (queue group cairn-serving, so replicas
+share load) through the pipeline: candidates (kNN, session neighbours, cohort popularity, fresh
+items, similar items on item_detail) → filters (seen, blocked, retired, exclude) → score blend →
+business rules, MMR, category cap, freshness slot, ε-greedy exploration. The contract is in the
+README (Serving). Follows promotions within the config's championPollMs (2 s); catalog blocks
+within a second. Every slate goes to cairn.impressions.v1. SIGINT/SIGTERM drain and stop.
+  --config FILE   JSON serving config (pipeline parameters, A/B variants, budgets)
+  --replica NAME  the replica's name: workflow cairn-serving-NAME (default: the host name)`,
+    options: { config: { type: 'string' }, replica: { type: 'string' } },
+    run: ({ settings, values }) =>
+      runServe(settings, {
+        configFile: values.config as string | undefined,
+        replica: values.replica as string | undefined,
+      }),
   },
   {
     name: 'bench',
     summary: 'run a benchmark on the real servers and print its figures',
     help: `cairn bench ingest [--dataset movielens|synthetic] [--events N] [--partitions P[,P…]]
 cairn bench backfill [--items N] [--dims D]
+cairn bench serve [--rates R[,R…]] [--seconds S]
+cairn bench session
 
   ingest  events/s end to end: produced to Kafka, consumed by a 'cairn consume' process,
           durable in the interaction store. Runs in a scratch namespace (own topics, groups,
@@ -350,8 +386,38 @@ cairn bench backfill [--items N] [--dims D]
       partitions: { type: 'string' },
       items: { type: 'string' },
       dims: { type: 'string' },
+      rates: { type: 'string' },
+      seconds: { type: 'string' },
     },
     async run({ settings, positionals, values }) {
+      if (positionals[0] === 'serve') {
+        const rates = String(values.rates ?? '50,100,200,400')
+          .split(',')
+          .map(Number);
+        const seconds = Number(values.seconds ?? 60);
+        if (
+          rates.some((r) => !Number.isFinite(r) || r <= 0 || r > 10_000) ||
+          !(seconds > 0 && seconds <= 3600)
+        ) {
+          console.error('cairn bench serve: --rates a list of 1..10000 requests/s, --seconds 1..3600');
+          return 2;
+        }
+        const command = `command: cairn bench serve ${process.argv.slice(4).join(' ')}`.trim();
+        console.log(command);
+        const figures = await benchServe({ rates, seconds, log: (line) => console.log(`  ${line}`) });
+        console.log(command);
+        for (const line of formatServeBench(figures)) console.log(line);
+        return 0;
+      }
+      if (positionals[0] === 'session') {
+        console.log('command: cairn bench session');
+        const r = await benchSessionSignal(settings.cacheDir);
+        console.log(
+          `NDCG@10 on the next ${5} items of ${r.sessions} held-out ML-100K sessions: without recentItems ${r.ndcgWithout.toFixed(4)}, with ${r.ndcgWith.toFixed(4)} (session steering the kNN query only: ${r.ndcgAnnOnly.toFixed(4)})`,
+        );
+        for (const e of r.example) console.log(`  ${e.request}: ${e.titles.join(' · ')}`);
+        return 0;
+      }
       if (positionals[0] === 'backfill') {
         const items = Number(values.items ?? 1_000_000);
         const dims = Number(values.dims ?? 64);

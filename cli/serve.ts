@@ -5,15 +5,21 @@
  * activity drains in-flight requests and impressions, and its lifetime's counters are recorded.
  */
 import { hostname } from 'node:os';
+import { isDeepStrictEqual } from 'node:util';
 import { Client as SearchClient } from '@elastic/elasticsearch';
 import { connect } from '@nats-io/transport-node';
+import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { createServingActivities } from '../activities/serving';
 import type { CairnSettings } from '../services/config/environment';
 import { kafkaClient } from '../services/events/kafka';
 import { namespaceOf, temporalClient, workerConnection } from '../services/orchestration/temporal';
 import { openModelRegistry } from '../services/registry/model-registry';
-import { parseServingConfig, readServingConfig } from '../services/serving/serving-config';
+import {
+  parseServingConfig,
+  readServingConfig,
+  type ServingConfig,
+} from '../services/serving/serving-config';
 import { temporalConfig } from '../temporal.config';
 
 export interface ServeOptions {
@@ -27,6 +33,33 @@ export function servingIdentity(settings: CairnSettings, replica: string) {
     workflowId: `${settings.prefix}${temporalConfig.workflowIds.serving}-${replica}`,
     taskQueue: `${settings.prefix}${temporalConfig.taskQueues.serving}-${replica}`,
   };
+}
+
+/**
+ * A restarted replica joins its running workflow, so the lifetime a dead process left behind is
+ * retried here by Temporal; a replica started with another config replaces the run instead (the
+ * old run's history keeps its lifetimes).
+ */
+async function joinServingWorkflow(
+  client: Client,
+  {
+    workflowId,
+    taskQueue,
+    config,
+    replica,
+  }: { workflowId: string; taskQueue: string; config: ServingConfig; replica: string },
+): Promise<void> {
+  const start = (workflowIdConflictPolicy: 'USE_EXISTING' | 'TERMINATE_EXISTING') =>
+    client.workflow.start('serving', {
+      workflowId,
+      taskQueue,
+      args: [{ config, replica }],
+      memo: { config },
+      workflowIdConflictPolicy,
+    });
+  const handle = await start('USE_EXISTING');
+  const running = (await handle.describe()).memo?.config;
+  if (!isDeepStrictEqual(running, config)) await start('TERMINATE_EXISTING');
 }
 
 export async function runServe(settings: CairnSettings, options: ServeOptions = {}): Promise<number> {
@@ -61,13 +94,7 @@ export async function runServe(settings: CairnSettings, options: ServeOptions = 
         prefix: settings.prefix,
       }),
     });
-    // A replica restarted with a new config replaces its old run; the old run's history keeps its lifetimes.
-    await client.workflow.start('serving', {
-      workflowId,
-      taskQueue,
-      args: [{ config, replica }],
-      workflowIdConflictPolicy: 'TERMINATE_EXISTING',
-    });
+    await joinServingWorkflow(client, { workflowId, taskQueue, config, replica });
     console.log(`serving ${settings.recommendSubject} as replica ${replica} (workflow ${workflowId})`);
     // The Temporal runtime shuts the worker down on SIGINT/SIGTERM; run() returns once drained.
     await worker.run();

@@ -6,11 +6,11 @@
  */
 
 import {
+  HistoryNeighbours,
   type ItemNeighbours,
   type NeighbourList,
   TableNeighbours,
   unitRows,
-  VectorNeighbours,
 } from './item-neighbours';
 import type { LiveCatalog } from './live-catalog';
 
@@ -98,7 +98,7 @@ export function buildHotState(
     popularity: popularityOf(release, seen, catalog),
     neighbours:
       release.neighbours === undefined
-        ? new VectorNeighbours(unit, dims, neighboursPerItem)
+        ? new HistoryNeighbours(seen, itemIds.length, neighboursPerItem)
         : new TableNeighbours(
             release.neighbours.map(
               ([items, scores]): NeighbourList => ({

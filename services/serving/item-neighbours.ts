@@ -1,9 +1,8 @@
 /**
  * Item-item neighbours: "people who liked this also liked". A release may publish them as a
- * table; otherwise they are computed on first use from the release's item vectors (cosine) and
- * kept, so each item costs one pass over the catalog once per release.
+ * table; otherwise they are computed on first use from the release's training histories and
+ * kept, so each item costs one pass over its users' histories once per release.
  */
-import { topK } from '../evaluation/topk';
 
 export interface NeighbourList {
   items: Int32Array;
@@ -27,35 +26,58 @@ export function unitRows(vectors: Float32Array, dims: number): Float32Array {
   return unit;
 }
 
-export class VectorNeighbours implements ItemNeighbours {
+/**
+ * Neighbours by co-occurrence in the release's training histories (item-based collaborative
+ * filtering): cosine between two items' user sets, each user's vote damped by the length of
+ * their history so a few heavy users do not make everything similar. Computed per item on
+ * first use and kept.
+ */
+export class HistoryNeighbours implements ItemNeighbours {
   private readonly cache = new Map<number, NeighbourList>();
+  private readonly usersOf: Int32Array[];
+  private readonly weightOf: Float32Array;
+  private readonly itemNorm: Float32Array;
   private readonly scores: Float32Array;
 
   constructor(
-    private readonly unit: Float32Array,
-    private readonly dims: number,
+    private readonly seen: readonly Int32Array[],
+    nItems: number,
     private readonly k: number,
   ) {
-    this.scores = new Float32Array(unit.length / dims);
+    const counts = new Int32Array(nItems);
+    for (const row of seen) for (const item of row) counts[item]++;
+    this.usersOf = Array.from(counts, (n) => new Int32Array(n));
+    const fill = new Int32Array(nItems);
+    this.weightOf = Float32Array.from(seen, (row) => 1 / Math.log2(2 + row.length));
+    const norm = new Float64Array(nItems);
+    seen.forEach((row, u) => {
+      for (const item of row) {
+        this.usersOf[item][fill[item]++] = u;
+        norm[item] += this.weightOf[u] ** 2;
+      }
+    });
+    this.itemNorm = Float32Array.from(norm, Math.sqrt);
+    this.scores = new Float32Array(nItems);
   }
 
   of(item: number): NeighbourList {
     const cached = this.cache.get(item);
     if (cached !== undefined) return cached;
-    const unit = this.unit;
-    const dims = this.dims;
     const scores = this.scores;
-    const base = item * dims;
-    for (let row = 0; row < scores.length; row++) {
-      let dot = 0;
-      const other = row * dims;
-      for (let d = 0; d < dims; d++) dot += unit[base + d] * unit[other + d];
-      scores[row] = dot;
+    const touched: number[] = [];
+    for (const u of this.usersOf[item]) {
+      const w = this.weightOf[u] ** 2;
+      for (const other of this.seen[u]) {
+        if (scores[other] === 0) touched.push(other);
+        scores[other] += w;
+      }
     }
-    // A zero vector (an item nobody interacted with) has no neighbours worth proposing.
-    const result = isZero(unit, base, dims)
-      ? { items: new Int32Array(0), scores: new Float32Array(0) }
-      : pick(scores, topK(scores, this.k, Int32Array.of(item)));
+    for (const other of touched) scores[other] /= this.itemNorm[item] * this.itemNorm[other];
+    scores[item] = 0;
+    const ranked = touched.filter((other) => other !== item).sort((a, b) => scores[b] - scores[a] || a - b);
+    const top = ranked.slice(0, this.k);
+    const result = { items: Int32Array.from(top), scores: Float32Array.from(top, (i) => scores[i]) };
+    for (const other of touched) scores[other] = 0;
     this.cache.set(item, result);
     return result;
   }
@@ -68,13 +90,4 @@ export class TableNeighbours implements ItemNeighbours {
   of(item: number): NeighbourList {
     return this.rows[item] ?? { items: new Int32Array(0), scores: new Float32Array(0) };
   }
-}
-
-function isZero(v: Float32Array, base: number, dims: number): boolean {
-  for (let d = 0; d < dims; d++) if (v[base + d] !== 0) return false;
-  return true;
-}
-
-function pick(scores: Float32Array, items: Int32Array): NeighbourList {
-  return { items: Int32Array.from(items), scores: Float32Array.from(items, (i) => scores[i]) };
 }

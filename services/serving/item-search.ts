@@ -58,6 +58,19 @@ export function elasticsearchSearch(client: Client): ItemSearch {
   };
 }
 
+/** The primary search for a release under the configured policy. */
+export function chooseSearch(
+  policy: 'auto' | 'elasticsearch' | 'in-process',
+  maxCells: number,
+  elasticsearch: ItemSearch,
+): (state: HotState) => ItemSearch {
+  return (state) => {
+    if (policy === 'elasticsearch') return elasticsearch;
+    if (policy === 'in-process') return exactSearch;
+    return state.items.ids.length * state.items.dims <= maxCells ? exactSearch : elasticsearch;
+  };
+}
+
 export interface SearchOutcome {
   ids: string[];
   /** Why the in-process search answered, when it did. */
@@ -68,13 +81,15 @@ export class FallbackSearch {
   private skipUntil = 0;
 
   constructor(
-    private readonly primary: ItemSearch,
+    private readonly primaryFor: (state: HotState) => ItemSearch,
     private readonly fallback: ItemSearch,
     private readonly cooldownMs: number,
   ) {}
 
   async nearest(state: HotState, query: KnnQuery, budgetMs: number): Promise<SearchOutcome> {
     const never = new AbortController().signal;
+    const primary = this.primaryFor(state);
+    if (primary === this.fallback) return { ids: await primary.nearest(state, query, never) };
     if (Date.now() < this.skipUntil)
       return {
         ids: await this.fallback.nearest(state, query, never),
@@ -86,7 +101,7 @@ export class FallbackSearch {
       timer = setTimeout(() => resolve('over budget'), Math.max(1, budgetMs));
     });
     try {
-      const answer = await Promise.race([this.primary.nearest(state, query, abort.signal), overBudget]);
+      const answer = await Promise.race([primary.nearest(state, query, abort.signal), overBudget]);
       if (answer !== 'over budget') return { ids: answer };
       abort.abort();
       this.skipUntil = Date.now() + this.cooldownMs;

@@ -13,7 +13,13 @@ import { retrievalFamily } from '../training/families';
 import { CatalogFeed } from './catalog-feed';
 import type { HotState } from './hot-state';
 import { ImpressionLog } from './impression-log';
-import { elasticsearchSearch, exactSearch, FallbackSearch, type ItemSearch } from './item-search';
+import {
+  chooseSearch,
+  elasticsearchSearch,
+  exactSearch,
+  FallbackSearch,
+  type ItemSearch,
+} from './item-search';
 import { LiveCatalog } from './live-catalog';
 import { loadHotState } from './release-loader';
 import { Responder, type ServingCounters } from './responder';
@@ -86,7 +92,11 @@ export class ServingReplica {
       config: deps.config,
       variants: variantsOf(deps.config),
       search: new FallbackSearch(
-        deps.primarySearch ?? elasticsearchSearch(deps.search),
+        chooseSearch(
+          deps.config.search,
+          deps.config.inProcessSearchCells,
+          deps.primarySearch ?? elasticsearchSearch(deps.search),
+        ),
         exactSearch,
         deps.config.searchCooldownMs,
       ),

@@ -9,6 +9,8 @@ export const pipelineParamsSchema = z
   .object({
     /** Candidates asked of each generator. */
     perGenerator: z.number().int().min(10).max(2_000).default(200),
+    /** Candidates asked of the kNN search: its cost grows with k, the others' hardly. */
+    annCandidates: z.number().int().min(10).max(2_000).default(100),
     /** Weight of each generator in the blended score (0 turns it off). */
     weights: z
       .object({
@@ -62,6 +64,14 @@ export const servingConfigSchema = z
       .refine((v) => new Set(v.map((x) => x.name)).size === v.length, 'variant names must be unique'),
     /** Changing the salt reshuffles every user's variant: a new experiment. */
     salt: z.string().min(1).default('cairn-ab-1'),
+    /**
+     * Where the ANN generator searches. `auto`: in process (exact) when the release has at most
+     * `inProcessSearchCells` item × dimension cells, since a scan of a small catalog is exact and
+     * faster than a round trip; Elasticsearch kNN above that, with the in-process search as the
+     * degraded fallback.
+     */
+    search: z.enum(['auto', 'elasticsearch', 'in-process']).default('auto'),
+    inProcessSearchCells: z.number().int().min(0).default(4_000_000),
     /** Whole-request budget: past it, the slate is built from what is in memory and marked degraded. */
     deadlineMs: z.number().int().min(1).max(10_000).default(50),
     /** Budget of one Elasticsearch kNN call; over it, the in-process search answers. */

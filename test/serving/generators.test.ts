@@ -61,6 +61,6 @@ test('the ANN query is the user’s vector moved toward the session; new users g
 
   const context = contextOf(state, { userId: 'ux', exclude: ['a2'] });
   assert.deepEqual([...excludedIds(context)].sort(), ['a0', 'a1', 'a2']);
-  const ann = await annCandidates(context, new FallbackSearch(exactSearch, exactSearch, 0), 50);
+  const ann = await annCandidates(context, new FallbackSearch(() => exactSearch, exactSearch, 0), 50);
   assert.deepEqual(idsOf(state, ann.list.items).slice(0, 3), ['a3', 'a4', 'a5']);
 });

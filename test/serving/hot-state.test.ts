@@ -3,7 +3,12 @@ import { test } from 'node:test';
 import type { Producer } from 'kafkajs';
 import { buildHotState } from '../../services/serving/hot-state';
 import { ImpressionLog } from '../../services/serving/impression-log';
-import { exactSearch, FallbackSearch, type ItemSearch } from '../../services/serving/item-search';
+import {
+  chooseSearch,
+  exactSearch,
+  FallbackSearch,
+  type ItemSearch,
+} from '../../services/serving/item-search';
 import { LiveCatalog } from '../../services/serving/live-catalog';
 import { fixtureState } from './hot-state-fixture';
 
@@ -50,11 +55,24 @@ test('published neighbour and cohort tables are used as they are; without them t
   const state = buildHotState(release, new LiveCatalog(), 'idx');
   assert.deepEqual(Array.from(state.neighbours.of(0).items), [2]);
   assert.deepEqual(Array.from(state.popularity.byCohort.get('x|F|y') ?? []), [2, 1, 0]);
-  assert.equal(computed.neighbours.of(0).items.length, 23);
+  assert.deepEqual(
+    Array.from(computed.neighbours.of(0).items, (i) => computed.items.ids[i]).sort(),
+    ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7'],
+    'from co-occurrence in the histories',
+  );
   assert.throws(
     () => buildHotState({ ...release, itemVectors: Float32Array.of(1) }, new LiveCatalog(), 'idx'),
     /do not match/,
   );
+});
+
+test('auto search: in process for a small release, Elasticsearch above the size limit', () => {
+  const state = fixtureState();
+  const remote: ItemSearch = { nearest: async () => [] };
+  assert.equal(chooseSearch('auto', 72, remote)(state), exactSearch, '24 items × 3 dims');
+  assert.equal(chooseSearch('auto', 71, remote)(state), remote);
+  assert.equal(chooseSearch('elasticsearch', 1e9, remote)(state), remote);
+  assert.equal(chooseSearch('in-process', 0, remote)(state), exactSearch);
 });
 
 test('a failing or slow primary search falls back to the exact search, marks it, and recovers after the cool-down', async () => {
@@ -67,7 +85,7 @@ test('a failing or slow primary search falls back to the exact search, marks it,
       return ['b5'];
     },
   };
-  const search = new FallbackSearch(primary, exactSearch, 50);
+  const search = new FallbackSearch(() => primary, exactSearch, 50);
   const query = { vector: Float32Array.of(1, 0, 0), k: 2, excluded: new Set(['a0']) };
   const failed = await search.nearest(state, query, 20);
   assert.deepEqual(failed.ids, ['a1', 'a2']);

@@ -24,6 +24,8 @@ const config = parseServingConfig({
     { name: 'explore', share: 0.5, params: { explorationRate: 0.2 } },
   ],
   championPollMs: 300,
+  // The catalog is small enough for the in-process search: force the Elasticsearch path.
+  search: 'elasticsearch',
   // The shared machine is busy during tests: the budget must not turn every answer degraded.
   searchBudgetMs: 2_000,
   deadlineMs: 5_000,

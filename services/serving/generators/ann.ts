@@ -54,7 +54,7 @@ export async function annCandidates(
   const { vector, strategy } = queryVector(context);
   const outcome = await search.nearest(
     context.state,
-    { vector, k: context.params.perGenerator, excluded: excludedIds(context) },
+    { vector, k: context.params.annCandidates, excluded: excludedIds(context) },
     budgetMs,
   );
   const items: number[] = [];

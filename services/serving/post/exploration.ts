@@ -18,8 +18,17 @@ export function explore(context: RequestContext, ranked: Candidate[], random: ()
   const slate: Candidate[] = [];
   let next = 0;
   for (let slot = 0; slot < k; slot++) {
-    const eligible = slot < params.categoryCapWindow ? pool.filter((c) => fitsCap(context, counts, c)) : pool;
-    if (random() < epsilon && eligible.length > 0) {
+    const exploring = random() < epsilon;
+    // Only an exploration slot needs the eligible pool; the ranked slots' propensity only needs to know it is not empty.
+    const eligible =
+      slot >= params.categoryCapWindow
+        ? pool
+        : exploring
+          ? pool.filter((c) => fitsCap(context, counts, c))
+          : pool.find((c) => fitsCap(context, counts, c)) === undefined
+            ? []
+            : pool;
+    if (exploring && eligible.length > 0) {
       const drawn = eligible[Math.floor(random() * eligible.length)];
       pool.splice(pool.indexOf(drawn), 1);
       if (slot < params.categoryCapWindow)

@@ -1,0 +1,246 @@
+/**
+ * `cairn bench serve`: open-loop load over NATS against a `cairn serve` process answering from
+ * a release trained on MovieLens 100K, at fixed rates, with a realistic mix (60% known users,
+ * 30% known users with recent items, 10% new users). The same load against a trivial responder
+ * on the same NATS server is the floor: what NATS and the client cost on this machine.
+ * Runs in a scratch namespace (its own store, topics, indexes, registry) and removes it.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { runPipelineWorker } from '../cli/worker';
+import type { RecommendResponse, StageTimings } from '../schemas/recommend';
+import { exited, spawnCairn } from '../services/config/cairn-process';
+import type { CairnSettings } from '../services/config/environment';
+import { type ScratchSettings, scratchNamespace } from '../services/config/scratch-namespace';
+import { loadMovieLens } from '../services/data/movielens';
+import { itemCreated, ratingInteraction, userCreated } from '../services/data/movielens-events';
+import { eventProducer, kafkaClient } from '../services/events/kafka';
+import { mulberry32 } from '../services/models/random';
+import { retrainInput } from '../services/orchestration/schedules';
+import { temporalClient } from '../services/orchestration/temporal';
+import { InteractionStore } from '../services/store/interaction-store';
+
+export interface ServeBenchOptions {
+  rates: number[];
+  seconds: number;
+  log: (line: string) => void;
+}
+
+export interface LoadFigures {
+  target: string;
+  rate: number;
+  sent: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  errors: number;
+  timeouts: number;
+  degraded: number;
+  stages?: Record<keyof StageTimings, { mean: number; p99: number }>;
+}
+
+const requestTimeoutMs = 2_000;
+
+export async function benchServe(options: ServeBenchOptions): Promise<LoadFigures[]> {
+  const settings = await scratchNamespace('bench');
+  const nc = await connect({ servers: settings.natsUrl.split(',') });
+  let server: ChildProcess | undefined;
+  try {
+    options.log(
+      'setting up: MovieLens 100K into a scratch store and the log, retrain (iALS, backfill, promote)',
+    );
+    const { users, items } = await loadMovieLensNamespace(settings);
+    const client = await temporalClient(settings);
+    await runPipelineWorker(
+      settings,
+      client.workflow.execute('retrain', {
+        taskQueue: settings.pipelineTaskQueue,
+        workflowId: `${settings.prefix}retrain`,
+        workflowExecutionTimeout: '15 minutes',
+        args: [retrainInput(settings, {})],
+      }),
+    );
+    await client.connection.close();
+    server = spawnCairn(settings, ['serve', '--replica', 'bench']);
+    await untilAnswering(nc, settings);
+    const floorSubject = `${settings.recommendSubject}.floor`;
+    const floor = nc.subscribe(floorSubject, {
+      callback: (_error, message) => {
+        message.respond('{"ok":true,"items":[]}');
+      },
+    });
+    const random = mulberry32(7);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)];
+    const request = (): string => {
+      const r = random();
+      if (r < 0.6) return JSON.stringify({ userId: pick(users), k: 10 });
+      if (r < 0.9)
+        return JSON.stringify({
+          userId: pick(users),
+          k: 10,
+          recentItems: [pick(items), pick(items), pick(items)],
+        });
+      return JSON.stringify({ userId: `new-${Math.floor(random() * 1e9)}`, k: 10 });
+    };
+    const figures: LoadFigures[] = [];
+    for (const rate of options.rates) {
+      figures.push(await openLoop(nc, floorSubject, 'floor', rate, options.seconds, request));
+      figures.push(
+        await openLoop(nc, settings.recommendSubject, 'cairn serve', rate, options.seconds, request),
+      );
+      options.log(`rate ${rate} rps done`);
+    }
+    floor.unsubscribe();
+    return figures;
+  } finally {
+    if (server !== undefined) {
+      server.kill('SIGTERM');
+      await exited(server);
+    }
+    await nc.close();
+    await settings.cleanup();
+  }
+}
+
+/** Users, items and ratings into the namespace's store; users and items also onto the log for serving. */
+export async function loadMovieLensNamespace(
+  settings: ScratchSettings,
+): Promise<{ users: string[]; items: string[] }> {
+  const data = await loadMovieLens(join(settings.cacheDir, 'data', 'ml-100k'));
+  const since = data.ratings.reduce((min, r) => Math.min(min, r.timestamp), Number.POSITIVE_INFINITY) * 1000;
+  const users = data.users.map((u) => userCreated(u, since));
+  const items = data.items.map((i) => itemCreated(i, since));
+  const store = await InteractionStore.open(settings.storeDir);
+  for (const event of users) store.apply({ stream: 'users', event });
+  for (const event of items) store.apply({ stream: 'catalog', event });
+  for (const row of data.ratings) store.apply({ stream: 'interactions', event: ratingInteraction(row) });
+  await store.commit({});
+  await store.close();
+  const producer = eventProducer(kafkaClient(settings, 'cairn-bench-serve'));
+  await producer.connect();
+  await producer.send({
+    topic: settings.topics.users,
+    messages: users.map((e) => ({ key: e.userId, value: JSON.stringify(e) })),
+  });
+  await producer.send({
+    topic: settings.topics.catalog,
+    messages: items.map((e) => ({ key: e.itemId, value: JSON.stringify(e) })),
+  });
+  await producer.disconnect();
+  return { users: data.users.map((u) => u.user), items: data.items.map((i) => i.item) };
+}
+
+async function untilAnswering(nc: NatsConnection, settings: CairnSettings): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      const reply = JSON.parse(
+        (await nc.request(settings.recommendSubject, '{"userId":"1"}', { timeout: 1_000 })).string(),
+      ) as RecommendResponse;
+      if (reply.ok) return;
+    } catch {
+      // not subscribed yet
+    }
+    if (Date.now() > deadline) throw new Error('cairn serve did not answer within 120 s');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** Sends at fixed times whatever the replies do (open loop), so a slow server cannot slow the load. */
+async function openLoop(
+  nc: NatsConnection,
+  subject: string,
+  target: string,
+  rate: number,
+  seconds: number,
+  request: () => string,
+): Promise<LoadFigures> {
+  const total = Math.round(rate * seconds);
+  const latencies: number[] = [];
+  const stages = new Map<keyof StageTimings, number[]>();
+  let errors = 0;
+  let timeouts = 0;
+  let degraded = 0;
+  const pending: Promise<void>[] = [];
+  const start = performance.now();
+  for (let n = 0; n < total; n++) {
+    const due = start + (n * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const body = request();
+    pending.push(
+      nc.request(subject, body, { timeout: requestTimeoutMs }).then(
+        (reply) => {
+          // Measured from when the request was due: a late send is the server's delay too.
+          latencies.push(performance.now() - due);
+          const answer = JSON.parse(reply.string()) as RecommendResponse;
+          if (!answer.ok) errors++;
+          else if (answer.timings !== undefined) {
+            if (answer.degraded) degraded++;
+            for (const [stage, ms] of Object.entries(answer.timings) as [keyof StageTimings, number][])
+              stages.set(stage, [...(stages.get(stage) ?? []), ms]);
+          }
+        },
+        (error: Error) => {
+          if (/timeout/i.test(error.message)) timeouts++;
+          else errors++;
+        },
+      ),
+    );
+  }
+  await Promise.all(pending);
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
+  const sortedStage = (xs: number[]) => xs.sort((a, b) => a - b);
+  return {
+    target,
+    rate,
+    sent: total,
+    p50: q(0.5),
+    p95: q(0.95),
+    p99: q(0.99),
+    max: latencies.at(-1) ?? Number.NaN,
+    errors,
+    timeouts,
+    degraded,
+    stages:
+      stages.size === 0
+        ? undefined
+        : (Object.fromEntries(
+            [...stages].map(([stage, xs]) => {
+              const s = sortedStage(xs);
+              return [
+                stage,
+                { mean: s.reduce((a, b) => a + b, 0) / s.length, p99: s[Math.floor(0.99 * (s.length - 1))] },
+              ];
+            }),
+          ) as LoadFigures['stages']),
+  };
+}
+
+export function formatServeBench(figures: LoadFigures[]): string[] {
+  const lines = [
+    'target        rate   sent    p50    p95    p99    max  errors  timeouts  degraded  p99/floor',
+  ];
+  const floorP99 = new Map(figures.filter((f) => f.target === 'floor').map((f) => [f.rate, f.p99]));
+  const ms = (x: number) => x.toFixed(1).padStart(7);
+  for (const f of figures) {
+    const ratio = f.target === 'floor' ? '' : (f.p99 / (floorP99.get(f.rate) ?? Number.NaN)).toFixed(1);
+    lines.push(
+      `${f.target.padEnd(12)}${String(f.rate).padStart(6)}${String(f.sent).padStart(7)}${ms(f.p50)}${ms(f.p95)}${ms(f.p99)}${ms(f.max)}${String(f.errors).padStart(8)}${String(f.timeouts).padStart(10)}${String(f.degraded).padStart(10)}${ratio.padStart(11)}`,
+    );
+  }
+  lines.push('', 'per stage in cairn serve (ms, mean / p99):');
+  for (const f of figures) {
+    if (f.stages === undefined) continue;
+    lines.push(
+      `  ${String(f.rate).padStart(4)} rps  ${Object.entries(f.stages)
+        .map(([stage, v]) => `${stage} ${v.mean.toFixed(2)} / ${v.p99.toFixed(2)}`)
+        .join('   ')}`,
+    );
+  }
+  return lines;
+}
