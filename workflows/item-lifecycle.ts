@@ -3,7 +3,7 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
-  proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -21,8 +21,15 @@ import {
 } from '../services/lifecycle/lifecycle-state';
 import { temporalConfig } from '../temporal.config';
 
+/**
+ * Local activities: each is one or two short requests, and with millions of lifecycles the
+ * server's work per item is what limits throughput. A local activity runs inside the workflow
+ * task that asked for it and leaves one marker in the history, instead of an activity task
+ * round trip and a further workflow task; all of them are idempotent, so the re-run that a
+ * worker crash causes is harmless.
+ */
 const { placeItem, foldInItem, grantExploration, endExploration, removeItem } =
-  proxyActivities<LifecycleActivities>({
+  proxyLocalActivities<LifecycleActivities>({
     startToCloseTimeout: temporalConfig.timeouts.ioActivity,
     retry: temporalConfig.retry.io,
   });
