@@ -17,7 +17,6 @@ import { runDemo } from './demo';
 import { runEval } from './eval';
 import { IngestInterrupted, runIngestMovieLens } from './ingest';
 import { runLifecycleBench, runLifecycleConsumers } from './lifecycle';
-import { runLifecycleBench, runLifecycleConsumers } from './lifecycle';
 import { describeRetrain, runRetrain } from './retrain';
 import { applySchedule, showSchedule } from './schedule';
 import { runServe } from './serve';
@@ -190,30 +189,6 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
     async run({ settings }) {
       await runPipelineWorker(settings);
       return 0;
-    },
-  },
-  {
-    name: 'lifecycle',
-    summary: 'consume | bench: the item lifecycle workflows (cold → exploring → warm → retired)',
-    help: `cairn lifecycle consume
-cairn lifecycle bench [--items N] [--signals S] [--concurrency C]
-
-  consume  starts an itemLifecycle workflow per item_created (signal-with-start), signals
-           item_retired / item_blocked, and counts impressions and interactions per item into
-           count signals, at most one per item per lifecycle.signalIntervalMs (temporal.config.ts).
-           Consumer groups cairn-lifecycle-catalog and cairn-lifecycle-counts; until SIGINT/SIGTERM.
-  bench    N synthetic lifecycles (default 100,000) on the Temporal server with a 'cairn worker'
-           child: started, S count signals each (default 5), retired. Prints workflows/s,
-           signals/s and the history size per item.`,
-    options: { items: { type: 'string' }, signals: { type: 'string' }, concurrency: { type: 'string' } },
-    async run({ settings, positionals, values }) {
-      if (positionals[0] === 'consume') {
-        await runLifecycleConsumers(settings);
-        return 0;
-      }
-      if (positionals[0] === 'bench') return runLifecycleBench(values);
-      console.error('cairn lifecycle: expected consume or bench');
-      return 2;
     },
   },
   {
