@@ -9,7 +9,8 @@
  * the same remainder cannot both subtract from it, and it spends only what its leases hold. The
  * sum of all leases is therefore at most the grant. What a replica holds when it stops is given
  * back; what it holds when it crashes is lost, which under-spends the budget by at most one lease
- * per replica and never over-spends it. Each replica watches the bucket, so a revoked budget
+ * per replica and never over-spends it. Each replica watches the bucket: it knows which items are
+ * exploring (the keys with impressions left, the candidates of its exploration slots), and a revoked budget
  * (the item went warm, was retired or blocked) stops its spending at once.
  */
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
@@ -80,6 +81,8 @@ interface Lease {
 
 export class ExplorationBudget {
   private readonly leases = new Map<string, Lease>();
+  /** The bucket as last seen: items with impressions left to lease. */
+  private readonly open = new Map<string, number>();
   private readonly watching: Promise<void>;
 
   private constructor(
@@ -96,7 +99,8 @@ export class ExplorationBudget {
     options: ExplorationBudgetOptions,
   ): Promise<ExplorationBudget> {
     const kv = await openBudgetBucket(nats, bucket);
-    const watch = await kv.watch({ key: '>', include: 'updates' });
+    // Last values first, then every change: the replica starts knowing every exploring item.
+    const watch = await kv.watch({ key: '>' });
     return new ExplorationBudget(kv, watch, options);
   }
 
@@ -113,6 +117,13 @@ export class ExplorationBudget {
     }
     this.refill(itemId, lease);
     return false;
+  }
+
+  /** Items that may fill an exploration slot: impressions left in the bucket or held here. */
+  exploringItems(): string[] {
+    const items = new Set(this.open.keys());
+    for (const [itemId, lease] of this.leases) if (lease.held > 0) items.add(itemId);
+    return [...items];
   }
 
   /** Impressions this replica holds for the item now. */
@@ -200,9 +211,12 @@ export class ExplorationBudget {
 
   private async follow(): Promise<void> {
     for await (const entry of this.watch) {
-      const lease = this.leases.get(itemOfBudgetKey(entry.key));
-      if (lease === undefined) continue;
+      const itemId = itemOfBudgetKey(entry.key);
       const remaining = remainderOf(entry);
+      if (remaining !== undefined && remaining > 0) this.open.set(itemId, remaining);
+      else this.open.delete(itemId);
+      const lease = this.leases.get(itemId);
+      if (lease === undefined) continue;
       if (remaining === undefined) {
         lease.held = 0;
         lease.exhausted = true;

@@ -59,6 +59,11 @@ it('two replicas spending one budget in parallel never exceed it, and a revoked 
     assert.ok(spentA > 0 && spentB > 0, 'both replicas got leases');
 
     await grantBudget(kv, 'item.2', 100);
+    await waitFor(() => replicaB.exploringItems().includes('item.2'), {
+      what: 'the grant to reach the replicas',
+      timeoutMs: 5_000,
+    });
+    assert.ok(!replicaB.exploringItems().includes('item.1'), 'a spent budget is no exploration candidate');
     assert.equal(await replicaA.prefetch('item.2'), 7);
     assert.ok(replicaA.takeImpression('item.2'));
     await revokeBudget(kv, 'item.2');
@@ -68,6 +73,7 @@ it('two replicas spending one budget in parallel never exceed it, and a revoked 
     });
     assert.equal(replicaA.takeImpression('item.2'), false, 'a revoked budget is not spent');
     assert.equal(await replicaB.prefetch('item.2'), 0);
+    assert.deepEqual(replicaA.exploringItems(), []);
 
     await grantBudget(kv, 'item.3', 50);
     assert.equal(await replicaB.prefetch('item.3'), 7);
