@@ -7,8 +7,10 @@
  */
 import type { Client } from '@elastic/elasticsearch';
 import type { KV } from '@nats-io/kv';
+import { Context } from '@temporalio/activity';
 import { type ItemVectors, readItemVectors } from '../services/catalog/item-vectors';
 import { aliasTarget, writeVectors } from '../services/catalog/vector-index';
+import { announceChampion } from '../services/lifecycle/champion-announcement';
 import {
   type ContentMap,
   embedContent,
@@ -182,6 +184,17 @@ export function createLifecycleActivities({
       if (vector === undefined) return undefined;
       await writeItemVector(serving.index, input, vector);
       return { source: 'fold-in', version: serving.version };
+    },
+
+    /**
+     * After a promotion (a regular activity, for the retrain workflow): every running lifecycle
+     * recomputes its item's vector against the new serving release, without a restart.
+     */
+    async announceChampion(input: { version: string }): Promise<number> {
+      const context = Context.current();
+      return announceChampion(context.client, context.info.taskQueue, input.version, (signalled) =>
+        context.heartbeat(signalled),
+      );
     },
 
     async grantExploration(input: { itemId: string; impressions: number }): Promise<void> {

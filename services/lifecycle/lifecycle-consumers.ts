@@ -24,7 +24,7 @@ import { lifecycleGroups, lifecycleWorkflowId } from './lifecycle-names';
 import type { CountedStream } from './lifecycle-state';
 
 /** A signal to a workflow that never started or has ended: the item has no lifecycle to count for. */
-async function signalIfRunning(send: () => Promise<void>): Promise<boolean> {
+export async function signalIfRunning(send: () => Promise<void>): Promise<boolean> {
   try {
     await send();
     return true;

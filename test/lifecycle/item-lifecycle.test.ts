@@ -12,6 +12,7 @@ import { exited, spawnCairn } from '../../services/config/cairn-process';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
 import { syntheticItems, syntheticUserId } from '../../services/data/synthetic';
 import { eventProducer, kafkaClient } from '../../services/events/kafka';
+import { announceChampion } from '../../services/lifecycle/champion-announcement';
 import { openBudgetBucket, remainingBudget } from '../../services/lifecycle/exploration-budget';
 import { CatalogLifecycles, CountSignaller } from '../../services/lifecycle/lifecycle-consumers';
 import {
@@ -273,6 +274,59 @@ describe('item lifecycle on the real stack', () => {
     } finally {
       worker.kill('SIGTERM');
       await exited(worker);
+    }
+  });
+  it("re-embeds its items in a new champion's space without restarting their lifecycles", async () => {
+    const stop = new AbortController();
+    const worker = runPipelineWorker(
+      settings,
+      new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve())),
+    );
+    const coldItem = 'new-item-3';
+    const warmItem = 'new-item-2';
+    try {
+      await send(settings.topics.catalog, coldItem, [created(coldItem)]);
+      const cold = await waitForState(coldItem, 'cold', (v) => v.budget > 0);
+      const warm = await stateOf(warmItem);
+      assert.equal(warm.stage, 'warm');
+      const warmRun = (await temporal.workflow.getHandle(lifecycleWorkflowId(settings, warmItem)).describe())
+        .runId;
+
+      // Another config is another release; the gate is opened wide so that it is promoted.
+      const retrained = (await temporal.workflow.execute('retrain', {
+        taskQueue: settings.pipelineTaskQueue,
+        workflowId: `${settings.prefix}retrain-2`,
+        args: [
+          retrainInput(settings, {
+            ials: { factors, lambda: 5, alpha: 10, epochs: 6, seed: 2 },
+            gateTolerance: 1,
+          }),
+        ],
+      })) as RetrainResult;
+      const version = retrained.release.version;
+      assert.ok(retrained.decision.promote);
+      assert.notEqual(version, cold.vector?.version);
+      assert.equal(await vectorDoc(coldItem), undefined, "the backfill wrote only the snapshot's items");
+
+      assert.ok((await announceChampion(temporal, settings.pipelineTaskQueue, version)) >= 2);
+      const recold = await waitForState(coldItem, 're-embedded', (v) => v.vector?.version === version);
+      assert.deepEqual(recold.vector, { source: 'content', version });
+      assert.equal(recold.stage, 'cold');
+      const rewarm = await waitForState(warmItem, 'folded in again', (v) => v.vector?.version === version);
+      assert.deepEqual(rewarm.vector, { source: 'fold-in', version });
+      assert.equal(rewarm.stage, 'warm');
+      assert.equal(rewarm.interactions, warmAfterInteractions);
+      for (const itemId of [coldItem, warmItem]) {
+        const doc = await vectorDoc(itemId);
+        assert.ok(doc, `${itemId} is in the new index`);
+        assert.equal(doc.vector.length, factors);
+      }
+      const run = (await temporal.workflow.getHandle(lifecycleWorkflowId(settings, warmItem)).describe())
+        .runId;
+      assert.equal(run, warmRun, 'the same run: no restart');
+    } finally {
+      stop.abort();
+      await worker;
     }
   });
 });
