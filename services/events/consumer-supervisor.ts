@@ -16,9 +16,10 @@ export interface SupervisedConsumerOptions {
   config: ConsumerConfig;
   /** Connects, subscribes and runs a new consumer (and seeks where its owner resumes from). */
   begin(consumer: Consumer): Promise<void>;
-  log?: (line: string) => void;
-  backoffMs?: { initial: number; max: number };
 }
+
+/** Restarts back off from half a second to 15 s: a broker restart takes seconds, not minutes. */
+const backoffMs = { initial: 500, max: 15_000 };
 
 export class SupervisedConsumer {
   private consumer?: Consumer;
@@ -66,7 +67,8 @@ export class SupervisedConsumer {
   }
 
   private async restart(cause: Error): Promise<void> {
-    const { name, log = console.error, backoffMs = { initial: 500, max: 15_000 } } = this.options;
+    const { name } = this.options;
+    const log = (line: string) => console.error(line);
     log(`${name}: consumer crashed (${cause.name}: ${cause.message}); starting a new one`);
     for (let attempt = 0; !this.stopped.signal.aborted; attempt++) {
       const wait = Math.min(backoffMs.max, backoffMs.initial * 2 ** attempt);

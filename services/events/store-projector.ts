@@ -206,7 +206,7 @@ export class StoreProjector {
           `consumer group '${this.groupId}' already has ${members.length} live member(s) (${who}): ` +
             `another store projector ('cairn consume', or 'cairn ingest' running its consumers in-process) ` +
             `consumes from it. A store needs every partition, so one projector per group: stop the other ` +
-            `one, or give this one its own CAIRN_PREFIX (and so its own group and topics)`,
+            `one, or next to a running 'cairn consume' use 'cairn ingest --external'`,
         );
       }
       await sleep(1_000);
