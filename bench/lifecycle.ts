@@ -12,10 +12,20 @@ import type { Client } from '@temporalio/client';
 import { exited, spawnCairn } from '../services/config/cairn-process';
 import { scratchNamespace } from '../services/config/scratch-namespace';
 import { openBudgetBucket } from '../services/lifecycle/exploration-budget';
-import { explorationBucket, lifecycleWorkflowId } from '../services/lifecycle/lifecycle-names';
+import {
+  explorationBucket,
+  lifecycleWorkflowId,
+  runningLifecyclesQuery,
+} from '../services/lifecycle/lifecycle-names';
 import type { CountBatch } from '../services/lifecycle/lifecycle-state';
 import { temporalClient } from '../services/orchestration/temporal';
-import { countsSignal, createdSignal, itemLifecycle, retiredSignal } from '../workflows/item-lifecycle';
+import {
+  countsSignal,
+  createdSignal,
+  itemLifecycle,
+  lifecycleState,
+  retiredSignal,
+} from '../workflows/item-lifecycle';
 
 export interface LifecycleBenchOptions {
   items: number;
@@ -51,10 +61,16 @@ async function inParallel(count: number, concurrency: number, call: (n: number) 
 }
 
 async function runningLifecycles(client: Client, taskQueue: string): Promise<number> {
-  const { count } = await client.workflow.count(
-    `WorkflowType = 'itemLifecycle' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`,
-  );
-  return count;
+  return (await client.workflow.count(runningLifecyclesQuery(taskQueue))).count;
+}
+
+/** A benchmark stopped half-way must not leave thousands of lifecycles waiting on the server. */
+async function terminateLeftovers(client: Client, taskQueue: string): Promise<void> {
+  for await (const execution of client.workflow.list({ query: runningLifecyclesQuery(taskQueue) }))
+    await client.workflow
+      .getHandle(execution.workflowId)
+      .terminate('benchmark ended')
+      .catch(() => undefined);
 }
 
 const seconds = (from: number) => (performance.now() - from) / 1000;
@@ -106,8 +122,15 @@ export async function benchLifecycle(options: LifecycleBenchOptions): Promise<Li
     // Signals are applied in order per item, so the last item's count tells when all are.
     const lastItems = [items - 1, Math.floor(items / 2), 0];
     for (;;) {
-      const views = await Promise.all(lastItems.map((n) => handle(n).query('state')));
-      if (views.every((v) => (v as { interactions: number }).interactions === signalsPerItem)) break;
+      // A query times out while the worker works through a backlog: that is a "not yet".
+      const views = await Promise.all(
+        lastItems.map((n) =>
+          handle(n)
+            .query(lifecycleState)
+            .catch(() => undefined),
+        ),
+      );
+      if (views.every((v) => v?.interactions === signalsPerItem)) break;
       await sleep(500);
     }
     const signalsApplied = seconds(signalsBegan);
@@ -147,6 +170,7 @@ export async function benchLifecycle(options: LifecycleBenchOptions): Promise<Li
       },
     };
   } finally {
+    await terminateLeftovers(client, settings.pipelineTaskQueue);
     worker.kill('SIGTERM');
     await exited(worker);
     await budgets.destroy().catch(() => undefined);

@@ -8,6 +8,7 @@
 import type { Client } from '@temporalio/client';
 import { championChangedSignal } from '../../workflows/item-lifecycle';
 import { signalIfRunning } from './lifecycle-consumers';
+import { runningLifecyclesQuery } from './lifecycle-names';
 
 export async function announceChampion(
   client: Client,
@@ -16,9 +17,7 @@ export async function announceChampion(
   onProgress: (signalled: number) => void = () => undefined,
   concurrency = 32,
 ): Promise<number> {
-  const running = client.workflow.list({
-    query: `WorkflowType = 'itemLifecycle' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`,
-  });
+  const running = client.workflow.list({ query: runningLifecyclesQuery(taskQueue) });
   let signalled = 0;
   let inFlight: Promise<void>[] = [];
   for await (const execution of running) {

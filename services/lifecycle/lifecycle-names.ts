@@ -13,3 +13,7 @@ export const lifecycleGroups = (settings: CairnSettings) => ({
   catalog: `${settings.prefix}cairn-lifecycle-catalog`,
   counts: `${settings.prefix}cairn-lifecycle-counts`,
 });
+
+/** The visibility query of the running lifecycles of one namespace (its task queue is its own). */
+export const runningLifecyclesQuery = (taskQueue: string) =>
+  `WorkflowType = 'itemLifecycle' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`;

@@ -19,6 +19,7 @@ import {
   explorationBucket,
   lifecycleGroups,
   lifecycleWorkflowId,
+  runningLifecyclesQuery,
 } from '../../services/lifecycle/lifecycle-names';
 import { retrainInput } from '../../services/orchestration/schedules';
 import { temporalClient } from '../../services/orchestration/temporal';
@@ -138,6 +139,10 @@ describe('item lifecycle on the real stack', () => {
 
   after(async () => {
     await Promise.all([catalog?.stop(), counts?.stop()]);
+    for await (const execution of temporal.workflow.list({
+      query: runningLifecyclesQuery(settings.pipelineTaskQueue),
+    }))
+      await temporal.workflow.getHandle(execution.workflowId).terminate('test ended');
     await producer?.disconnect();
     const admin = kafkaClient(settings, 'lifecycle-test-cleanup').admin();
     await admin.connect();
