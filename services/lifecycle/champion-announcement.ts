@@ -29,7 +29,8 @@ export async function announceChampion(
     if (inFlight.length === concurrency) {
       await Promise.all(inFlight);
       inFlight = [];
-      onProgress((signalled += concurrency));
+      signalled += concurrency;
+      onProgress(signalled);
     }
   }
   await Promise.all(inFlight);
