@@ -45,7 +45,13 @@ export function createServingActivities(deps: ServingActivityDeps) {
       }
       const context = Context.current();
       const startedAt = new Date().toISOString();
-      const replica = await ServingReplica.start({ ...deps, config, log: (line) => context.log.info(line) });
+      // Reading the catalog from the log can take longer than the heartbeat time-out on a large one.
+      const starting = setInterval(() => heartbeat({ starting: true }), heartbeatEveryMs);
+      const replica = await ServingReplica.start({
+        ...deps,
+        config,
+        log: (line) => context.log.info(line),
+      }).finally(() => clearInterval(starting));
       heartbeat(replica.counters());
       let beat: NodeJS.Timeout | undefined;
       const failed = new Promise<Error>((resolve) => {

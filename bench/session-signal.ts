@@ -102,7 +102,11 @@ export async function benchSessionSignal(cacheDir: string): Promise<SessionSigna
   }
   const titles = new Map(data.items.map((i) => [i.item, i.title]));
   const example = [];
-  for (const request of [{ userId: '1', recentItems: ['50', '181'] }, { userId: '1' }]) {
+  for (const request of [
+    { userId: '1', recentItems: ['50', '181'] },
+    { userId: '1' },
+    { userId: 'someone-new', recentItems: ['50', '181'] },
+  ]) {
     const ids = await serve(request);
     example.push({
       request: JSON.stringify(request),

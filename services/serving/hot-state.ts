@@ -57,6 +57,20 @@ export interface HotState {
 
 /** Neighbours kept per item: enough for the session generator to propose a few hundred candidates. */
 export const neighboursPerItem = 100;
+const precomputeNeighboursUpTo = 50_000;
+
+/**
+ * Computes a small catalog's neighbours before the state serves, so no request pays for a first
+ * use; in slices, so requests served from the previous state meanwhile are not held up.
+ */
+export async function warmNeighbours(state: HotState): Promise<void> {
+  const n = state.items.ids.length;
+  if (n > precomputeNeighboursUpTo) return;
+  for (let i = 0; i < n; i++) {
+    state.neighbours.of(i);
+    if (i % 32 === 31) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 
 export function buildHotState(
   release: ReleaseArtifacts,
@@ -77,6 +91,17 @@ export function buildHotState(
   for (let i = 0; i < itemIds.length; i++)
     for (let d = 0; d < dims; d++) coldStart[d] += itemVectors[i * dims + d] / itemIds.length;
   const seen = release.seen.map((row) => Int32Array.from(row).sort());
+  const neighbours =
+    release.neighbours === undefined
+      ? new HistoryNeighbours(seen, itemIds.length, neighboursPerItem)
+      : new TableNeighbours(
+          release.neighbours.map(
+            ([items, scores]): NeighbourList => ({
+              items: Int32Array.from(items),
+              scores: Float32Array.from(scores),
+            }),
+          ),
+        );
   return {
     family: release.family,
     version: release.version,
@@ -96,17 +121,7 @@ export function buildHotState(
     },
     coldStart,
     popularity: popularityOf(release, seen, catalog),
-    neighbours:
-      release.neighbours === undefined
-        ? new HistoryNeighbours(seen, itemIds.length, neighboursPerItem)
-        : new TableNeighbours(
-            release.neighbours.map(
-              ([items, scores]): NeighbourList => ({
-                items: Int32Array.from(items),
-                scores: Float32Array.from(scores),
-              }),
-            ),
-          ),
+    neighbours,
     catalog,
   };
 }

@@ -21,11 +21,18 @@ export interface ItemSearch {
   nearest(state: HotState, query: KnnQuery, signal: AbortSignal): Promise<string[]>;
 }
 
+/** One score buffer per release: the scan is synchronous, so requests never share it at the same time. */
+const scratch = new WeakMap<HotState, Float32Array>();
+
 /** Inner product over every item of the release: exact, and fast enough for a degraded answer. */
 export const exactSearch: ItemSearch = {
   async nearest(state, { vector, k, excluded }) {
     const { ids, dims, vectors } = state.items;
-    const scores = new Float32Array(ids.length);
+    let scores = scratch.get(state);
+    if (scores === undefined) {
+      scores = new Float32Array(ids.length);
+      scratch.set(state, scores);
+    }
     for (let row = 0; row < ids.length; row++) {
       let dot = 0;
       const base = row * dims;

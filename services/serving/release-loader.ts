@@ -5,7 +5,7 @@
  */
 import { indexName } from '../catalog/vector-index';
 import type { ModelRegistry, ModelRelease } from '../registry/model-registry';
-import { buildHotState, type HotState, type ReleaseArtifacts } from './hot-state';
+import { buildHotState, type HotState, type ReleaseArtifacts, warmNeighbours } from './hot-state';
 import type { LiveCatalog } from './live-catalog';
 
 export const releaseFiles = {
@@ -54,5 +54,11 @@ export async function loadHotState(
   itemsAlias: string,
 ): Promise<HotState> {
   const artifacts = await readRelease(registry, release);
-  return buildHotState(artifacts, catalog, indexName(itemsAlias, `${release.family}-${release.version}`));
+  const state = buildHotState(
+    artifacts,
+    catalog,
+    indexName(itemsAlias, `${release.family}-${release.version}`),
+  );
+  await warmNeighbours(state);
+  return state;
 }

@@ -59,6 +59,7 @@ export class ServingReplica {
   private draining = false;
   private subscriptionFailure?: Error;
   private readonly poll: NodeJS.Timeout;
+  private subscription?: Subscription;
 
   private constructor(
     private readonly deps: ReplicaDeps,
@@ -67,12 +68,17 @@ export class ServingReplica {
     private readonly producer: Producer,
     private readonly impressions: ImpressionLog,
     private readonly responder: Responder,
-    private readonly subscription: Subscription,
     private readonly log: (line: string) => void,
   ) {
     this.poll = setInterval(() => {
       this.refresh().catch((error: unknown) => log(`champion refresh failed: ${(error as Error).message}`));
     }, deps.config.championPollMs);
+  }
+
+  /** Joins the queue group: only once the champion is loaded, so a starting replica takes no traffic it cannot serve. */
+  private listen(): void {
+    const subscription = this.responder.subscribe(this.deps.nc, this.deps.subject);
+    this.subscription = subscription;
     void subscription.closed.then((error) => {
       if (!this.draining) this.subscriptionFailure = error ?? new Error('subscription closed');
     });
@@ -82,9 +88,17 @@ export class ServingReplica {
     const log = deps.log ?? console.log;
     const catalog = new LiveCatalog();
     const feed = new CatalogFeed(deps.kafka, deps.topics, catalog, deps.prefix);
-    await feed.start(catalogCatchUpMs);
+    try {
+      await feed.start(catalogCatchUpMs);
+    } catch (error) {
+      await feed.stop().catch(() => undefined);
+      throw error;
+    }
     const producer = eventProducer(deps.kafka);
-    await producer.connect();
+    await producer.connect().catch(async (error: unknown) => {
+      await feed.stop().catch(() => undefined);
+      throw error;
+    });
     const { batchSize, flushMs } = deps.config.impressions;
     const impressions = new ImpressionLog(producer, deps.topics.impressions, batchSize, flushMs, log);
     let replica: ServingReplica | undefined;
@@ -105,17 +119,14 @@ export class ServingReplica {
       maxInFlight: deps.config.maxInFlight,
       log,
     });
-    replica = new ServingReplica(
-      deps,
-      catalog,
-      feed,
-      producer,
-      impressions,
-      responder,
-      responder.subscribe(deps.nc, deps.subject),
-      log,
-    );
-    await replica.refresh();
+    replica = new ServingReplica(deps, catalog, feed, producer, impressions, responder, log);
+    try {
+      await replica.refresh();
+      replica.listen();
+    } catch (error) {
+      await replica.drain().catch(() => undefined);
+      throw error;
+    }
     return replica;
   }
 
@@ -172,7 +183,7 @@ export class ServingReplica {
   async drain(): Promise<ReplicaCounters> {
     this.draining = true;
     clearInterval(this.poll);
-    await this.subscription.drain();
+    await this.subscription?.drain();
     await this.responder.settled();
     await this.loading?.catch(() => undefined);
     await this.impressions.close();
