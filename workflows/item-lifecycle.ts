@@ -41,6 +41,8 @@ export interface LifecycleInput {
   content: ItemContent;
   /** Carried across continue-as-new. */
   carried?: LifecycleRecord;
+  /** History events per run before continuing as new (default `lifecycle.eventsPerRun`). */
+  eventsPerRun?: number;
 }
 
 export interface LifecycleView {
@@ -111,7 +113,8 @@ export async function itemLifecycle(input: LifecycleInput): Promise<LifecycleVie
   }
 
   const historyFull = () =>
-    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= settings.eventsPerRun;
+    workflowInfo().continueAsNewSuggested ||
+    workflowInfo().historyLength >= (input.eventsPerRun ?? settings.eventsPerRun);
   for (;;) {
     await condition(
       () =>
@@ -135,11 +138,7 @@ export async function itemLifecycle(input: LifecycleInput): Promise<LifecycleVie
       await reembed(record);
     }
     if (historyFull() && ending === undefined && newChampion === undefined)
-      return continueAsNew<typeof itemLifecycle>({
-        itemId: record.itemId,
-        content: record.content,
-        carried: record,
-      });
+      return continueAsNew<typeof itemLifecycle>({ ...input, carried: record });
   }
 }
 

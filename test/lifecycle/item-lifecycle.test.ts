@@ -24,7 +24,12 @@ import {
 import { retrainInput } from '../../services/orchestration/schedules';
 import { temporalClient } from '../../services/orchestration/temporal';
 import { temporalConfig } from '../../temporal.config';
-import { type LifecycleView, lifecycleState } from '../../workflows/item-lifecycle';
+import {
+  countsSignal,
+  itemLifecycle,
+  type LifecycleView,
+  lifecycleState,
+} from '../../workflows/item-lifecycle';
 import type { RetrainResult } from '../../workflows/retrain';
 import { fillSyntheticStore } from '../support/synthetic-store';
 import { waitFor } from '../support/wait';
@@ -329,6 +334,58 @@ describe('item lifecycle on the real stack', () => {
       const run = (await temporal.workflow.getHandle(lifecycleWorkflowId(settings, warmItem)).describe())
         .runId;
       assert.equal(run, warmRun, 'the same run: no restart');
+    } finally {
+      stop.abort();
+      await worker;
+    }
+  });
+  it('continues a long life as new without losing a count or its state', async () => {
+    const stop = new AbortController();
+    const worker = runPipelineWorker(
+      settings,
+      new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve())),
+    );
+    const itemId = 'long-lived';
+    const {
+      eventId: _e,
+      itemId: _i,
+      type: _t,
+      occurredAt: _o,
+      qualityFlags: _q,
+      ...content
+    } = created(itemId) as Extract<CatalogEvent, { type: 'item_created' }>;
+    const handle = await temporal.workflow.start(itemLifecycle, {
+      taskQueue: settings.pipelineTaskQueue,
+      workflowId: lifecycleWorkflowId(settings, itemId),
+      args: [{ itemId, content, eventsPerRun: 40 }],
+    });
+    try {
+      await waitForState(itemId, 'cold', (v) => v.budget > 0);
+      const signals = 30;
+      for (let n = 0; n < signals; n++)
+        await handle.signal(countsSignal, {
+          contributions: [{ stream: 'interactions', partition: 0, firstOffset: n, lastOffset: n, count: 1 }],
+          users: [syntheticUserId(n)],
+        });
+      const view = await waitForState(itemId, 'every signal counted', (v) => v.interactions === signals);
+      assert.equal(view.distinctUsers, signals);
+      assert.equal(view.stage, 'cold', 'no impression yet');
+      assert.equal(view.budget, explorationBudget);
+      const runs = await waitFor(
+        async () => {
+          const statuses: string[] = [];
+          for await (const execution of temporal.workflow.list({
+            query: `WorkflowId = '${lifecycleWorkflowId(settings, itemId)}'`,
+          }))
+            statuses.push(execution.status.name);
+          return statuses.length >= 2 && statuses;
+        },
+        { what: 'the lifecycle to have continued as new', timeoutMs: 30_000, pollMs: 500 },
+      );
+      assert.deepEqual(
+        runs.filter((status) => status === 'RUNNING'),
+        ['RUNNING'],
+      );
     } finally {
       stop.abort();
       await worker;
