@@ -24,7 +24,7 @@ export async function runLifecycleConsumers(settings: CairnSettings): Promise<vo
     const report = setInterval(
       () =>
         console.log(
-          `lifecycles started ${catalog.started}, refused ${catalog.refused}; count signals ${counts.signals}, dropped ${counts.dropped}`,
+          `item_created applied ${catalog.created}, refused ${catalog.refused}; count signals ${counts.signals}, dropped ${counts.dropped}`,
         ),
       30_000,
     );

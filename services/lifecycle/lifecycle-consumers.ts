@@ -44,7 +44,8 @@ export interface LifecycleConsumerDeps {
 
 export class CatalogLifecycles {
   private consumer?: Consumer;
-  started = 0;
+  /** item_created events that started a lifecycle or reached a running one. */
+  created = 0;
   /** item_created for an item whose lifecycle already ended (a replay, or an id reused). */
   refused = 0;
 
@@ -115,7 +116,7 @@ export class CatalogLifecycles {
         // A redelivered item_created must not bring a retired item back to life.
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
-      this.started++;
+      this.created++;
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       this.refused++;
