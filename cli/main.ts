@@ -1,37 +1,20 @@
 /** The `cairn` command line: parses the command, validates configuration, dispatches. */
-import { parseArgs } from 'node:util';
 import { ConfigError, readSettings } from '../services/config/environment';
+import { parseCommandLine } from './command-line';
 import { commands, usage } from './commands';
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    console.log(usage());
-    return name === undefined ? 2 : 0;
+  const line = parseCommandLine(argv, commands, usage());
+  if (line.kind === 'print') {
+    console.log(line.text);
+    return line.exitCode;
   }
-  const command = commands.find((c) => c.name === name);
-  if (command === undefined) {
-    console.error(`cairn: unknown command '${name}'\n\n${usage()}`);
+  if (line.kind === 'refuse') {
+    console.error(line.message);
     return 2;
-  }
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    console.error(`cairn ${name}: ${(error as Error).message}\n\n${command.help}`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    console.log(command.help);
-    return 0;
   }
   const settings = readSettings();
-  return command.run({ settings, positionals: parsed.positionals, values: parsed.values });
+  return line.command.run({ settings, positionals: line.positionals, values: line.values });
 }
 
 main(process.argv.slice(2)).then(

@@ -27,6 +27,12 @@ export type Validation = { ok: true; value: StreamEvent } | { ok: false; reason:
 /** Clocks drift and mobile clients batch; beyond this an event's time is not believable. */
 export const maxFutureSkewMs = 24 * 60 * 60 * 1000;
 
+/**
+ * Far above the largest valid event (a 500-item impression is about 70 KiB): a bigger value is
+ * refused before it is decoded, so a producer cannot make every consumer parse megabytes.
+ */
+export const maxEventBytes = 1024 * 1024;
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 const schemaOf: Record<EventStream, z.ZodType> = {
@@ -38,6 +44,8 @@ const schemaOf: Record<EventStream, z.ZodType> = {
 
 export function validateMessage(stream: EventStream, value: Buffer | null, now = Date.now()): Validation {
   if (value === null || value.length === 0) return { ok: false, reason: 'empty message (no value)' };
+  if (value.length > maxEventBytes)
+    return { ok: false, reason: `event is ${value.length} bytes, the limit is ${maxEventBytes}` };
   let text: string;
   try {
     text = utf8.decode(value);
@@ -61,7 +69,7 @@ export function validateMessage(stream: EventStream, value: Buffer | null, now =
   const value_ = { stream, event: parsed.data } as StreamEvent;
   const time = eventTime(value_);
   if (time > now + maxFutureSkewMs)
-    return { ok: false, reason: `timestamp ${new Date(time).toISOString()} is more than 24 h in the future` };
+    return { ok: false, reason: `timestamp ${describeTime(time)} is more than 24 h in the future` };
   if (value_.stream === 'impressions') {
     const positions = new Set(value_.event.items.map((i) => i.position));
     if (positions.size !== value_.event.items.length)
@@ -72,6 +80,12 @@ export function validateMessage(stream: EventStream, value: Buffer | null, now =
 
 export function eventTime(value: StreamEvent): number {
   return value.stream === 'impressions' ? value.event.servedAt : value.event.occurredAt;
+}
+
+/** Beyond ±8.64e15 ms a Date is invalid and toISOString throws: such a time is shown as a number. */
+function describeTime(time: number): string {
+  const date = new Date(time);
+  return Number.isNaN(date.getTime()) ? `${time} ms` : date.toISOString();
 }
 
 function describeIssues(error: z.ZodError): string {
