@@ -339,7 +339,7 @@ describe('item lifecycle on the real stack', () => {
       await worker;
     }
   });
-  it('continues a long life as new without losing a count or its state', async () => {
+  it('continues a long life as new without losing a count or its state, until the item is blocked', async () => {
     const stop = new AbortController();
     const worker = runPipelineWorker(
       settings,
@@ -386,6 +386,26 @@ describe('item lifecycle on the real stack', () => {
         runs.filter((status) => status === 'RUNNING'),
         ['RUNNING'],
       );
+
+      await send(settings.topics.catalog, itemId, [
+        {
+          type: 'item_blocked',
+          eventId: `e${eventNumber++}`,
+          itemId,
+          occurredAt: Date.now(),
+          reason: 'rights expired',
+        },
+      ]);
+      await waitFor(async () => (await handle.describe()).status.name === 'COMPLETED', {
+        what: 'the blocked lifecycle to end',
+        timeoutMs: 60_000,
+      });
+      const ended: LifecycleView = await temporal.workflow.getHandle(handle.workflowId).result();
+      assert.equal(ended.stage, 'blocked');
+      assert.equal(ended.endReason, 'rights expired');
+      assert.equal(ended.interactions, signals);
+      assert.equal(await vectorDoc(itemId), undefined, 'the blocked item left the index');
+      assert.equal(await budgetLeft(itemId), undefined);
     } finally {
       stop.abort();
       await worker;
