@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { ServingLifetime } from '../../activities/serving';
@@ -19,8 +21,14 @@ let nc: NatsConnection;
 const children: ChildProcess[] = [];
 const replica = 'cmd';
 
+/**
+ * Searches go to Elasticsearch (the catalog is small enough for the in-process search), so
+ * requests are really in flight, awaiting I/O, when the replica is told to stop.
+ */
+let configFile: string;
+
 function serve(): ChildProcess {
-  const child = spawnCairn(settings, ['serve', '--replica', replica]);
+  const child = spawnCairn(settings, ['serve', '--replica', replica, '--config', configFile]);
   children.push(child);
   return child;
 }
@@ -49,6 +57,11 @@ async function answering(what: string, timeoutMs = 90_000): Promise<number> {
 
 before(async () => {
   ({ settings, release } = await trainedNamespace('cmd'));
+  configFile = join(settings.storeDir, 'serving.json');
+  await writeFile(
+    configFile,
+    JSON.stringify({ search: 'elasticsearch', searchBudgetMs: 5_000, deadlineMs: 5_000 }),
+  );
   nc = await connect({ servers: settings.natsUrl });
 });
 
@@ -91,12 +104,24 @@ test('cairn serve answers through its Temporal-hosted activity and follows a pro
 
 test('SIGTERM drains: every request already received is answered, none times out, and the lifetime is recorded', async () => {
   const [child] = children;
+  // Open-loop load, 400 requests/s for 1.5 s, with SIGTERM half a second in.
   const outcomes = await new Promise<PromiseSettledResult<RecommendResponse>[]>((resolve) => {
-    const burst = Array.from({ length: 300 }, (_, n) =>
-      ask({ userId: syntheticUserId(n % 300), k: 10 }, 10_000),
-    );
-    setTimeout(() => child.kill('SIGTERM'), 5);
-    void Promise.allSettled(burst).then(resolve);
+    const load: Promise<PromiseSettledResult<RecommendResponse>>[] = [];
+    let n = 0;
+    const tick = setInterval(() => {
+      for (let i = 0; i < 4; i++, n++)
+        load.push(
+          ask({ userId: syntheticUserId(n % 300), k: 10 }, 10_000).then(
+            (value) => ({ status: 'fulfilled', value }),
+            (reason: unknown) => ({ status: 'rejected', reason }),
+          ),
+        );
+      if (n >= 600) {
+        clearInterval(tick);
+        void Promise.all(load).then(resolve);
+      }
+    }, 10);
+    setTimeout(() => child.kill('SIGTERM'), 500);
   });
   const answered = outcomes.filter((o) => o.status === 'fulfilled' && o.value.ok).length;
   const failed = outcomes
@@ -109,7 +134,7 @@ test('SIGTERM drains: every request already received is answered, none times out
     failed.slice(0, 3).join('\n'),
   );
   console.log(
-    `SIGTERM during a burst of 300: ${answered} answered, ${outcomes.length - answered - failed.length} refused (overloaded), ${failed.length} told no responder`,
+    `SIGTERM during 600 requests: ${answered} answered, ${outcomes.length - answered - failed.length} refused (overloaded), ${failed.length} told no responder`,
   );
   assert.ok(answered > 0);
   await waitFor(() => child.exitCode !== null || child.signalCode !== null, {
