@@ -64,7 +64,13 @@ export function validateMessage(stream: EventStream, value: Buffer | null, now =
       reason: `expected a JSON object, got ${Array.isArray(json) ? 'an array' : typeof json}`,
     };
 
-  const parsed = schemaOf[stream].safeParse(json);
+  let parsed: ReturnType<z.ZodType['safeParse']>;
+  try {
+    parsed = schemaOf[stream].safeParse(json);
+  } catch (error) {
+    // zod 4.1's record check throws on an own `constructor` key whose value is null.
+    return { ok: false, reason: `schema violation: ${(error as Error).message}` };
+  }
   if (!parsed.success) return { ok: false, reason: `schema violation: ${describeIssues(parsed.error)}` };
   const value_ = { stream, event: parsed.data } as StreamEvent;
   const time = eventTime(value_);

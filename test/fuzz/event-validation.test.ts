@@ -242,3 +242,23 @@ test('a 10 MB event is refused by its size before it is decoded', () => {
   assert.ok(largestValid.length < maxEventBytes);
   assert.equal(validateMessage('impressions', largestValid, now).ok, true);
 });
+
+test('inputs the long fuzz run found are refused with a reason, not thrown', () => {
+  const impression = (modelVersions: string, servedAt = now) =>
+    Buffer.from(
+      `{"slateId":"s","userId":"u1","surface":"homepage","servedAt":${servedAt},"variant":"v",` +
+        `"modelVersions":${modelVersions},"items":[{"itemId":"i1","position":0,"score":1,"propensity":0.5}]}`,
+    );
+  const found: [Buffer, RegExp][] = [
+    // zod 4.1's record check reads `constructor.prototype` of the input.
+    [impression('{"constructor":null}'), /schema violation/],
+    [impression('{"constructor":"x"}'), /modelVersions/],
+    // Date cannot format a time beyond ±8.64e15 ms.
+    [impression('{}', Number.MAX_SAFE_INTEGER), /9007199254740991 ms is more than 24 h in the future/],
+  ];
+  for (const [bytes, reason] of found) {
+    const validation = validateMessage('impressions', bytes, now);
+    assert.equal(validation.ok, false);
+    if (!validation.ok) assert.match(validation.reason, reason);
+  }
+});
