@@ -13,6 +13,7 @@ import { GroupInUseError } from '../services/events/store-projector';
 import { InteractionStore } from '../services/store/interaction-store';
 import { rebuildStore } from '../services/store/rebuild';
 import { startConsumers } from './consumers';
+import { deadLetterCommand } from './deadletter';
 import { runDemo } from './demo';
 import { runEval } from './eval';
 import { IngestInterrupted, runIngestMovieLens } from './ingest';
@@ -181,6 +182,7 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
       return 0;
     },
   },
+  deadLetterCommand,
   {
     name: 'worker',
     summary: 'run a pipeline worker (Temporal activities and workflows) until interrupted',

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { parseCommandLine } from '../../cli/command-line';
-import { commands, usage } from '../../cli/commands';
+import { type CommandContext, commands, usage } from '../../cli/commands';
+import { replayChoiceOf } from '../../cli/deadletter';
 import { environmentSchema } from '../../schemas/config';
 import { ConfigError, readSettings } from '../../services/config/environment';
 import {
@@ -146,6 +147,24 @@ test('any command line is run, printed or refused with a message', () => {
       }
     }),
     fuzzParameters(500),
+  );
+  assertPrototypesUntouched(prototypes);
+});
+
+test('any deadletter replay options give a choice or a refusal', () => {
+  const value = fc.oneof(fc.string({ maxLength: 12 }), fc.nat().map(String), fc.boolean());
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.constantFrom('reason', 'from-offset', 'limit', 'dry-run', '__proto__'), value), {
+        maxLength: 4,
+      }),
+      (entries) => {
+        const choice = replayChoiceOf(objectOf(entries) as CommandContext['values']);
+        if (typeof choice === 'string') return assert.match(choice, /^--/);
+        assert.ok(choice.fromOffset >= 0n && (choice.limit === undefined || choice.limit >= 1));
+      },
+    ),
+    fuzzParameters(),
   );
   assertPrototypesUntouched(prototypes);
 });
