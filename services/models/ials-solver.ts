@@ -10,6 +10,7 @@
  * YᵀY is shared by every row, so one CG step costs O(k² + |P_r|·k) instead
  * of forming and factoring a k×k system per row.
  */
+import { type KernelStep, solveRowsInKernel } from './ials-kernel';
 
 export interface HalfStep {
   /** Factors being solved for, rows × k, updated in place (warm start). */
@@ -27,10 +28,19 @@ export interface HalfStep {
   alpha: number;
   lambda: number;
   cgSteps: number;
+  /**
+   * When every array above lives in a kernel arena: the WebAssembly kernel solves instead, with
+   * its single-precision G = YᵀY + λI and per-thread scratch in the same memory.
+   */
+  kernel?: Pick<KernelStep, 'memory' | 'gram' | 'scratch' | 'blocks' | 'totals'>;
 }
 
-/** Solves rows [from, to) of one side. */
-export function solveRows(step: HalfStep, from: number, to: number): void {
+/** Solves rows [from, to) of one side; `part` picks the calling thread's kernel scratch. */
+export function solveRows(step: HalfStep, from: number, to: number, part = 0): void {
+  if (step.kernel) {
+    solveRowsInKernel({ ...step, ...step.kernel }, from, to, part);
+    return;
+  }
   const scratch = cgScratch(step.k);
   const x = new Float64Array(step.k);
   for (let r = from; r < to; r++) {

@@ -5,10 +5,12 @@ export interface SolveRequest {
   step: HalfStep;
   from: number;
   to: number;
+  /** Which slice of the kernel scratch this thread owns. */
+  part: number;
 }
 
 // Factor arrays arrive on SharedArrayBuffers, so solving in place is visible to the parent.
-parentPort?.on('message', ({ step, from, to }: SolveRequest) => {
-  solveRows(step, from, to);
+parentPort?.on('message', ({ step, from, to, part }: SolveRequest) => {
+  solveRows(step, from, to, part);
   parentPort?.postMessage(null);
 });

@@ -1,3 +1,10 @@
+import {
+  KernelArena,
+  kernelGramian,
+  kernelSupports,
+  takeSolvedGramian,
+  threadScratchBytes,
+} from './ials-kernel';
 import { cgScratch, conjugateGradient, gramian, type HalfStep, solveRows } from './ials-solver';
 import type { InteractionMatrix } from './interaction-matrix';
 import { mulberry32 } from './random';
@@ -22,16 +29,41 @@ export interface IalsParams {
   recencyHalfLife?: number;
   /** Solver threads including the main one; above 1, row solves also run in worker threads. */
   threads?: number;
+  /** Called after each epoch, e.g. to time epochs or heartbeat a long fit. */
+  onEpoch?: (epoch: number) => void;
 }
 
 const DEFAULT_CG_STEPS = 3;
 /** A cold fold-in has no warm start, so it gets more iterations than a training half-step. */
 const FOLD_IN_CG_STEPS = 12;
 
-function randomFactors(length: number, scale: number, random: () => number, shared: boolean): Float32Array {
-  const factors = shared ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length);
-  for (let n = 0; n < length; n++) factors[n] = (random() - 0.5) * scale;
+function fillRandom(factors: Float32Array, scale: number, random: () => number): Float32Array {
+  for (let n = 0; n < factors.length; n++) factors[n] = (random() - 0.5) * scale;
   return factors;
+}
+
+/** Where a fit keeps its arrays: the wasm kernel's arena, or plain (shared when threaded) arrays. */
+interface FitStorage {
+  float32(length: number): Float32Array;
+  int32(length: number): Int32Array;
+  arena?: KernelArena;
+}
+
+function fitStorage(train: InteractionMatrix, k: number, threads: number, weighted: boolean): FitStorage {
+  const rows = train.nUsers + train.nItems;
+  const arena = kernelSupports(k)
+    ? KernelArena.of(
+        [rows * k, rows + 2, 2 * train.nnz, weighted ? 2 * train.nnz : 0, k * k]
+          .map((floats) => floats * 4)
+          .concat(threadScratchBytes(k, threads)),
+      )
+    : undefined;
+  if (arena) return { float32: (n) => arena.float32(n), int32: (n) => arena.int32(n), arena };
+  const shared = threads > 1;
+  return {
+    float32: (n) => (shared ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n)),
+    int32: (n) => new Int32Array(n),
+  };
 }
 
 /** Implicit-feedback matrix factorisation (Hu, Koren & Volinsky 2008) with CG row solves. */
@@ -49,40 +81,75 @@ export class Ials implements CandidateModel {
     const cgSteps = this.params.cgSteps ?? DEFAULT_CG_STEPS;
     const threads = this.params.threads ?? 1;
     const random = mulberry32(this.params.seed ?? 1);
-    // Small random start: zero would be a fixed point of the alternating solves.
-    const scale = 0.1 / Math.sqrt(k);
-    const users = randomFactors(train.nUsers * k, scale, random, threads > 1);
-    const items = randomFactors(train.nItems * k, scale, random, threads > 1);
     const byUser =
       this.params.recencyHalfLife === undefined
         ? undefined
         : recencyWeights(train, this.params.recencyHalfLife);
-    const byItem = byUser && Float32Array.from(train.itemEntries, (entry) => byUser[entry]);
+    const storage = fitStorage(train, k, threads, byUser !== undefined);
+    const copy = <T extends Float32Array | Int32Array>(into: T, from: ArrayLike<number>): T => {
+      into.set(from);
+      return into;
+    };
+    // Small random start: zero would be a fixed point of the alternating solves.
+    const scale = 0.1 / Math.sqrt(k);
+    const users = fillRandom(storage.float32(train.nUsers * k), scale, random);
+    const items = fillRandom(storage.float32(train.nItems * k), scale, random);
+    const userSide = {
+      ptr: copy(storage.int32(train.nUsers + 1), train.userPtr),
+      idx: copy(storage.int32(train.nnz), train.userItems),
+      strength: byUser && copy(storage.float32(train.nnz), byUser),
+    };
+    const itemSide = {
+      ptr: copy(storage.int32(train.nItems + 1), train.itemPtr),
+      idx: copy(storage.int32(train.nnz), train.itemUsers),
+      strength:
+        byUser &&
+        copy(
+          storage.float32(train.nnz),
+          Float32Array.from(train.itemEntries, (e) => byUser[e]),
+        ),
+    };
+    const arena = storage.arena;
+    const kernel = arena && {
+      memory: arena.memory,
+      gram: arena.float32(k * k),
+      scratch: arena.float32(3 * k * threads),
+      blocks: arena.float32(threads * k * k),
+      totals: arena.float64(threads * k * k),
+    };
     const pool = threads > 1 ? RowSolverPool.start(threads - 1) : undefined;
+    /**
+     * Solves one side against the fixed side's Gramian; returns the solved side's Gramian, which
+     * the kernel accumulates while solving (the JavaScript kernel computes it after).
+     */
     const side = async (
       target: Float32Array,
+      targetRows: number,
       fixed: Float32Array,
-      fixedRows: number,
-      ptr: Int32Array,
-      idx: Int32Array,
-      strength: Float32Array | undefined,
+      gram: Float64Array,
+      { ptr, idx, strength }: { ptr: Int32Array; idx: Int32Array; strength: Float32Array | undefined },
     ) => {
-      const gram = gramian(fixed, fixedRows, k);
-      const step: HalfStep = { target, fixed, gram, ptr, idx, strength, k, alpha, lambda, cgSteps };
+      if (kernel) for (let n = 0; n < k * k; n++) kernel.gram[n] = gram[n] + (n % (k + 1) === 0 ? lambda : 0);
+      const step: HalfStep = { target, fixed, gram, ptr, idx, strength, k, alpha, lambda, cgSteps, kernel };
       if (pool) await pool.solve(step);
-      else solveRows(step, 0, ptr.length - 1);
+      else solveRows(step, 0, targetRows);
+      return kernel ? takeSolvedGramian(kernel.totals, k) : gramian(target, targetRows, k);
     };
+    let itemGram = kernel
+      ? kernelGramian(kernel.memory, items, train.nItems, k, kernel)
+      : gramian(items, train.nItems, k);
     try {
       for (let epoch = 0; epoch < epochs; epoch++) {
-        await side(users, items, train.nItems, train.userPtr, train.userItems, byUser);
-        await side(items, users, train.nUsers, train.itemPtr, train.itemUsers, byItem);
+        const userGram = await side(users, train.nUsers, items, itemGram, userSide);
+        itemGram = await side(items, train.nItems, users, userGram, itemSide);
+        this.params.onEpoch?.(epoch);
       }
     } finally {
       await pool?.close();
     }
     this.userFactors = users;
     this.itemFactors = items;
-    this.itemGram = gramian(items, train.nItems, k);
+    this.itemGram = itemGram;
     this.nItems = train.nItems;
   }
 

@@ -6,9 +6,10 @@ import type { SolveRequest } from './ials-worker';
 
 /**
  * Splits an iALS half-step across the main thread plus `extraThreads` workers.
- * Row solves within a half-step are independent, so the result is identical to
- * the single-threaded one. The factor arrays in each step must be backed by
- * SharedArrayBuffer; the sparse structure and Gramian are small and copied.
+ * Row solves within a half-step are independent, so the result is the
+ * single-threaded one, up to the rounding of the Gramian that the kernel sums per thread. The factor arrays in each step must be backed by
+ * SharedArrayBuffer; so is everything else when the step runs in a kernel arena,
+ * otherwise the sparse structure and Gramian are copied to each thread.
  */
 export class RowSolverPool {
   private constructor(private readonly workers: Worker[]) {}
@@ -32,7 +33,7 @@ export class RowSolverPool {
           };
           worker.once('message', onDone);
           worker.once('error', onError);
-          const request: SolveRequest = { step, from: bounds[w + 1], to: bounds[w + 2] };
+          const request: SolveRequest = { step, from: bounds[w + 1], to: bounds[w + 2], part: w + 1 };
           worker.postMessage(request);
         }),
     );

@@ -51,7 +51,7 @@ describe('Ials', () => {
     }
   });
 
-  it('is reproducible, and worker threads give the same factors as one thread', async () => {
+  it('is reproducible, and worker threads give the same scores as one thread up to rounding', async () => {
     const single = new Ials(params);
     const repeat = new Ials(params);
     const threaded = new Ials({ ...params, threads: 2 });
@@ -64,7 +64,8 @@ describe('Ials', () => {
       repeat.scoreUser(u, b);
       threaded.scoreUser(u, c);
       assert.deepEqual(b, a);
-      assert.deepEqual(c, a);
+      // Threads sum their rows' share of the Gramian apart, so the last bits may differ.
+      for (let i = 0; i < m.nItems; i++) assert.ok(Math.abs(c[i] - a[i]) <= 1e-4 * (1 + Math.abs(a[i])));
     }
   });
 
