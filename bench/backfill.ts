@@ -3,10 +3,11 @@
  * 64-d vectors): documents/s, total time, index size and recall@100 against exact search.
  * Runs in a scratch namespace on the real servers and removes it afterwards.
  */
-import { connect } from '@nats-io/transport-node';
+
 import { runPipelineWorker } from '../cli/worker';
 import { searchClient } from '../services/catalog/elasticsearch';
 import { encodeItemVectors } from '../services/catalog/item-vectors';
+import { natsConnection } from '../services/config/nats-connection';
 import { scratchNamespace } from '../services/config/scratch-namespace';
 import { syntheticItemId, syntheticItemVectors } from '../services/data/synthetic';
 import { temporalClient } from '../services/orchestration/temporal';
@@ -25,7 +26,7 @@ export interface BackfillBenchResult extends BackfillResult {
 export async function benchBackfill(items: number, dims: number): Promise<BackfillBenchResult> {
   const settings = await scratchNamespace('bench');
   const search = searchClient(settings);
-  const nats = await connect({ servers: settings.natsUrl.split(',') });
+  const nats = await natsConnection(settings);
   try {
     const registry = await openModelRegistry(nats, settings.registryBucket);
     const vectors = syntheticItemVectors(items, dims, 11);

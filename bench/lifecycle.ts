@@ -7,9 +7,9 @@
  * index lookup: what is measured is Temporal's side of the lifecycle.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
 import { exited, spawnCairn } from '../services/config/cairn-process';
+import { natsConnection } from '../services/config/nats-connection';
 import { scratchNamespace } from '../services/config/scratch-namespace';
 import { openBudgetBucket } from '../services/lifecycle/exploration-budget';
 import {
@@ -79,7 +79,7 @@ export async function benchLifecycle(options: LifecycleBenchOptions): Promise<Li
   const { items, signalsPerItem, concurrency, log } = options;
   const settings = await scratchNamespace('lcbench');
   const client = await temporalClient(settings);
-  const nats = await connect({ servers: settings.natsUrl.split(',') });
+  const nats = await natsConnection(settings);
   const budgets = await openBudgetBucket(nats, explorationBucket(settings));
   const worker = spawnCairn(settings, ['worker']);
   const itemId = (n: number) => `bench-item-${n}`;

@@ -7,11 +7,12 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { runPipelineWorker } from '../cli/worker';
 import type { RecommendResponse, StageTimings } from '../schemas/recommend';
 import { exited, spawnCairn } from '../services/config/cairn-process';
 import type { CairnSettings } from '../services/config/environment';
+import { natsConnection } from '../services/config/nats-connection';
 import { type ScratchSettings, scratchNamespace } from '../services/config/scratch-namespace';
 import { loadMovieLens } from '../services/data/movielens';
 import { itemCreated, ratingInteraction, userCreated } from '../services/data/movielens-events';
@@ -45,7 +46,7 @@ const requestTimeoutMs = 2_000;
 
 export async function benchServe(options: ServeBenchOptions): Promise<LoadFigures[]> {
   const settings = await scratchNamespace('bench');
-  const nc = await connect({ servers: settings.natsUrl.split(',') });
+  const nc = await natsConnection(settings);
   let server: ChildProcess | undefined;
   try {
     options.log(

@@ -1,11 +1,11 @@
 /** `cairn demo`: the main job, end to end, with a printed summary. */
 
-import { connect } from '@nats-io/transport-node';
 import { formatStatus, stackUp } from '../deploy/local/stack';
 import type { RecommendResponse } from '../schemas/recommend';
 import { searchClient } from '../services/catalog/elasticsearch';
 import { similarItems } from '../services/catalog/vector-index';
 import type { CairnSettings } from '../services/config/environment';
+import { natsConnection } from '../services/config/nats-connection';
 import { fetchMovieLens } from '../services/data/fetch';
 import { loadMovieLens } from '../services/data/movielens';
 import { kafkaClient } from '../services/events/kafka';
@@ -75,7 +75,7 @@ export async function runDemo(settings: CairnSettings): Promise<number> {
   for (const doc of titles.docs) if ('_source' in doc) console.log(`  ${doc._id}  ${doc._source?.title}`);
 
   step(`serving: NATS request-reply on ${settings.recommendSubject}`);
-  const nc = await connect({ servers: settings.natsUrl.split(',') });
+  const nc = await natsConnection(settings);
   const replica = await ServingReplica.start({
     nc,
     search,

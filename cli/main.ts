@@ -1,5 +1,5 @@
 /** The `cairn` command line: parses the command, validates configuration, dispatches. */
-import { ConfigError, readSettings } from '../services/config/environment';
+import { ConfigError, readSettings, redactSecrets } from '../services/config/environment';
 import { parseCommandLine } from './command-line';
 import { commands, usage } from './commands';
 
@@ -20,8 +20,13 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof ConfigError) console.error(`cairn: ${error.message}`);
-    else console.error(`cairn: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    const text =
+      error instanceof ConfigError
+        ? error.message
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error);
+    console.error(`cairn: ${redactSecrets(text)}`);
     process.exit(1);
   },
 );

@@ -7,11 +7,11 @@
 import { hostname } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { Client as SearchClient } from '@elastic/elasticsearch';
-import { connect } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { createServingActivities } from '../activities/serving';
 import type { CairnSettings } from '../services/config/environment';
+import { natsConnection } from '../services/config/nats-connection';
 import { kafkaClient } from '../services/events/kafka';
 import { namespaceOf, temporalClient, workerConnection } from '../services/orchestration/temporal';
 import { openModelRegistry } from '../services/registry/model-registry';
@@ -67,7 +67,7 @@ export async function runServe(settings: CairnSettings, options: ServeOptions = 
     options.configFile === undefined ? parseServingConfig({}) : await readServingConfig(options.configFile);
   const replica = options.replica ?? hostname();
   const { workflowId, taskQueue } = servingIdentity(settings, replica);
-  const nc = await connect({ servers: settings.natsUrl.split(',') });
+  const nc = await natsConnection(settings);
   // One search may take at most the request's budget: a longer client time-out only holds sockets.
   const search = new SearchClient({
     node: settings.elasticsearchUrl,

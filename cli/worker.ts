@@ -2,7 +2,6 @@
  * The composition root of the pipeline worker: builds the clients, wires every activity, and
  * owns their lifetime (they close when the worker stops).
  */
-import { connect } from '@nats-io/transport-node';
 import { Worker } from '@temporalio/worker';
 import { createBackfillActivities } from '../activities/backfill';
 import { createIngestActivities } from '../activities/ingest';
@@ -10,6 +9,7 @@ import { createLifecycleActivities } from '../activities/lifecycle';
 import { createRetrainActivities } from '../activities/retrain';
 import { searchClient } from '../services/catalog/elasticsearch';
 import type { CairnSettings } from '../services/config/environment';
+import { natsConnection } from '../services/config/nats-connection';
 import { kafkaClient } from '../services/events/kafka';
 import { openBudgetBucket } from '../services/lifecycle/exploration-budget';
 import { explorationBucket } from '../services/lifecycle/lifecycle-names';
@@ -24,7 +24,7 @@ export async function runPipelineWorker<T>(
 ): Promise<T | undefined> {
   const kafka = kafkaClient(settings, 'cairn-worker');
   const search = searchClient(settings);
-  const nats = await connect({ servers: settings.natsUrl.split(',') });
+  const nats = await natsConnection(settings);
   const connection = await workerConnection(settings);
   try {
     const registry = await openModelRegistry(nats, settings.registryBucket);

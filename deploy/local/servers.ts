@@ -6,12 +6,16 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
+import { Client } from '@elastic/elasticsearch';
 import { Connection } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
-import { type CairnSettings, repositoryRoot } from '../../services/config/environment';
+import { searchConnection } from '../../services/catalog/elasticsearch';
+import { type CairnSettings, redactUrl, repositoryRoot } from '../../services/config/environment';
+import { natsConnection } from '../../services/config/nats-connection';
+import { kafkaConnection } from '../../services/events/kafka';
+import { temporalConnection } from '../../services/orchestration/temporal';
 
 export type ServerName = 'temporal' | 'kafka' | 'elasticsearch' | 'nats';
 
@@ -61,14 +65,14 @@ export function stackServers(settings: CairnSettings): ServerDefinition[] {
           'warn',
         ],
       }),
-      probe: () => probeTemporal(settings.temporalAddress),
+      probe: () => probeTemporal(settings),
     },
     {
       name: 'kafka',
       address: settings.kafkaBrokers.join(','),
       port: env.CAIRN_KAFKA_PORT,
       isLocal: settings.local.kafka,
-      prepare: (dir) => prepareKafka(dir, env.CAIRN_KAFKA_PORT, env.CAIRN_KAFKA_CONTROLLER_PORT, cacheDir),
+      prepare: (dir) => prepareKafka(dir, settings),
       launch: (dir) => ({
         file: 'java',
         args: [
@@ -83,11 +87,11 @@ export function stackServers(settings: CairnSettings): ServerDefinition[] {
           join(dir, 'server.properties'),
         ],
       }),
-      probe: () => probeKafka(settings.kafkaBrokers, cacheDir, settings.local.kafka),
+      probe: () => probeKafka(settings),
     },
     {
       name: 'elasticsearch',
-      address: settings.elasticsearchUrl,
+      address: redactUrl(settings.elasticsearchUrl),
       port: env.CAIRN_ELASTICSEARCH_PORT,
       isLocal: settings.local.elasticsearch,
       async prepare() {},
@@ -101,37 +105,88 @@ export function stackServers(settings: CairnSettings): ServerDefinition[] {
           ES_DATA_DIR: dir,
         },
       }),
-      probe: () => probeElasticsearch(settings.elasticsearchUrl),
+      probe: () => probeElasticsearch(settings),
     },
     {
       name: 'nats',
-      address: settings.natsUrl,
+      address: redactUrl(settings.natsUrl),
       port: env.CAIRN_NATS_PORT,
       isLocal: settings.local.nats,
       async prepare(dir) {
         await mkdir(join(dir, 'jetstream'), { recursive: true });
+        await writeNatsConfig(join(dir, 'nats.conf'), settings);
       },
       launch: (dir) => ({
         file: 'nats-server',
-        args: ['-a', '127.0.0.1', '-p', String(env.CAIRN_NATS_PORT), '-js', '-sd', join(dir, 'jetstream')],
+        args: [
+          '-c',
+          join(dir, 'nats.conf'),
+          '-a',
+          '127.0.0.1',
+          '-p',
+          String(env.CAIRN_NATS_PORT),
+          '-js',
+          '-sd',
+          join(dir, 'jetstream'),
+        ],
       }),
-      probe: () => probeNats(settings.natsUrl),
+      probe: () => probeNats(settings),
     },
   ];
 }
 
-async function prepareKafka(dir: string, port: number, controllerPort: number, cacheDir: string) {
+/**
+ * With NATS_USER/NATS_PASSWORD or NATS_TOKEN set, the local server requires them; with
+ * CAIRN_NATS_SERVER_CERT/KEY, it requires TLS. Credentials go in a file only its owner reads,
+ * not on the command line where any process list shows them.
+ */
+async function writeNatsConfig(file: string, { env }: CairnSettings): Promise<void> {
+  const lines: string[] = [];
+  if (env.NATS_USER !== undefined)
+    lines.push(
+      `authorization { user: ${JSON.stringify(env.NATS_USER)}, password: ${JSON.stringify(env.NATS_PASSWORD)} }`,
+    );
+  if (env.NATS_TOKEN !== undefined) lines.push(`authorization { token: ${JSON.stringify(env.NATS_TOKEN)} }`);
+  if (env.CAIRN_NATS_SERVER_CERT !== undefined)
+    lines.push(
+      `tls { cert_file: ${JSON.stringify(env.CAIRN_NATS_SERVER_CERT)}, key_file: ${JSON.stringify(env.CAIRN_NATS_SERVER_KEY)} }`,
+    );
+  await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+}
+
+/**
+ * With KAFKA_SASL_MECHANISM set, the local broker's listener is SASL_PLAINTEXT and the SCRAM user
+ * is created when the storage is formatted (so only for a new state directory). Its config file
+ * then holds the password (for the broker's own connections): readable by its owner only.
+ */
+async function prepareKafka(dir: string, { env, cacheDir }: CairnSettings) {
+  const port = env.CAIRN_KAFKA_PORT;
+  const controllerPort = env.CAIRN_KAFKA_CONTROLLER_PORT;
   const dataDir = join(dir, 'data');
   await mkdir(join(dir, 'logs'), { recursive: true });
+  const mechanism = env.KAFKA_SASL_MECHANISM?.toUpperCase();
+  const listener = mechanism === undefined ? 'PLAINTEXT' : 'SASL_PLAINTEXT';
+  const scram =
+    mechanism === undefined
+      ? []
+      : [
+          `sasl.enabled.mechanisms=${mechanism}`,
+          `sasl.mechanism.inter.broker.protocol=${mechanism}`,
+          `listener.name.sasl_plaintext.${mechanism.toLowerCase()}.sasl.jaas.config=` +
+            `org.apache.kafka.common.security.scram.ScramLoginModule required ` +
+            `username=${JSON.stringify(env.KAFKA_SASL_USERNAME)} password=${JSON.stringify(env.KAFKA_SASL_PASSWORD)};`,
+        ];
   const properties = [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=${listener}://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=${listener}://127.0.0.1:${port}`,
     'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    'inter.broker.listener.name=PLAINTEXT',
+    `listener.security.protocol.map=${listener}:${listener},CONTROLLER:PLAINTEXT`,
+    `inter.broker.listener.name=${listener}`,
+    ...scram,
     `log.dirs=${dataDir}`,
     'num.partitions=4',
     // A single broker: every internal topic must be satisfiable with one replica.
@@ -148,7 +203,8 @@ async function prepareKafka(dir: string, port: number, controllerPort: number, c
     'log.retention.hours=-1',
     '',
   ].join('\n');
-  await writeFile(join(dir, 'server.properties'), properties);
+  await writeFile(join(dir, 'server.properties'), properties, { mode: 0o600 });
+  await chmod(join(dir, 'server.properties'), 0o600);
   if (existsSync(join(dataDir, 'meta.properties'))) return;
   const classpath = `${join(cacheDir, 'kafka', 'libs')}/*`;
   const uuid = spawnSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid'], {
@@ -166,14 +222,20 @@ async function prepareKafka(dir: string, port: number, controllerPort: number, c
       clusterId,
       '-c',
       join(dir, 'server.properties'),
+      ...(mechanism === undefined
+        ? []
+        : [
+            '--add-scram',
+            `${mechanism}=[name=${env.KAFKA_SASL_USERNAME},password=${env.KAFKA_SASL_PASSWORD}]`,
+          ]),
     ],
     { encoding: 'utf8' },
   );
   if (format.status !== 0) throw new Error(`kafka storage format failed: ${format.stderr || format.stdout}`);
 }
 
-async function probeTemporal(address: string): Promise<string> {
-  const connection = await Connection.connect({ address, connectTimeout: '2s' });
+async function probeTemporal(settings: CairnSettings): Promise<string> {
+  const connection = await Connection.connect({ ...temporalConnection(settings), connectTimeout: '2s' });
   try {
     const info = await connection.workflowService.getSystemInfo({});
     return `server ${info.serverVersion}`;
@@ -182,10 +244,10 @@ async function probeTemporal(address: string): Promise<string> {
   }
 }
 
-async function probeKafka(brokers: string[], cacheDir: string, isLocal: boolean): Promise<string> {
+async function probeKafka(settings: CairnSettings): Promise<string> {
   const kafka = new Kafka({
     clientId: 'cairn-stack-probe',
-    brokers,
+    ...kafkaConnection(settings),
     connectionTimeout: 2000,
     retry: { retries: 0 },
     logLevel: logLevel.NOTHING,
@@ -196,7 +258,7 @@ async function probeKafka(brokers: string[], cacheDir: string, isLocal: boolean)
     const cluster = await admin.describeCluster();
     if (cluster.controller === null) throw new Error('no active controller yet');
     // Kafka does not tell clients its release; a local broker's release is the jar we installed.
-    const version = isLocal ? await installedKafkaVersion(cacheDir) : 'remote';
+    const version = settings.local.kafka ? await installedKafkaVersion(settings.cacheDir) : 'remote';
     return `${version} (${cluster.brokers.length} broker(s), controller ${cluster.controller})`;
   } finally {
     await admin.disconnect();
@@ -209,18 +271,20 @@ async function installedKafkaVersion(cacheDir: string): Promise<string> {
   return broker?.replace(/^kafka_2\.13-(.*)\.jar$/, '$1') ?? 'unknown';
 }
 
-async function probeElasticsearch(url: string): Promise<string> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  const body = (await response.json()) as { version?: { number?: string; distribution?: string } };
-  const health = await fetch(`${url}/_cluster/health`, { signal: AbortSignal.timeout(2000) });
-  const status = ((await health.json()) as { status?: string }).status;
-  if (status !== 'green' && status !== 'yellow') throw new Error(`cluster status ${status}`);
-  return `${body.version?.distribution ?? 'elasticsearch'} ${body.version?.number ?? 'unknown'} (${status})`;
+async function probeElasticsearch(settings: CairnSettings): Promise<string> {
+  const client = new Client({ ...searchConnection(settings), requestTimeout: 2000, maxRetries: 0 });
+  try {
+    const info = await client.info();
+    const { status } = await client.cluster.health();
+    if (status !== 'green' && status !== 'yellow') throw new Error(`cluster status ${status}`);
+    return `elasticsearch ${info.version.number} (${status})`;
+  } finally {
+    await client.close();
+  }
 }
 
-async function probeNats(url: string): Promise<string> {
-  const nc = await connect({ servers: url.split(','), timeout: 2000, reconnect: false });
+async function probeNats(settings: CairnSettings): Promise<string> {
+  const nc = await natsConnection(settings, { timeout: 2000, reconnect: false });
   try {
     const info = nc.info;
     if (!info?.jetstream) throw new Error('JetStream is not enabled');

@@ -9,7 +9,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CairnSettings, repositoryRoot } from '../../services/config/environment';
+import { type CairnSettings, redactSecrets, repositoryRoot } from '../../services/config/environment';
 import { type ServerDefinition, type ServerName, stackServers } from './servers';
 
 export interface ServerStatus {
@@ -62,7 +62,10 @@ export async function stackStatus(settings: CairnSettings, only?: ServerName[]):
       try {
         return status(server, true, await server.probe(), pid);
       } catch (error) {
-        const why = pid === undefined && server.isLocal ? 'not running' : errorMessage(error);
+        const why =
+          pid === undefined && server.isLocal
+            ? 'not running'
+            : redactSecrets(errorMessage(error), settings.env);
         return status(server, false, why, pid);
       }
     }),
@@ -126,7 +129,8 @@ async function waitHealthy(
       await sleep(300);
     }
   }
-  throw new Error(`${server.name} not healthy after ${startTimeoutMs / 1000}s: ${errorMessage(lastError)}`);
+  const why = redactSecrets(errorMessage(lastError), settings.env);
+  throw new Error(`${server.name} not healthy after ${startTimeoutMs / 1000}s: ${why}`);
 }
 
 function status(server: ServerDefinition, healthy: boolean, detail: string, pid?: number): ServerStatus {

@@ -1,9 +1,27 @@
 /** The Elasticsearch client and the catalog index: one document per item with its metadata. */
-import { Client } from '@elastic/elasticsearch';
-import type { CairnSettings } from '../config/environment';
+import { Client, type ClientOptions } from '@elastic/elasticsearch';
+import { type CairnSettings, readPem } from '../config/environment';
+
+/** The node, credentials (API key or basic auth) and CA from the settings. */
+export function searchConnection(settings: CairnSettings): Pick<ClientOptions, 'node' | 'auth' | 'tls'> {
+  const { env } = settings;
+  const auth =
+    env.ELASTICSEARCH_API_KEY !== undefined
+      ? { apiKey: env.ELASTICSEARCH_API_KEY }
+      : env.ELASTICSEARCH_USERNAME !== undefined
+        ? { username: env.ELASTICSEARCH_USERNAME, password: env.ELASTICSEARCH_PASSWORD ?? '' }
+        : undefined;
+  return {
+    node: settings.elasticsearchUrl,
+    ...(auth === undefined ? {} : { auth }),
+    ...(env.ELASTICSEARCH_TLS_CA === undefined
+      ? {}
+      : { tls: { ca: readPem(env.ELASTICSEARCH_TLS_CA, 'ELASTICSEARCH_TLS_CA') } }),
+  };
+}
 
 export function searchClient(settings: CairnSettings): Client {
-  return new Client({ node: settings.elasticsearchUrl, requestTimeout: 60_000 });
+  return new Client({ ...searchConnection(settings), requestTimeout: 60_000 });
 }
 
 export async function ensureCatalogIndex(client: Client, index: string): Promise<void> {

@@ -8,11 +8,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Objm } from '@nats-io/obj';
-import { connect } from '@nats-io/transport-node';
 import { searchClient } from '../catalog/elasticsearch';
 import { kafkaClient } from '../events/kafka';
 import { ensureTopics } from '../events/topics';
 import { type CairnSettings, readSettings } from './environment';
+import { natsConnection } from './nats-connection';
 
 export interface ScratchSettings extends CairnSettings {
   cleanup(): Promise<void>;
@@ -48,7 +48,7 @@ export async function scratchNamespace(label = 't', partitions = 4): Promise<Scr
         ignore_unavailable: true,
       });
       await search.close();
-      const nats = await connect({ servers: settings.natsUrl.split(',') });
+      const nats = await natsConnection(settings);
       await new Objm(nats)
         .open(settings.registryBucket)
         .then((bucket) => bucket.destroy())

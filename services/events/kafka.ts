@@ -1,15 +1,35 @@
 /** One place that builds kafkajs clients from settings, so every producer and consumer agrees. */
-import { Kafka, logLevel, type Producer } from 'kafkajs';
-import type { CairnSettings } from '../config/environment';
+import { Kafka, type KafkaConfig, logLevel, type Producer, type SASLOptions } from 'kafkajs';
+import { type CairnSettings, readPem } from '../config/environment';
 
 // kafkajs warns that its default partitioner changed in v2; the new default (murmur2, as in the
 // Java client) is the one Cairn wants, so that other clients agree on a key's partition.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
+/** Brokers, TLS and SASL/SCRAM from the settings: what every Kafka client of Cairn connects with. */
+export function kafkaConnection(settings: CairnSettings): Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'> {
+  const { env } = settings;
+  const tls = env.KAFKA_TLS === 'true' || env.KAFKA_TLS_CA !== undefined;
+  const credentials = { username: env.KAFKA_SASL_USERNAME ?? '', password: env.KAFKA_SASL_PASSWORD ?? '' };
+  const sasl: SASLOptions | undefined =
+    env.KAFKA_SASL_MECHANISM === 'scram-sha-256'
+      ? { mechanism: 'scram-sha-256', ...credentials }
+      : env.KAFKA_SASL_MECHANISM === 'scram-sha-512'
+        ? { mechanism: 'scram-sha-512', ...credentials }
+        : undefined;
+  return {
+    brokers: settings.kafkaBrokers,
+    ...(tls
+      ? { ssl: env.KAFKA_TLS_CA === undefined ? true : { ca: [readPem(env.KAFKA_TLS_CA, 'KAFKA_TLS_CA')] } }
+      : {}),
+    ...(sasl === undefined ? {} : { sasl }),
+  };
+}
+
 export function kafkaClient(settings: CairnSettings, clientId: string): Kafka {
   return new Kafka({
     clientId,
-    brokers: settings.kafkaBrokers,
+    ...kafkaConnection(settings),
     logLevel: logLevel.WARN,
     retry: { retries: 8, initialRetryTime: 200 },
   });

@@ -1,14 +1,36 @@
 /** Temporal connections built from settings. */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { temporalConfig } from '../../temporal.config';
-import type { CairnSettings } from '../config/environment';
+import { type CairnSettings, readPem } from '../config/environment';
 
 export const namespaceOf = (settings: CairnSettings) =>
   settings.env.TEMPORAL_NAMESPACE ?? temporalConfig.namespace;
 
+/** The frontend's address and, when any TLS setting is given, TLS (mTLS with a client certificate). */
+export function temporalConnection(settings: CairnSettings): { address: string; tls?: TLSConfig } {
+  const { env } = settings;
+  const pem = (path: string | undefined, variable: string) =>
+    path === undefined ? undefined : Buffer.from(readPem(path, variable));
+  const cert = pem(env.TEMPORAL_TLS_CERT, 'TEMPORAL_TLS_CERT');
+  const key = pem(env.TEMPORAL_TLS_KEY, 'TEMPORAL_TLS_KEY');
+  const ca = pem(env.TEMPORAL_TLS_CA, 'TEMPORAL_TLS_CA');
+  if (cert === undefined && ca === undefined && env.TEMPORAL_TLS_SERVER_NAME === undefined)
+    return { address: settings.temporalAddress };
+  return {
+    address: settings.temporalAddress,
+    tls: {
+      ...(env.TEMPORAL_TLS_SERVER_NAME === undefined
+        ? {}
+        : { serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME }),
+      ...(ca === undefined ? {} : { serverRootCACertificate: ca }),
+      ...(cert === undefined || key === undefined ? {} : { clientCertPair: { crt: cert, key } }),
+    },
+  };
+}
+
 export async function temporalClient(settings: CairnSettings): Promise<Client> {
-  const connection = await Connection.connect({ address: settings.temporalAddress });
+  const connection = await Connection.connect(temporalConnection(settings));
   return new Client({ connection, namespace: namespaceOf(settings) });
 }
 
@@ -25,5 +47,5 @@ function installRuntime(): void {
 
 export function workerConnection(settings: CairnSettings): Promise<NativeConnection> {
   installRuntime();
-  return NativeConnection.connect({ address: settings.temporalAddress });
+  return NativeConnection.connect(temporalConnection(settings));
 }
