@@ -50,6 +50,7 @@ interface KernelExports {
     to: number,
     block: number,
     total: number,
+    inverse: number,
   ): void;
   gramRows(factors: number, k: number, from: number, to: number, block: number, total: number): void;
 }
@@ -108,6 +109,8 @@ export interface KernelStep {
   fixed: Float32Array;
   /** YᵀY + λI in single precision. */
   gram: Float32Array;
+  /** (YᵀY + λI)⁻¹: when given, rows with a single positive are solved exactly with it. */
+  inverse?: Float32Array;
   ptr: Int32Array;
   idx: Int32Array;
   strength?: Float32Array;
@@ -149,6 +152,7 @@ export function solveRowsInKernel(step: KernelStep, from: number, to: number, pa
     to,
     step.blocks.byteOffset + part * step.k * step.k * 4,
     step.totals.byteOffset + part * step.k * step.k * 8,
+    step.inverse?.byteOffset ?? 0,
   );
 }
 

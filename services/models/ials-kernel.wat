@@ -7,17 +7,28 @@
 (module
   (import "env" "memory" (memory 1 65536 shared))
 
-  ;; a·b over k floats.
+  ;; a·b over k floats; two accumulators, so consecutive adds do not wait on each other.
   (func $dot (param $a i32) (param $b i32) (param $k i32) (result f32)
-    (local $end i32) (local $acc v128)
+    (local $end i32) (local $acc v128) (local $acc2 v128)
     (local.set $end (i32.add (local.get $a) (i32.shl (local.get $k) (i32.const 2))))
-    (loop $next
-      (local.set $acc
-        (f32x4.add (local.get $acc)
-          (f32x4.mul (v128.load (local.get $a)) (v128.load (local.get $b)))))
-      (local.set $b (i32.add (local.get $b) (i32.const 16)))
-      (br_if $next (i32.lt_u (local.tee $a (i32.add (local.get $a) (i32.const 16))) (local.get $end))))
-    (call $sum (local.get $acc)))
+    (block $pairs
+      (loop $pair
+        (br_if $pairs (i32.gt_u (i32.add (local.get $a) (i32.const 32)) (local.get $end)))
+        (local.set $acc
+          (f32x4.add (local.get $acc)
+            (f32x4.mul (v128.load (local.get $a)) (v128.load (local.get $b)))))
+        (local.set $acc2
+          (f32x4.add (local.get $acc2)
+            (f32x4.mul (v128.load offset=16 (local.get $a)) (v128.load offset=16 (local.get $b)))))
+        (local.set $a (i32.add (local.get $a) (i32.const 32)))
+        (local.set $b (i32.add (local.get $b) (i32.const 32)))
+        (br $pair)))
+    (if (i32.lt_u (local.get $a) (local.get $end))
+      (then
+        (local.set $acc
+          (f32x4.add (local.get $acc)
+            (f32x4.mul (v128.load (local.get $a)) (v128.load (local.get $b)))))))
+    (call $sum (f32x4.add (local.get $acc) (local.get $acc2))))
 
   (func $sum (param $v v128) (result f32)
     (f32.add
@@ -38,12 +49,16 @@
 
   ;; out = scale·(G·v), four rows of G per sweep so each load of v feeds four products.
   (func $gemv (param $g i32) (param $v i32) (param $out i32) (param $k i32) (param $scale f32)
-    (local $row i32) (local $stride i32) (local $end i32) (local $j i32)
+    (local $row i32) (local $row1 i32) (local $row2 i32) (local $row3 i32) (local $stride i32)
+    (local $end i32) (local $j i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $x v128)
     (local.set $stride (i32.shl (local.get $k) (i32.const 2)))
     (local.set $end (i32.add (local.get $out) (local.get $stride)))
     (local.set $row (local.get $g))
     (loop $rows
+      (local.set $row1 (i32.add (local.get $row) (local.get $stride)))
+      (local.set $row2 (i32.add (local.get $row1) (local.get $stride)))
+      (local.set $row3 (i32.add (local.get $row2) (local.get $stride)))
       (local.set $a0 (v128.const i32x4 0 0 0 0))
       (local.set $a1 (v128.const i32x4 0 0 0 0))
       (local.set $a2 (v128.const i32x4 0 0 0 0))
@@ -54,16 +69,11 @@
         (local.set $a0 (f32x4.add (local.get $a0)
           (f32x4.mul (local.get $x) (v128.load (i32.add (local.get $row) (local.get $j))))))
         (local.set $a1 (f32x4.add (local.get $a1)
-          (f32x4.mul (local.get $x)
-            (v128.load (i32.add (i32.add (local.get $row) (local.get $stride)) (local.get $j))))))
+          (f32x4.mul (local.get $x) (v128.load (i32.add (local.get $row1) (local.get $j))))))
         (local.set $a2 (f32x4.add (local.get $a2)
-          (f32x4.mul (local.get $x)
-            (v128.load (i32.add (i32.add (local.get $row) (i32.shl (local.get $stride) (i32.const 1)))
-              (local.get $j))))))
+          (f32x4.mul (local.get $x) (v128.load (i32.add (local.get $row2) (local.get $j))))))
         (local.set $a3 (f32x4.add (local.get $a3)
-          (f32x4.mul (local.get $x)
-            (v128.load (i32.add (i32.add (local.get $row) (i32.mul (local.get $stride) (i32.const 3)))
-              (local.get $j))))))
+          (f32x4.mul (local.get $x) (v128.load (i32.add (local.get $row3) (local.get $j))))))
         (br_if $cols (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 16))) (local.get $stride))))
       ;; Transpose-add the four accumulators into one vector of the four row sums:
       ;; pairwise lane sums first, t01 = (a0₀+a0₁, a1₀+a1₁, a0₂+a0₃, a1₂+a1₃) and t23 alike…
@@ -81,15 +91,17 @@
           (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $x) (local.get $a2))
           (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $x) (local.get $a2))))
       (v128.store (local.get $out) (f32x4.mul (local.get $a0) (f32x4.splat (local.get $scale))))
-      (local.set $row (i32.add (local.get $row) (i32.shl (local.get $stride) (i32.const 2))))
+      (local.set $row (i32.add (local.get $row3) (local.get $stride)))
       (br_if $rows (i32.lt_u (local.tee $out (i32.add (local.get $out) (i32.const 16))) (local.get $end)))))
 
-  ;; Solves rows [from, to) in place, starting each from its current value (warm start).
-  ;; strength 0 means every positive has strength 1; scratch holds 3·k floats.
+;; Solves rows [from, to) in place, starting each from its current value (warm start).
+  ;; strength 0 means every positive has strength 1; scratch holds 3·k floats. With inverse
+  ;; (G⁻¹, k² floats), a row with one positive y is solved exactly instead (Sherman–Morrison):
+  ;; x = (1 + c)·G⁻¹y / (1 + c·yᵀG⁻¹y), one product with G⁻¹ where CG takes 1 + steps with G.
   (func $solve
     (param $target i32) (param $fixed i32) (param $gram i32) (param $ptr i32) (param $idx i32)
     (param $strength i32) (param $k i32) (param $alpha f32) (param $steps i32) (param $scratch i32)
-    (param $from i32) (param $to i32)
+    (param $from i32) (param $to i32) (param $inverse i32)
     (local $r i32) (local $x i32) (local $res i32) (local $p i32) (local $ap i32) (local $bytes i32)
     (local $n i32) (local $end i32) (local $y i32) (local $c f32) (local $s i32)
     (local $rsOld f32) (local $rsNew f32) (local $step f32) (local $beta f32) (local $f i32)
@@ -107,6 +119,18 @@
         (if (i32.eq (local.get $n) (local.get $end))
           ;; No positives: b = 0 and G is positive definite, so x = 0 exactly.
           (then (memory.fill (local.get $x) (i32.const 0) (local.get $bytes)))
+          (else (if (i32.and (i32.ne (local.get $inverse) (i32.const 0))
+                             (i32.eq (i32.add (local.get $n) (i32.const 1)) (local.get $end)))
+          (then
+            (local.set $y (i32.add (local.get $fixed)
+              (i32.mul (i32.load (i32.add (local.get $idx) (i32.shl (local.get $n) (i32.const 2)))) (local.get $bytes))))
+            (local.set $c (call $confidence (local.get $strength) (local.get $n) (local.get $alpha)))
+            (call $gemv (local.get $inverse) (local.get $y) (local.get $res) (local.get $k) (f32.const 1))
+            (memory.fill (local.get $x) (i32.const 0) (local.get $bytes))
+            (call $axpy
+              (f32.div (f32.add (f32.const 1) (local.get $c))
+                (f32.add (f32.const 1) (f32.mul (local.get $c) (call $dot (local.get $y) (local.get $res) (local.get $k)))))
+              (local.get $res) (local.get $x) (local.get $k)))
           (else
             ;; res = b − A·x = −G·x + Σ (1 + α·sᵢ − α·sᵢ·(yᵢ·x))·yᵢ
             (call $gemv (local.get $gram) (local.get $x) (local.get $res) (local.get $k) (f32.const -1))
@@ -146,7 +170,7 @@
                 (call $xpby (local.get $res) (local.get $beta) (local.get $p) (local.get $k))
                 (local.set $rsOld (local.get $rsNew))
                 (local.set $f (i32.add (local.get $f) (i32.const 1)))
-                (br $cg)))))
+                (br $cg)))))))
         (br_if $row (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $to))))))
 
   ;; α·sₙ, the extra confidence of positive n (sₙ = 1 without a strength array).
@@ -172,7 +196,7 @@
   (func (export "solveRows")
     (param $target i32) (param $fixed i32) (param $gram i32) (param $ptr i32) (param $idx i32)
     (param $strength i32) (param $k i32) (param $alpha f32) (param $steps i32) (param $scratch i32)
-    (param $from i32) (param $to i32) (param $block i32) (param $total i32)
+    (param $from i32) (param $to i32) (param $block i32) (param $total i32) (param $inverse i32)
     (local $end i32)
     (block $done
       (loop $chunk
@@ -181,7 +205,7 @@
         (if (i32.gt_u (local.get $end) (local.get $to)) (then (local.set $end (local.get $to))))
         (call $solve (local.get $target) (local.get $fixed) (local.get $gram) (local.get $ptr) (local.get $idx)
           (local.get $strength) (local.get $k) (local.get $alpha) (local.get $steps) (local.get $scratch)
-          (local.get $from) (local.get $end))
+          (local.get $from) (local.get $end) (local.get $inverse))
         (if (local.get $block)
           (then (call $accumulate (local.get $target) (local.get $k) (local.get $from) (local.get $end)
             (local.get $block) (local.get $total))))

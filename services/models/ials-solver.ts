@@ -30,9 +30,9 @@ export interface HalfStep {
   cgSteps: number;
   /**
    * When every array above lives in a kernel arena: the WebAssembly kernel solves instead, with
-   * its single-precision G = YᵀY + λI and per-thread scratch in the same memory.
+   * its single-precision G = YᵀY + λI, G⁻¹ and per-thread scratch in the same memory.
    */
-  kernel?: Pick<KernelStep, 'memory' | 'gram' | 'scratch' | 'blocks' | 'totals'>;
+  kernel?: Pick<KernelStep, 'memory' | 'gram' | 'inverse' | 'scratch' | 'blocks' | 'totals'>;
 }
 
 /** Solves rows [from, to) of one side; `part` picks the calling thread's kernel scratch. */

@@ -1,3 +1,4 @@
+import { invertSymmetricPositiveDefinite } from './dense-linear-algebra';
 import {
   KernelArena,
   kernelGramian,
@@ -53,7 +54,7 @@ function fitStorage(train: InteractionMatrix, k: number, threads: number, weight
   const rows = train.nUsers + train.nItems;
   const arena = kernelSupports(k)
     ? KernelArena.of(
-        [rows * k, rows + 2, 2 * train.nnz, weighted ? 2 * train.nnz : 0, k * k]
+        [rows * k, rows + 2, 2 * train.nnz, weighted ? 2 * train.nnz : 0, 2 * k * k]
           .map((floats) => floats * 4)
           .concat(threadScratchBytes(k, threads)),
       )
@@ -113,6 +114,7 @@ export class Ials implements CandidateModel {
     const kernel = arena && {
       memory: arena.memory,
       gram: arena.float32(k * k),
+      inverse: arena.float32(k * k),
       scratch: arena.float32(3 * k * threads),
       blocks: arena.float32(threads * k * k),
       totals: arena.float64(threads * k * k),
@@ -129,7 +131,11 @@ export class Ials implements CandidateModel {
       gram: Float64Array,
       { ptr, idx, strength }: { ptr: Int32Array; idx: Int32Array; strength: Float32Array | undefined },
     ) => {
-      if (kernel) for (let n = 0; n < k * k; n++) kernel.gram[n] = gram[n] + (n % (k + 1) === 0 ? lambda : 0);
+      if (kernel) {
+        const regularised = Float64Array.from(gram, (g, n) => g + (n % (k + 1) === 0 ? lambda : 0));
+        kernel.gram.set(regularised);
+        kernel.inverse.set(invertSymmetricPositiveDefinite(regularised, k));
+      }
       const step: HalfStep = { target, fixed, gram, ptr, idx, strength, k, alpha, lambda, cgSteps, kernel };
       if (pool) await pool.solve(step);
       else solveRows(step, 0, targetRows);

@@ -25,7 +25,7 @@ const strength = [1, 0.5, 0.25, 2, 1];
 function setUp(weighted: boolean, cgSteps: number) {
   const random = mulberry32(7);
   const arena = KernelArena.of(
-    [fixedRows * k, 3 * k, ptr.length, idx.length, idx.length, k * k]
+    [fixedRows * k, 3 * k, ptr.length, idx.length, idx.length, 2 * k * k]
       .map((floats) => floats * 4)
       .concat(threadScratchBytes(k, 1)),
   );
@@ -39,6 +39,7 @@ function setUp(weighted: boolean, cgSteps: number) {
     target,
     fixed,
     gram: arena.float32(k * k),
+    inverse: arena.float32(k * k),
     ptr: arena.int32(ptr.length),
     idx: arena.int32(idx.length),
     strength: weighted ? arena.float32(idx.length) : undefined,
@@ -53,7 +54,9 @@ function setUp(weighted: boolean, cgSteps: number) {
   step.idx.set(idx);
   step.strength?.set(strength);
   const gram = gramian(fixed, fixedRows, k);
-  for (let n = 0; n < k * k; n++) step.gram[n] = gram[n] + (n % (k + 1) === 0 ? lambda : 0);
+  const regularised = Float64Array.from(gram, (g, n) => g + (n % (k + 1) === 0 ? lambda : 0));
+  step.gram.set(regularised);
+  step.inverse?.set(invertSymmetricPositiveDefinite(regularised, k));
   return { step, gram };
 }
 
@@ -91,6 +94,7 @@ describe('iALS WebAssembly kernel', () => {
   for (const weighted of [false, true]) {
     it(`with k CG steps reaches the direct solve of each row${weighted ? ', strengths weighted' : ''}`, () => {
       const { step, gram } = setUp(weighted, 4 * k);
+      step.inverse = undefined;
       solveRowsInKernel(step, 0, 3, 0);
       for (const row of [0, 2]) {
         assertClose(
@@ -106,6 +110,14 @@ describe('iALS WebAssembly kernel', () => {
       );
     });
   }
+
+  it('solves a row with one positive exactly from G⁻¹, without CG steps', () => {
+    for (const weighted of [false, true]) {
+      const { step, gram } = setUp(weighted, 0);
+      solveRowsInKernel(step, 2, 3, 0);
+      assertClose(step.target.subarray(2 * k, 3 * k), directSolve(step.fixed, gram, 2, weighted), 1e-4);
+    }
+  });
 
   it('takes the same three CG steps as the JavaScript kernel', () => {
     const { step, gram } = setUp(true, 3);
