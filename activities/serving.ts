@@ -9,7 +9,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { ApplicationFailure, CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import type { Kafka } from 'kafkajs';
 import type { TopicSet } from '../services/events/topics';
+import type { SessionLookup } from '../services/realtime/session-store';
 import type { ModelRegistry } from '../services/registry/model-registry';
+import type { ExplorationSlots } from '../services/serving/post/budgeted-exploration';
 import { type ReplicaCounters, ServingReplica } from '../services/serving/replica';
 import { parseServingConfig, ServingConfigError } from '../services/serving/serving-config';
 
@@ -22,6 +24,9 @@ export interface ServingActivityDeps {
   topics: TopicSet;
   itemsAlias: string;
   prefix: string;
+  /** Owned by the process, not a lifetime: they outlive a replica restarted by Temporal. */
+  sessions?: SessionLookup;
+  budget?: ExplorationSlots;
 }
 
 export interface ServingLifetime extends ReplicaCounters {

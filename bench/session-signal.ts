@@ -137,7 +137,7 @@ function pipelineOver(state: HotState, overrides: ServingConfigInput = {}) {
   };
   return async (request: Partial<RecommendRequest> & { userId: string }): Promise<number[]> => {
     const result = await runPipeline(
-      { surface: 'homepage', k: 10, recentItems: [], exclude: [], ...request },
+      { surface: 'homepage', k: 10, recentItems: [], exclude: [], interests: [], ...request },
       state,
       deps,
     );

@@ -30,6 +30,8 @@ export const recommendRequestSchema = z
     exclude: z.array(entityId).max(500).default([]),
     /** Forces an A/B variant (QA, debugging); the assignment by hash is used otherwise. */
     variant: z.string().min(1).max(64).optional(),
+    /** Categories the user says they like (a new user's onboarding): candidates are steered toward them. */
+    interests: z.array(z.string().min(1).max(64)).max(32).default([]),
   })
   .strict()
   .refine((r) => r.surface !== 'item_detail' || r.itemId !== undefined, {
@@ -57,6 +59,7 @@ export const recommendErrorCodes = [
   'missing_item_id',
   'invalid_item_id',
   'invalid_variant',
+  'invalid_interests',
   'unknown_variant',
   'unknown_item',
   'no_model',

@@ -83,6 +83,8 @@ export class ExplorationBudget {
   private readonly leases = new Map<string, Lease>();
   /** The bucket as last seen: items with impressions left to lease. */
   private readonly open = new Map<string, number>();
+  /** Items with a budget in the bucket, spent or not: serving shows them only through it. */
+  private readonly granted = new Set<string>();
   private readonly watching: Promise<void>;
 
   private constructor(
@@ -124,6 +126,10 @@ export class ExplorationBudget {
     const items = new Set(this.open.keys());
     for (const [itemId, lease] of this.leases) if (lease.held > 0) items.add(itemId);
     return [...items];
+  }
+
+  budgeted(itemId: string): boolean {
+    return this.granted.has(itemId);
   }
 
   /** Impressions this replica holds for the item now. */
@@ -215,6 +221,8 @@ export class ExplorationBudget {
       const remaining = remainderOf(entry);
       if (remaining !== undefined && remaining > 0) this.open.set(itemId, remaining);
       else this.open.delete(itemId);
+      if (remaining === undefined) this.granted.delete(itemId);
+      else this.granted.add(itemId);
       const lease = this.leases.get(itemId);
       if (lease === undefined) continue;
       if (remaining === undefined) {

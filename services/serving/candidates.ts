@@ -7,7 +7,7 @@ import type { RecommendRequest } from '../../schemas/recommend';
 import type { HotState } from './hot-state';
 import type { PipelineParams } from './serving-config';
 
-export const generatorNames = ['ann', 'session', 'popularity', 'fresh', 'similar'] as const;
+export const generatorNames = ['ann', 'session', 'popularity', 'fresh', 'similar', 'interests'] as const;
 export type GeneratorName = (typeof generatorNames)[number];
 
 export interface RequestContext {
@@ -16,8 +16,10 @@ export interface RequestContext {
   params: PipelineParams;
   /** The user's row in the release, when the release knows the user. */
   user?: number;
-  /** The session's items the release knows, newest first. */
+  /** The session's items the release knows, newest first: the request's, then the logged session's. */
   recent: number[];
+  /** Categories to steer toward: the request's, the onboarding ones, the session's most frequent. */
+  interests: string[];
   /** The `item_detail` context item, when the release knows it. */
   contextItem?: number;
 }

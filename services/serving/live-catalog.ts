@@ -21,6 +21,7 @@ const dayMs = 86_400_000;
 export class LiveCatalog {
   private readonly items = new Map<string, CatalogItem>();
   private readonly cohorts = new Map<string, string>();
+  private readonly interests = new Map<string, string[]>();
   /** Items that must not be served: passed to the search query as well as filtered in process. */
   readonly unavailable = new Set<string>();
   /** Times of a replayed catalog are historical, so "fresh" is measured from its newest item. */
@@ -59,8 +60,13 @@ export class LiveCatalog {
   }
 
   applyUser(event: UserEvent): void {
-    if (event.type !== 'user_created') return;
-    this.cohorts.set(event.userId, cohortOf(event.demographics));
+    if (event.type === 'onboarding_interests') this.interests.set(event.userId, event.categories);
+    else this.cohorts.set(event.userId, cohortOf(event.demographics));
+  }
+
+  /** The categories the user chose at onboarding, the latest choice. */
+  interestsOfUser(userId: string): readonly string[] {
+    return this.interests.get(userId) ?? [];
   }
 
   item(id: string): CatalogItem | undefined {

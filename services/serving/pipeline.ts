@@ -13,6 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import type { RecommendError, RecommendRequest, RecommendSlate, StageTimings } from '../../schemas/recommend';
 import { mulberry32 } from '../models/random';
+import { mergeRecent, topCategories } from '../realtime/session-state';
+import type { SessionLookup } from '../realtime/session-store';
 import { blendScores } from './blend-scores';
 import { type Candidate, mergeProposals, type RequestContext } from './candidates';
 import { available } from './filters/availability';
@@ -21,10 +23,12 @@ import { notSeen } from './filters/seen';
 import { annCandidates } from './generators/ann';
 import { cohortPopularity } from './generators/cohort-popularity';
 import { freshItems } from './generators/fresh-items';
+import { interestItems } from './generators/interests';
 import { sessionNeighbours } from './generators/session-neighbours';
 import { similarItems } from './generators/similar-items';
 import type { HotState } from './hot-state';
 import type { FallbackSearch } from './item-search';
+import { type ExplorationSlots, notBudgeted, spendExplorationSlot } from './post/budgeted-exploration';
 import { applyBusinessRules } from './post/business-rules';
 import { capCategories } from './post/category-cap';
 import { explore } from './post/exploration';
@@ -37,7 +41,15 @@ export interface PipelineDeps {
   config: ServingConfig;
   variants: ReadonlyMap<string, Variant>;
   search: FallbackSearch;
+  /** The logged sessions (services/realtime): merged with the request's recentItems. */
+  sessions?: SessionLookup;
+  /** The exploration budgets this replica leases from. */
+  budget?: ExplorationSlots;
 }
+
+/** As many as a request may send; and the session categories that count as interests. */
+const recentLimit = 50;
+const sessionInterests = 3;
 
 export type PipelineResult = { ok: true; slate: RecommendSlate } | { ok: false; error: RecommendError };
 
@@ -60,8 +72,9 @@ export async function runPipeline(
       ok: false,
       error: { code: 'unknown_item', message: `item '${request.itemId}' is not in release ${state.version}` },
     };
+  const session = deps.sessions?.session(request.userId);
   const recent: number[] = [];
-  for (const id of request.recentItems) {
+  for (const id of mergeRecent(request.recentItems, session, recentLimit)) {
     const item = state.items.index.get(id);
     if (item !== undefined) recent.push(item);
   }
@@ -71,6 +84,13 @@ export async function runPipeline(
     params: variant.params,
     user: state.users.index.get(request.userId),
     recent,
+    interests: [
+      ...new Set([
+        ...request.interests,
+        ...state.catalog.interestsOfUser(request.userId),
+        ...topCategories(session, sessionInterests),
+      ]),
+    ],
     contextItem,
   };
   const clock = stageClock(startedAt);
@@ -80,14 +100,22 @@ export async function runPipeline(
     deps.config.deadlineMs - (performance.now() - startedAt),
   );
   const ann = await annCandidates(context, deps.search, budget);
-  const lists = [ann.list, sessionNeighbours(context), cohortPopularity(context), freshItems(context)];
+  const lists = [
+    ann.list,
+    sessionNeighbours(context),
+    cohortPopularity(context),
+    freshItems(context),
+    interestItems(context),
+  ];
   if (request.surface === 'item_detail') lists.push(similarItems(context));
   const weighted = lists.filter((l) => variant.params.weights[l.generator] > 0);
   const candidates = mergeProposals(weighted);
   const candidatesMs = clock();
 
   const filters = [notSeen(context), available(context), notExcluded(context)];
-  const kept = candidates.filter((c) => filters.every((keep) => keep(c)));
+  const eligible = (c: Candidate) => filters.every((keep) => keep(c));
+  const unbudgeted = deps.budget === undefined ? () => true : notBudgeted(context, deps.budget);
+  const kept = candidates.filter((c) => eligible(c) && unbudgeted(c));
   const filterMs = clock();
 
   const ranked = blendScores(context, kept);
@@ -98,7 +126,9 @@ export async function runPipeline(
   list = diversify(context, list);
   list = capCategories(context, list);
   list = reserveFreshSlot(context, list);
-  list = explore(context, list, mulberry32(seedOf(slateId)));
+  const random = mulberry32(seedOf(slateId));
+  list = explore(context, list, random);
+  if (deps.budget !== undefined) list = spendExplorationSlot(context, list, deps.budget, eligible, random);
   const postprocessMs = clock();
 
   const timings: StageTimings = {

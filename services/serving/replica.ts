@@ -8,6 +8,8 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Kafka, Producer } from 'kafkajs';
 import { eventProducer } from '../events/kafka';
 import type { TopicSet } from '../events/topics';
+import { declareFoldIn, foldInParamsOf } from '../realtime/session-fold-in';
+import type { SessionLookup } from '../realtime/session-store';
 import type { ModelRegistry } from '../registry/model-registry';
 import { retrievalFamily } from '../training/families';
 import { CatalogFeed } from './catalog-feed';
@@ -21,6 +23,7 @@ import {
   type ItemSearch,
 } from './item-search';
 import { LiveCatalog } from './live-catalog';
+import type { ExplorationSlots } from './post/budgeted-exploration';
 import { loadHotState } from './release-loader';
 import { Responder, type ServingCounters } from './responder';
 import type { ServingConfig } from './serving-config';
@@ -40,6 +43,10 @@ export interface ReplicaDeps {
   log?: (line: string) => void;
   /** Replaces Elasticsearch as the primary search (tests point it at a dead server this way too). */
   primarySearch?: ItemSearch;
+  /** The logged sessions (a SessionView over the session bucket), merged into every request. */
+  sessions?: SessionLookup;
+  /** The exploration budgets (an ExplorationBudget), spent by the budget slot. */
+  budget?: ExplorationSlots;
 }
 
 export interface ReplicaCounters extends ServingCounters {
@@ -115,6 +122,8 @@ export class ServingReplica {
         deps.config.searchCooldownMs,
       ),
       state: () => replica?.state,
+      sessions: deps.sessions,
+      budget: deps.budget,
       impressions,
       maxInFlight: deps.config.maxInFlight,
       log,
@@ -145,6 +154,8 @@ export class ServingReplica {
     const release = await this.deps.registry.champion(retrievalFamily);
     if (release === undefined || release.version === this.state?.version) return this.state?.version;
     const next = await loadHotState(this.deps.registry, release, this.catalog, this.deps.itemsAlias);
+    const foldIn = foldInParamsOf(release.metadata);
+    if (foldIn !== undefined) declareFoldIn(next, foldIn);
     const previous = this.state?.version;
     this.state = next;
     this.releasesLoaded++;

@@ -23,6 +23,7 @@ const invalidField: Record<string, RecommendErrorCode> = {
   exclude: 'invalid_exclude',
   itemId: 'invalid_item_id',
   variant: 'invalid_variant',
+  interests: 'invalid_interests',
 };
 
 const refuse = (code: RecommendErrorCode, message: string): ParsedRequest => ({

@@ -19,9 +19,10 @@ export const pipelineParamsSchema = z
         popularity: z.number().min(0).default(0.3),
         fresh: z.number().min(0).default(0.1),
         similar: z.number().min(0).default(2),
+        interests: z.number().min(0).default(1),
       })
       .strict()
-      .default({ ann: 1, session: 2, popularity: 0.3, fresh: 0.1, similar: 2 }),
+      .default({ ann: 1, session: 2, popularity: 0.3, fresh: 0.1, similar: 2, interests: 1 }),
     /** How much the session's items move the user's vector for the ANN query (0..1). */
     sessionWeight: z.number().min(0).max(1).default(0.5),
     /** MMR: λ × relevance − (1 − λ) × max similarity to the items already chosen; 1 turns it off. */
@@ -35,6 +36,10 @@ export const pipelineParamsSchema = z
     freshSlot: z.number().int().min(0).max(100).default(5),
     /** ε-greedy: each slot is an exploration slot with this probability. */
     explorationRate: z.number().min(0).max(1).default(0.05),
+    /** 1-based position that an item under an exploration budget may take; 0 turns it off. */
+    budgetSlot: z.number().int().min(0).max(100).default(3),
+    /** Probability that the budget slot goes to an exploring item, when the replica holds impressions of one. */
+    budgetSlotRate: z.number().min(0).max(1).default(0.3),
     /** Business rules applied last, in order. */
     businessRules: z.array(z.enum(['demote_low_quality', 'drop_adult'])).default(['drop_adult']),
   })

@@ -93,6 +93,7 @@ export function contextOf(
     params: config.pipeline,
     user: state.users.index.get(parsed.userId),
     recent,
+    interests: parsed.interests,
     contextItem: parsed.itemId === undefined ? undefined : state.items.index.get(parsed.itemId),
   };
 }

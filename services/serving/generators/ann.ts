@@ -1,9 +1,10 @@
 /**
  * Retrieval by the release's vectors: the user's vector, moved toward the session's items (the
- * real-time signal), is the kNN query; a new user gets the session's vector, or with no session
- * the mean item vector. The vectors come from memory, never from a round trip.
+ * real-time signal), is the kNN query; a new user gets a vector folded in from the session's
+ * items (services/realtime/session-fold-in.ts), or with no session the mean item vector. The vectors come from memory, never from a round trip.
  */
 import type { RecommendStrategy } from '../../../schemas/recommend';
+import { foldInSession } from '../../realtime/session-fold-in';
 import { type ProposedList, type RequestContext, rankScores } from '../candidates';
 import type { FallbackSearch } from '../item-search';
 
@@ -27,7 +28,7 @@ export function queryVector({ state, user, recent, params }: RequestContext): {
   if (user === undefined)
     return session === undefined
       ? { vector: state.coldStart, strategy: 'cold-start' }
-      : { vector: session, strategy: 'session' };
+      : { vector: foldInSession(state, recent) ?? session, strategy: 'session' };
   const own = state.users.vectors.subarray(user * dims, (user + 1) * dims);
   if (session === undefined) return { vector: own, strategy: 'user' };
   const w = params.sessionWeight;
@@ -35,9 +36,10 @@ export function queryVector({ state, user, recent, params }: RequestContext): {
 }
 
 /** What must not come back from the search: history, session, exclusions, unavailable items. */
-export function excludedIds({ state, user, request }: RequestContext): Set<string> {
+export function excludedIds({ state, user, request, recent }: RequestContext): Set<string> {
   const excluded = new Set<string>([
     ...request.recentItems,
+    ...recent.map((item) => state.items.ids[item]),
     ...request.exclude,
     ...state.catalog.unavailable,
   ]);
