@@ -21,6 +21,7 @@ import { grantBudget, revokeBudget } from '../services/lifecycle/exploration-bud
 import { UserSpace } from '../services/lifecycle/item-fold-in';
 import type { ItemVector } from '../services/lifecycle/lifecycle-state';
 import type { ModelRegistry } from '../services/registry/model-registry';
+import { readContentMap } from '../services/training/content-map-artifact';
 import { retrievalFamily } from '../services/training/families';
 
 export interface LifecycleActivityDeps {
@@ -111,7 +112,9 @@ export function createLifecycleActivities({
   const contentMapOf = (version: string): Promise<ContentMap> => {
     const models = modelsOf(version);
     models.contentMap ??= remembered(
-      () =>
+      async () =>
+        // Releases since the map's publication carry it; older ones are fitted here.
+        (await readContentMap(registry, retrievalFamily, version)) ??
         Promise.all([models.items, catalogContent()]).then(([items, content]) =>
           fitContentMap(items.vectors, content),
         ),

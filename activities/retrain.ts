@@ -12,8 +12,10 @@ import { encodeItemVectors } from '../services/catalog/item-vectors';
 import { runInThread, ThreadTaskError } from '../services/concurrency/threads';
 import { permanentFailure } from '../services/orchestration/failures';
 import type { ModelRegistry } from '../services/registry/model-registry';
-import type { HoldoutScore, TrainedRetrieval } from '../services/training/candidate-training';
+import { releaseFiles } from '../services/serving/release-loader';
+import type { HoldoutScore } from '../services/training/candidate-training';
 import { parseTrainingConfig, type TrainingConfig, TrainingConfigError } from '../services/training/config';
+import { encodeContentMap } from '../services/training/content-map-artifact';
 import { retrievalFamily } from '../services/training/families';
 import {
   MissingStoreError,
@@ -21,7 +23,7 @@ import {
   type Snapshot,
   takeSnapshot,
 } from '../services/training/snapshot';
-import type { TrainingTask } from '../services/training/training-thread';
+import type { TrainedReleaseModels, TrainingTask } from '../services/training/training-thread';
 import { temporalConfig } from '../temporal.config';
 
 export interface RetrainActivityDeps {
@@ -51,7 +53,7 @@ export interface GateDecision {
 const encoder = new TextEncoder();
 
 /** Bumped when a release's artifacts change, so the same snapshot and config make a new release. */
-const releaseFormat = 2;
+const releaseFormat = 3;
 
 /** A version names exactly what was trained: the snapshot's content, the config and the format. */
 export function releaseVersion(snapshotId: string, config: TrainingConfig): string {
@@ -141,7 +143,7 @@ export function createRetrainActivities({
         holdoutSeed: config.holdoutSeed,
         threads,
       });
-      const trained = await trainInThread<TrainedRetrieval>({
+      const trained = await trainInThread<TrainedReleaseModels>({
         task: 'retrieval',
         snapshotDir: dir,
         ials: config.ials,
@@ -152,6 +154,9 @@ export function createRetrainActivities({
         'user-ids.json': encoder.encode(JSON.stringify(trained.users.ids)),
         'user-vectors.f32': new Uint8Array(trained.users.vectors.buffer),
         'user-seen.json': encoder.encode(JSON.stringify(trained.users.seen)),
+        [releaseFiles.neighbours]: encoder.encode(JSON.stringify(trained.tables.neighbours)),
+        [releaseFiles.cohortPopularity]: encoder.encode(JSON.stringify(trained.tables.cohortPopularity)),
+        ...(trained.tables.contentMap === undefined ? {} : encodeContentMap(trained.tables.contentMap)),
       };
       await registry.publish(retrievalFamily, version, files, {
         dims: trained.items.dims,

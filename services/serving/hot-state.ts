@@ -13,6 +13,7 @@ import {
   unitRows,
 } from './item-neighbours';
 import type { LiveCatalog } from './live-catalog';
+import { popularityTables } from './popularity-tables';
 
 /** What a release provides. The optional parts are computed here when a release lacks them. */
 export interface ReleaseArtifacts {
@@ -126,46 +127,19 @@ export function buildHotState(
   };
 }
 
-/**
- * Popularity counted from the release's training histories: overall and per cohort of the users
- * the catalog feed knows. Cohorts are small, so a cohort's counts are shrunk toward the global
- * ones by `shrinkage` pseudo-users.
- */
+/** Cohort tables a release publishes are used as they are; the rest is counted here. */
 function popularityOf(
   release: ReleaseArtifacts,
   seen: Int32Array[],
   catalog: LiveCatalog,
 ): HotState['popularity'] {
-  const n = release.itemIds.length;
-  const global = new Float64Array(n);
-  const byCohort = new Map<string, { counts: Float64Array; users: number }>();
-  seen.forEach((row, u) => {
-    const cohort = catalog.cohortOfUser(release.userIds[u]);
-    let entry = cohort === undefined ? undefined : byCohort.get(cohort);
-    if (cohort !== undefined && entry === undefined) {
-      entry = { counts: new Float64Array(n), users: 0 };
-      byCohort.set(cohort, entry);
-    }
-    if (entry !== undefined) entry.users++;
-    for (const item of row) {
-      global[item]++;
-      if (entry !== undefined) entry.counts[item]++;
-    }
-  });
-  const ranked = (scores: Float64Array) =>
-    Int32Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b);
-  const users = Math.max(1, seen.length);
-  const shrinkage = 20;
-  const tables = new Map<string, Int32Array>();
-  if (release.cohortPopularity !== undefined)
-    for (const [cohort, items] of Object.entries(release.cohortPopularity))
-      tables.set(cohort, Int32Array.from(items));
-  else
-    for (const [cohort, { counts, users: size }] of byCohort) {
-      const shrunk = new Float64Array(n);
-      for (let i = 0; i < n; i++)
-        shrunk[i] = (counts[i] + (shrinkage * global[i]) / users) / (size + shrinkage);
-      tables.set(cohort, ranked(shrunk));
-    }
-  return { global: ranked(global), byCohort: tables };
+  const published = release.cohortPopularity;
+  const counted = popularityTables(seen, release.itemIds.length, (u) =>
+    published === undefined ? catalog.cohortOfUser(release.userIds[u]) : undefined,
+  );
+  if (published === undefined) return counted;
+  const byCohort = new Map(
+    Object.entries(published).map(([cohort, items]) => [cohort, Int32Array.from(items)]),
+  );
+  return { global: counted.global, byCohort };
 }

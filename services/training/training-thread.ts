@@ -6,8 +6,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { answerFromThread } from '../concurrency/threads';
 import { InteractionStore } from '../store/interaction-store';
 import { readTrainingSet } from '../store/training-set';
-import { holdoutScore, trainRetrieval } from './candidate-training';
+import { holdoutScore, type TrainedRetrieval, trainRetrieval } from './candidate-training';
 import type { TrainingConfig } from './config';
+import { buildServingTables, type ServingTableSources, type ServingTables } from './serving-tables';
 
 export type TrainingTask =
   | {
@@ -19,13 +20,39 @@ export type TrainingTask =
     }
   | { task: 'retrieval'; snapshotDir: string; ials: TrainingConfig['ials']; threads: number };
 
+/** A release: the retrieval model and the tables serving reads besides its vectors. */
+export interface TrainedReleaseModels extends TrainedRetrieval {
+  tables: ServingTables;
+}
+
+/** The store's own view of users and items, partial demographics and item text included. */
+function sideInformation(store: InteractionStore): Pick<ServingTableSources, 'demographics' | 'content'> {
+  return {
+    demographics: new Map(store.userIds.map((id, user) => [id, store.userDemographics[user]])),
+    content: new Map(
+      store.itemIds.map((id, item) => [
+        id,
+        {
+          ...store.itemContent[item],
+          categories: store.itemCategories[item].map((c) => store.categoryNames[c]),
+        },
+      ]),
+    ),
+  };
+}
+
 async function run(task: TrainingTask): Promise<unknown> {
   const store = await InteractionStore.open(task.snapshotDir);
   const { interactions, items } = await readTrainingSet(store);
+  const side = sideInformation(store);
   await store.close();
-  return task.task === 'holdout'
-    ? holdoutScore(interactions, task.ials, task.holdoutSeed, task.threads)
-    : trainRetrieval(interactions, items, task.ials, task.threads);
+  if (task.task === 'holdout') return holdoutScore(interactions, task.ials, task.holdoutSeed, task.threads);
+  const trained = await trainRetrieval(interactions, items, task.ials, task.threads);
+  const release: TrainedReleaseModels = {
+    ...trained,
+    tables: buildServingTables({ items: trained.items, users: trained.users, ...side }),
+  };
+  return release;
 }
 
 const parent = parentPort;

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { connect } from '@nats-io/transport-node';
+import { runPipelineWorker } from '../../cli/worker';
+import { scratchNamespace } from '../../services/config/scratch-namespace';
+import { syntheticItems, syntheticUsers } from '../../services/data/synthetic';
+import { embedContent, fitContentMap } from '../../services/lifecycle/content-embedding';
+import { retrainInput } from '../../services/orchestration/schedules';
+import { temporalClient } from '../../services/orchestration/temporal';
+import { openModelRegistry } from '../../services/registry/model-registry';
+import { buildHotState } from '../../services/serving/hot-state';
+import { LiveCatalog } from '../../services/serving/live-catalog';
+import { readRelease, releaseFiles } from '../../services/serving/release-loader';
+import { contentMapFiles, readContentMap } from '../../services/training/content-map-artifact';
+import { retrievalFamily } from '../../services/training/families';
+import { buildServingTables } from '../../services/training/serving-tables';
+import type { RetrainResult } from '../../workflows/retrain';
+import { fillSyntheticStore } from '../support/synthetic-store';
+
+test('serving tables: co-occurrence neighbours, cohorts keyed with ? for what is unknown, no map without content', () => {
+  const tables = buildServingTables({
+    items: {
+      ids: ['p', 'q', 'r'],
+      dims: 1,
+      similarity: 'max_inner_product',
+      vectors: Float32Array.of(1, 1, 1),
+    },
+    users: { ids: ['u', 'v', 'w'], seen: [[0, 1], [0, 1, 2], [2]] },
+    demographics: new Map([
+      ['u', { age: 30, gender: 'F', occupation: 'writer' }],
+      ['v', { gender: 'M' }],
+    ]),
+    content: new Map(),
+  });
+  assert.deepEqual(tables.neighbours[0][0], [1, 2], 'q shares both of p’s users, r one');
+  assert.deepEqual(tables.neighbours[2][0], [0, 1], 'a tie keeps index order');
+  assert.ok(tables.neighbours[0][1][0] > tables.neighbours[0][1][1]);
+  assert.deepEqual(Object.keys(tables.cohortPopularity).sort(), ['2|F|writer', '?|M|?']);
+  assert.deepEqual(tables.cohortPopularity['?|M|?'].slice(0, 2), [0, 1]);
+  assert.equal(tables.contentMap, undefined);
+});
+
+test('a retrain publishes the neighbour table, cohort popularity and the content map, equal to what serving and lifecycles computed themselves', async () => {
+  const settings = await scratchNamespace();
+  const data = { seed: 5, itemCount: 300, userCount: 200, interactionCount: 8_000 };
+  const nats = await connect({ servers: settings.natsUrl });
+  try {
+    await fillSyntheticStore(settings, data);
+    const client = await temporalClient(settings);
+    const run = client.workflow.execute('retrain', {
+      taskQueue: settings.pipelineTaskQueue,
+      workflowId: `${settings.prefix}retrain-tables`,
+      workflowExecutionTimeout: '5 minutes',
+      args: [retrainInput(settings, { ials: { factors: 8, lambda: 5, alpha: 10, epochs: 4, seed: 1 } })],
+    });
+    const result = (await runPipelineWorker(settings, run).finally(() =>
+      client.connection.close(),
+    )) as RetrainResult;
+    const registry = await openModelRegistry(nats, settings.registryBucket);
+    const release = await registry.release(retrievalFamily, result.release.version);
+    assert.ok(release !== undefined);
+    const files = release.artifacts.map((a) => a.file);
+    for (const file of [
+      releaseFiles.neighbours,
+      releaseFiles.cohortPopularity,
+      ...Object.values(contentMapFiles),
+    ])
+      assert.ok(files.includes(file), `the release has ${file}`);
+
+    const artifacts = await readRelease(registry, release);
+    assert.equal(artifacts.neighbours?.length, artifacts.itemIds.length, 'one neighbour row per item');
+    const catalog = new LiveCatalog();
+    for (const event of syntheticUsers(data)) catalog.applyUser(event);
+    const published = buildHotState(artifacts, catalog, 'index');
+    const computed = buildHotState(
+      { ...artifacts, neighbours: undefined, cohortPopularity: undefined },
+      catalog,
+      'index',
+    );
+    for (let item = 0; item < artifacts.itemIds.length; item++) {
+      const a = published.neighbours.of(item);
+      const b = computed.neighbours.of(item);
+      assert.equal(a.items.length, b.items.length);
+      // Scores are published to five digits, so only near-ties may change places.
+      for (let n = 0; n < a.items.length; n++) assert.ok(Math.abs(a.scores[n] - b.scores[n]) < 1e-4);
+    }
+    assert.deepEqual(
+      [...published.popularity.byCohort.keys()].sort(),
+      [...computed.popularity.byCohort.keys()].sort(),
+    );
+    for (const [cohort, items] of computed.popularity.byCohort)
+      assert.deepEqual(published.popularity.byCohort.get(cohort), items, `cohort ${cohort}`);
+
+    const map = await readContentMap(registry, retrievalFamily, release.version);
+    assert.ok(map !== undefined);
+    const items = [...syntheticItems(data)];
+    const content = new Map(items.map((i) => [i.itemId, { ...i, year: i.year ?? null }]));
+    const fitted = fitContentMap(
+      { ids: artifacts.itemIds, dims: artifacts.dims, vectors: artifacts.itemVectors },
+      content,
+    );
+    assert.equal(map.fittedItems, fitted.fittedItems);
+    for (const item of items.slice(0, 20)) {
+      const a = embedContent(map, content.get(item.itemId)!);
+      const b = embedContent(fitted, content.get(item.itemId)!);
+      for (let d = 0; d < a.length; d++) assert.ok(Math.abs(a[d] - b[d]) < 1e-3 * (1 + Math.abs(b[d])));
+    }
+  } finally {
+    await nats.close();
+    await settings.cleanup();
+  }
+});
