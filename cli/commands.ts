@@ -12,10 +12,12 @@ import { kafkaClient } from '../services/events/kafka';
 import { GroupInUseError } from '../services/events/store-projector';
 import { InteractionStore } from '../services/store/interaction-store';
 import { rebuildStore } from '../services/store/rebuild';
+import { abCommand } from './ab';
 import { startConsumers } from './consumers';
 import { deadLetterCommand } from './deadletter';
 import { runDemo } from './demo';
 import { runEval } from './eval';
+import { evaluatePolicyCommand } from './evaluate-policy';
 import { IngestInterrupted, runIngestMovieLens } from './ingest';
 import { runLifecycleBench, runLifecycleConsumers } from './lifecycle';
 import { describeRetrain, runRetrain } from './retrain';
@@ -183,6 +185,8 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
     },
   },
   deadLetterCommand,
+  evaluatePolicyCommand,
+  abCommand,
   {
     name: 'worker',
     summary: 'run a pipeline worker (Temporal activities and workflows) until interrupted',

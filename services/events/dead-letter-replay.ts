@@ -154,7 +154,7 @@ async function publish(kafka: Kafka, letters: DeadLetterRecord[]): Promise<void>
   }
 }
 
-interface Range {
+export interface Range {
   topic: string;
   /** Every partition of the topic when omitted. */
   partition?: number;
@@ -168,7 +168,7 @@ const readDeadlineMs = 120_000;
  * Visits every message of the ranges, each partition up to the end it had when called. A
  * throw-away consumer group (kafkajs has no group-less consumer), deleted afterwards.
  */
-async function readToEnd(
+export async function readToEnd(
   kafka: Kafka,
   groupPrefix: string,
   ranges: Range[],
