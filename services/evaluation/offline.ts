@@ -52,6 +52,15 @@ export const DEFAULT_GRIDS: HyperparameterGrids = {
       epochs: [10],
       recencyHalfLife: [undefined, 5],
     }),
+    // Weak confidence with moderate λ, where implicit's tuned ALS sits (its alpha 3 is α = 2
+    // here: implicit's confidence is α·r, ours 1 + α·r). Stratified NDCG peaks sharply there
+    // (λ 30, α 2); recency-weighted temporal still prefers strong confidence above.
+    ...product<IalsParams>({
+      factors: [64, 128, 256],
+      lambda: [20, 30],
+      alpha: [2],
+      epochs: [15],
+    }),
   ],
   blendEaseWeight: [0, 0.2, 0.35, 0.5, 0.65, 0.8, 1],
   twoTower: TWO_TOWER_GRID,
