@@ -1,6 +1,8 @@
 /** Every `cairn` command: its help, its options, and what it runs. */
 import type { ParseArgsConfig } from 'node:util';
 import { benchBackfill } from '../bench/backfill';
+import { benchClickToEffect, formatClickBench } from '../bench/click-to-effect';
+import { benchColdUsers, formatColdUsers } from '../bench/cold-users';
 import { benchIngest } from '../bench/ingest';
 import { benchServe, formatServeBench } from '../bench/serve';
 import { benchSessionSignal } from '../bench/session-signal';
@@ -20,6 +22,7 @@ import { runEval } from './eval';
 import { evaluatePolicyCommand } from './evaluate-policy';
 import { IngestInterrupted, runIngestMovieLens } from './ingest';
 import { runLifecycleBench, runLifecycleConsumers } from './lifecycle';
+import { runRealtime } from './realtime';
 import { describeRetrain, runRetrain } from './retrain';
 import { applySchedule, showSchedule } from './schedule';
 import { runServe } from './serve';
@@ -194,6 +197,21 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
     options: {},
     async run({ settings }) {
       await runPipelineWorker(settings);
+      return 0;
+    },
+  },
+  {
+    name: 'realtime',
+    summary: "keep every user's session (recent items, categories, last seen) from the interaction log",
+    help: `cairn realtime
+
+Consumes cairn.interactions.v1 (group cairn-realtime-sessions) into the JetStream key-value
+bucket cairn-sessions: per user the recent items, interactions per category and the last time
+seen, expiring 30 minutes after the last write. Serving replicas watch the bucket and merge a
+user's session with the request's recentItems. Until SIGINT/SIGTERM.`,
+    options: {},
+    async run({ settings }) {
+      await runRealtime(settings);
       return 0;
     },
   },
@@ -378,6 +396,8 @@ within a second. Every slate goes to cairn.impressions.v1. SIGINT/SIGTERM drain 
 cairn bench backfill [--items N] [--dims D]
 cairn bench serve [--rates R[,R…]] [--seconds S]
 cairn bench session
+cairn bench click [--clicks N] [--rate R] [--seconds S]
+cairn bench cold-users
 
   ingest  events/s end to end: produced to Kafka, consumed by a 'cairn consume' process,
           durable in the interaction store. Runs in a scratch namespace (own topics, groups,
@@ -385,7 +405,11 @@ cairn bench session
           1,000,000); --partitions takes a list to show how throughput scales (default 4).
   backfill  the embedding backfill workflow on a synthetic catalog of clustered vectors
           (default 1,000,000 items × 64 dims): documents/s, total time, index size, and
-          kNN recall@100 against exact search.`,
+          kNN recall@100 against exact search.
+  click   click-to-effect: a click produced to Kafka until a recommend call reflects it, at N
+          clicks/s (default 50) alongside R requests/s (default 200), for S seconds (default 30).
+  cold-users  NDCG@10 of users held out of training after replaying their first 0, 1, 3, 5
+          interactions, against global and cohort popularity (ML-100K).`,
     options: {
       dataset: { type: 'string' },
       events: { type: 'string' },
@@ -394,6 +418,8 @@ cairn bench session
       dims: { type: 'string' },
       rates: { type: 'string' },
       seconds: { type: 'string' },
+      clicks: { type: 'string' },
+      rate: { type: 'string' },
     },
     async run({ settings, positionals, values }) {
       if (positionals[0] === 'serve') {
@@ -413,6 +439,31 @@ cairn bench session
         const figures = await benchServe({ rates, seconds, log: (line) => console.log(`  ${line}`) });
         console.log(command);
         for (const line of formatServeBench(figures)) console.log(line);
+        return 0;
+      }
+      if (positionals[0] === 'click') {
+        const clicksPerSecond = Number(values.clicks ?? 50);
+        const servingRate = Number(values.rate ?? 200);
+        const seconds = Number(values.seconds ?? 30);
+        if (![clicksPerSecond, servingRate, seconds].every((v) => v > 0 && v <= 10_000)) {
+          console.error('cairn bench click: --clicks, --rate and --seconds positive numbers up to 10000');
+          return 2;
+        }
+        const command = `command: cairn bench click ${process.argv.slice(4).join(' ')}`.trim();
+        console.log(command);
+        const r = await benchClickToEffect({
+          clicksPerSecond,
+          servingRate,
+          seconds,
+          pollMs: 5,
+          log: (line) => console.log(`  ${line}`),
+        });
+        for (const line of formatClickBench(r)) console.log(line);
+        return 0;
+      }
+      if (positionals[0] === 'cold-users') {
+        console.log('command: cairn bench cold-users');
+        for (const line of formatColdUsers(await benchColdUsers(settings.cacheDir))) console.log(line);
         return 0;
       }
       if (positionals[0] === 'session') {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { publishedNamespace } from '../../bench/data/published-release';
 import type { Impression } from '../../schemas/events';
 import type { RecommendResponse, RecommendSlate } from '../../schemas/recommend';
 import { searchClient } from '../../services/catalog/elasticsearch';
@@ -25,7 +26,6 @@ import { openModelRegistry } from '../../services/registry/model-registry';
 import { ServingReplica } from '../../services/serving/replica';
 import { parseServingConfig } from '../../services/serving/serving-config';
 import { waitFor } from '../support/wait';
-import { publishedNamespace } from './published-release';
 
 let settings: ScratchSettings;
 let nc: NatsConnection;
