@@ -6,11 +6,6 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 bash deploy/local/install-ranker.sh
-# The report test opens the demo's HTML report in a headless browser.
-if ! command -v chromium >/dev/null; then
-  echo '[setup] chromium (Debian) for the report test' >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
-fi
 export ONNXRUNTIME_NODE_INSTALL=skip
 if [[ ! -f node_modules/.package-lock.json ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo '[setup] npm ci' >&2

@@ -6,6 +6,11 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 bash deploy/setup.sh
+# The report test opens the demo's HTML report in a headless browser.
+if ! command -v chromium >/dev/null; then
+  echo '[test] chromium (Debian) for the report test' >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 
 echo '== typecheck and lint'
 npx tsc --noEmit -p .
