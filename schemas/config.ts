@@ -48,6 +48,9 @@ export const environmentSchema = z
     /** The local stack's NATS server presents this certificate and key (PEM files) and requires TLS. */
     CAIRN_NATS_SERVER_CERT: z.string().min(1).optional(),
     CAIRN_NATS_SERVER_KEY: z.string().min(1).optional(),
+    /** The local stack's Kafka broker listens with TLS, with this certificate and key (PEM files). */
+    CAIRN_KAFKA_SERVER_CERT: z.string().min(1).optional(),
+    CAIRN_KAFKA_SERVER_KEY: z.string().min(1).optional(),
     /** Local stack ports (standard ones by default). */
     CAIRN_TEMPORAL_PORT: port.default(7233),
     CAIRN_TEMPORAL_UI_PORT: port.default(8233),
@@ -98,6 +101,7 @@ export const environmentSchema = z
       problem('ELASTICSEARCH_TLS_CA', 'needs an https ELASTICSEARCH_URL');
     pair('TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY');
     pair('CAIRN_NATS_SERVER_CERT', 'CAIRN_NATS_SERVER_KEY');
+    pair('CAIRN_KAFKA_SERVER_CERT', 'CAIRN_KAFKA_SERVER_KEY');
   });
 
 /** The variables whose values are secrets. */

@@ -6,7 +6,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import { Connection } from '@temporalio/client';
@@ -156,9 +156,10 @@ async function writeNatsConfig(file: string, { env }: CairnSettings): Promise<vo
 }
 
 /**
- * With KAFKA_SASL_MECHANISM set, the local broker's listener is SASL_PLAINTEXT and the SCRAM user
- * is created when the storage is formatted (so only for a new state directory). Its config file
- * then holds the password (for the broker's own connections): readable by its owner only.
+ * With KAFKA_SASL_MECHANISM set, the local broker requires SASL/SCRAM, its user created when the
+ * storage is formatted (so only for a new state directory); with CAIRN_KAFKA_SERVER_CERT/KEY, TLS
+ * (and it trusts KAFKA_TLS_CA for its own connections). Its config file then holds the password,
+ * and the key file the private key: readable by their owner only.
  */
 async function prepareKafka(dir: string, { env, cacheDir }: CairnSettings) {
   const port = env.CAIRN_KAFKA_PORT;
@@ -166,17 +167,35 @@ async function prepareKafka(dir: string, { env, cacheDir }: CairnSettings) {
   const dataDir = join(dir, 'data');
   await mkdir(join(dir, 'logs'), { recursive: true });
   const mechanism = env.KAFKA_SASL_MECHANISM?.toUpperCase();
-  const listener = mechanism === undefined ? 'PLAINTEXT' : 'SASL_PLAINTEXT';
+  const tls = env.CAIRN_KAFKA_SERVER_CERT !== undefined && env.CAIRN_KAFKA_SERVER_KEY !== undefined;
+  const listener = `${mechanism === undefined ? '' : 'SASL_'}${tls ? 'SSL' : 'PLAINTEXT'}`;
   const scram =
     mechanism === undefined
       ? []
       : [
           `sasl.enabled.mechanisms=${mechanism}`,
           `sasl.mechanism.inter.broker.protocol=${mechanism}`,
-          `listener.name.sasl_plaintext.${mechanism.toLowerCase()}.sasl.jaas.config=` +
+          `listener.name.${listener.toLowerCase()}.${mechanism.toLowerCase()}.sasl.jaas.config=` +
             `org.apache.kafka.common.security.scram.ScramLoginModule required ` +
             `username=${JSON.stringify(env.KAFKA_SASL_USERNAME)} password=${JSON.stringify(env.KAFKA_SASL_PASSWORD)};`,
         ];
+  const keystore = join(dir, 'keystore.pem');
+  if (tls) {
+    const [key, cert] = await Promise.all([
+      readFile(env.CAIRN_KAFKA_SERVER_KEY ?? '', 'utf8'),
+      readFile(env.CAIRN_KAFKA_SERVER_CERT ?? '', 'utf8'),
+    ]);
+    await writeFile(keystore, `${key.trim()}\n${cert.trim()}\n`, { mode: 0o600 });
+  }
+  const ssl = !tls
+    ? []
+    : [
+        'ssl.keystore.type=PEM',
+        `ssl.keystore.location=${keystore}`,
+        ...(env.KAFKA_TLS_CA === undefined
+          ? []
+          : ['ssl.truststore.type=PEM', `ssl.truststore.location=${env.KAFKA_TLS_CA}`]),
+      ];
   const properties = [
     'process.roles=broker,controller',
     'node.id=1',
@@ -187,6 +206,7 @@ async function prepareKafka(dir: string, { env, cacheDir }: CairnSettings) {
     `listener.security.protocol.map=${listener}:${listener},CONTROLLER:PLAINTEXT`,
     `inter.broker.listener.name=${listener}`,
     ...scram,
+    ...ssl,
     `log.dirs=${dataDir}`,
     'num.partitions=4',
     // A single broker: every internal topic must be satisfiable with one replica.

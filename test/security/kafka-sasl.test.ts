@@ -1,28 +1,31 @@
 /**
- * Kafka with SASL/SCRAM: a private KRaft broker started by the stack launcher on its own ports
- * and state directory, its SCRAM user created when the storage is formatted. Cairn's clients get
- * in with the settings; a wrong password fails with an authentication error; nothing printed
- * shows the password.
+ * Kafka with SASL/SCRAM over TLS: a private KRaft broker started by the stack launcher on its own
+ * ports and state directory (SASL_SSL listener, a certificate from the test's CA, the SCRAM user
+ * created when the storage is formatted). Cairn's clients get in with the settings; a wrong
+ * password fails with an authentication error, a client without the CA with a certificate
+ * error; nothing printed shows the password.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { stackDown, stackUp } from '../../deploy/local/stack';
 import { type CairnSettings, readSettings } from '../../services/config/environment';
-import { eventProducer, kafkaClient } from '../../services/events/kafka';
+import { eventProducer, kafkaClient, kafkaConnection } from '../../services/events/kafka';
 import { ensureTopics, topicNames } from '../../services/events/topics';
 import { waitFor } from '../support/wait';
-import { cairnWith, freePort } from './tls-fixture';
+import { type Certificates, cairnWith, freePort, makeCertificates } from './tls-fixture';
 
 const password = 'scram-Xy9-broker-secret';
+let certificates: Certificates;
 let stateDir: string;
 let env: Record<string, string>;
 let settings: CairnSettings;
 
 before(async () => {
+  certificates = await makeCertificates();
   stateDir = await mkdtemp(join(tmpdir(), 'cairn-test-kafka-sasl-'));
   env = {
     CAIRN_STATE: stateDir,
@@ -31,6 +34,9 @@ before(async () => {
     KAFKA_SASL_MECHANISM: 'scram-sha-256',
     KAFKA_SASL_USERNAME: 'cairn',
     KAFKA_SASL_PASSWORD: password,
+    KAFKA_TLS_CA: certificates.ca,
+    CAIRN_KAFKA_SERVER_CERT: certificates.serverCert,
+    CAIRN_KAFKA_SERVER_KEY: certificates.serverKey,
   };
   settings = readSettings(env);
   await stackUp(settings, ['kafka']);
@@ -39,13 +45,15 @@ before(async () => {
 after(async () => {
   await stackDown(settings, ['kafka']);
   await rm(stateDir, { recursive: true, force: true });
+  await certificates.remove();
 });
 
-test('the broker config that holds the password is readable by its owner only', async () => {
-  assert.equal((await stat(join(stateDir, 'kafka', 'server.properties'))).mode & 0o077, 0);
+test('the broker config and key that hold secrets are readable by their owner only', async () => {
+  for (const file of ['server.properties', 'keystore.pem'])
+    assert.equal((await stat(join(stateDir, 'kafka', file))).mode & 0o077, 0, file);
 });
 
-test('with the SCRAM user the clients create topics, produce and consume', async () => {
+test('with the SCRAM user and the CA the clients create topics, produce and consume over TLS', async () => {
   const kafka = kafkaClient(settings, 'cairn-test-sasl');
   const topics = topicNames('sasl.');
   const admin = kafka.admin();
@@ -99,6 +107,30 @@ test('a wrong password or none is refused with an authentication error that does
   })().catch((e: Error) => e);
   await admin.disconnect();
   assert.ok(outcome instanceof Error, String(outcome));
+});
+
+test('without the CA the broker certificate is refused; without TLS the connection fails', async () => {
+  const { KAFKA_TLS_CA: _ca, ...withoutCa } = env;
+  for (const other of [{ ...withoutCa, KAFKA_TLS: 'true' }, withoutCa]) {
+    // No retries: the failure is expected, and each retry of a TLS mismatch waits for a time-out.
+    const admin = new Kafka({
+      clientId: 'cairn-test-tls',
+      ...kafkaConnection(readSettings(other)),
+      retry: { retries: 0 },
+      connectionTimeout: 3_000,
+      requestTimeout: 5_000,
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    const outcome = await (async () => {
+      await admin.connect();
+      await admin.listTopics();
+      return 'connected';
+    })().catch((e: Error) => e);
+    await admin.disconnect();
+    assert.ok(outcome instanceof Error, String(outcome));
+    if (other.KAFKA_TLS === 'true')
+      assert.match(`${outcome.message} ${String(outcome.cause)}`, /certificate/i);
+  }
 });
 
 test('cairn stack status reports the failed login without showing the password', async () => {
