@@ -13,6 +13,10 @@ import { createServingActivities } from '../activities/serving';
 import type { CairnSettings } from '../services/config/environment';
 import { natsConnection } from '../services/config/nats-connection';
 import { kafkaClient } from '../services/events/kafka';
+import { ExplorationBudget } from '../services/lifecycle/exploration-budget';
+import { explorationBucket } from '../services/lifecycle/lifecycle-names';
+import { realtimeConfig, sessionBucket } from '../services/realtime/realtime-config';
+import { SessionView } from '../services/realtime/session-store';
 import { namespaceOf, temporalClient, workerConnection } from '../services/orchestration/temporal';
 import { openModelRegistry } from '../services/registry/model-registry';
 import {
@@ -75,6 +79,11 @@ export async function runServe(settings: CairnSettings, options: ServeOptions = 
     maxRetries: 0,
   });
   const kafka = kafkaClient(settings, `cairn-serve-${replica}`);
+  const sessions = await SessionView.open(nc, sessionBucket(settings), realtimeConfig.sessionTtlMs);
+  const budget = await ExplorationBudget.open(nc, explorationBucket(settings), {
+    leaseSize: temporalConfig.lifecycle.leaseImpressions,
+    refillBelow: temporalConfig.lifecycle.refillBelow,
+  });
   const connection = await workerConnection(settings);
   const client = await temporalClient(settings);
   try {
@@ -92,6 +101,8 @@ export async function runServe(settings: CairnSettings, options: ServeOptions = 
         topics: settings.topics,
         itemsAlias: settings.itemsAlias,
         prefix: settings.prefix,
+        sessions,
+        budget,
       }),
     });
     await joinServingWorkflow(client, { workflowId, taskQueue, config, replica });
@@ -101,6 +112,9 @@ export async function runServe(settings: CairnSettings, options: ServeOptions = 
     console.log(`replica ${replica} drained and stopped`);
     return 0;
   } finally {
+    // After the worker's drain: the leases this replica still holds go back to the bucket.
+    await budget.close();
+    await sessions.close();
     await client.connection.close();
     await connection.close();
     await nc.drain();
