@@ -17,6 +17,7 @@ import type { HoldoutScore } from '../services/training/candidate-training';
 import { parseTrainingConfig, type TrainingConfig, TrainingConfigError } from '../services/training/config';
 import { encodeContentMap } from '../services/training/content-map-artifact';
 import { retrievalFamily } from '../services/training/families';
+import type { RankerSpec } from '../services/training/release-ranker';
 import {
   MissingStoreError,
   pruneSnapshots,
@@ -40,6 +41,8 @@ export interface TrainedRelease {
   holdout: HoldoutScore;
   fitSeconds: number;
   alreadyPublished: boolean;
+  /** The ranker's gate: whether the pipeline with it beat the generators' order on the holdout. */
+  ranker?: { won: boolean; reason: string };
 }
 
 export interface GateDecision {
@@ -49,6 +52,9 @@ export interface GateDecision {
   champion?: { version: string; ndcgAt10: number };
   tolerance: number;
 }
+
+/** A trained ranker's spec, or why there is none. */
+type RankerGate = RankerSpec | { won: false; reason: string };
 
 const encoder = new TextEncoder();
 
@@ -132,8 +138,19 @@ export function createRetrainActivities({
       const version = releaseVersion(input.snapshot, config);
       const existing = await registry.release(retrievalFamily, version);
       if (existing !== undefined) {
-        const { holdout, fitSeconds } = existing.metadata as { holdout: HoldoutScore; fitSeconds: number };
-        return { version, snapshot: input.snapshot, holdout, fitSeconds, alreadyPublished: true };
+        const { holdout, fitSeconds, ranker } = existing.metadata as {
+          holdout: HoldoutScore;
+          fitSeconds: number;
+          ranker?: RankerGate;
+        };
+        return {
+          version,
+          snapshot: input.snapshot,
+          holdout,
+          fitSeconds,
+          alreadyPublished: true,
+          ranker: ranker && { won: ranker.won, reason: ranker.reason },
+        };
       }
       const dir = snapshotDir(input.snapshot);
       const holdout = await trainInThread<HoldoutScore>({
@@ -149,7 +166,15 @@ export function createRetrainActivities({
         ials: config.ials,
         threads,
       });
+      const ranker = await trainInThread<{ spec: RankerGate; files: Record<string, Uint8Array> }>({
+        task: 'ranker',
+        snapshotDir: dir,
+        ials: config.ials,
+        holdoutSeed: config.holdoutSeed,
+        threads,
+      });
       const files = {
+        ...ranker.files,
         ...encodeItemVectors(trained.items),
         'user-ids.json': encoder.encode(JSON.stringify(trained.users.ids)),
         'user-vectors.f32': new Uint8Array(trained.users.vectors.buffer),
@@ -165,6 +190,7 @@ export function createRetrainActivities({
         config,
         holdout,
         fitSeconds: trained.fitSeconds,
+        ranker: ranker.spec,
       });
       return {
         version,
@@ -172,6 +198,7 @@ export function createRetrainActivities({
         holdout,
         fitSeconds: trained.fitSeconds,
         alreadyPublished: false,
+        ranker: { won: ranker.spec.won, reason: ranker.spec.reason },
       };
     },
 

@@ -139,93 +139,107 @@ function meanOrNaN(sum: number, count: number): number {
   return count === 0 ? Number.NaN : sum / count;
 }
 
+/** What feature rows are computed from: per-user and per-item tables, publishable with a release. */
+export interface RankingFeatureTables {
+  names: string[];
+  genres: string[];
+  nItems: number;
+  /** Signals `fill` expects, in `FeatureSources.signals` order. */
+  signals: number;
+  userAge: Float32Array;
+  userGender: Float32Array;
+  userOccupation: Float32Array;
+  userActivity: Float32Array;
+  userMeanRating: Float32Array;
+  userMeanYear: Float32Array;
+  /** nUsers × nGenres: share of the user's training items that carry the genre. */
+  userGenreShare: Float32Array;
+  userLastTime: Float64Array;
+  itemPopularity: Float32Array;
+  itemYear: Float32Array;
+  itemMeanRating: Float32Array;
+  itemGenres: Int32Array[];
+  /** Per item, its training interaction times, ascending. */
+  itemTimes: Float64Array[];
+  allTimes: Float64Array;
+}
+
 /**
  * Counts are divided by their mean (per user, per item) because the ranker is trained on
  * validation-train statistics and served on full-train ones, which hold a third more
  * interactions; relative values keep the two on one scale.
  */
 export class RankingFeatures {
-  readonly names: readonly string[];
-  private readonly genres: readonly string[];
-  private readonly userAge: Float32Array;
-  private readonly userGender: Float32Array;
-  private readonly userOccupation: Float32Array;
-  private readonly userActivity: Float32Array;
-  private readonly userMeanRating: Float32Array;
-  private readonly userMeanYear: Float32Array;
-  /** nUsers × nGenres: share of the user's training items that carry the genre. */
-  private readonly userGenreShare: Float32Array;
-  private readonly userLastTime: Float64Array;
-  private readonly itemPopularity: Float32Array;
-  private readonly itemYear: Float32Array;
-  private readonly itemMeanRating: Float32Array;
-  private readonly itemGenres: Int32Array[];
-  private readonly itemTimes: Float64Array[];
-  private readonly allTimes: Float64Array;
+  readonly tables: RankingFeatureTables;
+
+  get names(): readonly string[] {
+    return this.tables.names;
+  }
 
   constructor(private readonly sources: FeatureSources) {
     const { train, interactions, catalog, demographics } = sources;
-    this.genres = [...new Set([...catalog.values()].flatMap((item) => item.genres))].sort();
-    const genreIndex = new Map(this.genres.map((g, n) => [g, n]));
-    this.names = [
+    const t = { nItems: train.nItems, signals: sources.signals.length } as RankingFeatureTables;
+    t.genres = [...new Set([...catalog.values()].flatMap((item) => item.genres))].sort();
+    const genreIndex = new Map(t.genres.map((g, n) => [g, n]));
+    t.names = [
       ...BASE_FEATURES,
-      ...this.genres.map((g) => `genre_${g}`),
+      ...t.genres.map((g) => `genre_${g}`),
       ...sources.signals.flatMap((s) => [`${s}_score`, `${s}_rank`, `${s}_gap`]),
     ];
 
-    this.itemYear = new Float32Array(train.nItems).fill(Number.NaN);
-    this.itemGenres = [];
+    t.itemYear = new Float32Array(train.nItems).fill(Number.NaN);
+    t.itemGenres = [];
     for (let i = 0; i < train.nItems; i++) {
       const item = catalog.get(train.items.ids[i]);
-      if (item?.year != null) this.itemYear[i] = item.year;
-      this.itemGenres.push(Int32Array.from(item?.genres ?? [], (g) => genreIndex.get(g)!));
+      if (item?.year != null) t.itemYear[i] = item.year;
+      t.itemGenres.push(Int32Array.from(item?.genres ?? [], (g) => genreIndex.get(g)!));
     }
 
     const occupations = [...new Set([...demographics.values()].map((d) => d.occupation))].sort();
     const occupationCode = new Map(occupations.map((o, n) => [o, n]));
     const genderCode: Readonly<Record<string, number>> = { M: 0, F: 1 };
-    this.userAge = new Float32Array(train.nUsers).fill(Number.NaN);
-    this.userGender = new Float32Array(train.nUsers).fill(Number.NaN);
-    this.userOccupation = new Float32Array(train.nUsers).fill(Number.NaN);
+    t.userAge = new Float32Array(train.nUsers).fill(Number.NaN);
+    t.userGender = new Float32Array(train.nUsers).fill(Number.NaN);
+    t.userOccupation = new Float32Array(train.nUsers).fill(Number.NaN);
     for (let u = 0; u < train.nUsers; u++) {
       const d = demographics.get(train.users.ids[u]);
       if (!d) continue;
-      this.userAge[u] = d.age;
-      this.userGender[u] = genderCode[d.gender] ?? Number.NaN;
-      this.userOccupation[u] = occupationCode.get(d.occupation) ?? Number.NaN;
+      t.userAge[u] = d.age;
+      t.userGender[u] = genderCode[d.gender] ?? Number.NaN;
+      t.userOccupation[u] = occupationCode.get(d.occupation) ?? Number.NaN;
     }
 
-    const nGenres = this.genres.length;
+    const nGenres = t.genres.length;
     const meanUserCount = train.nnz / Math.max(1, train.nUsers);
     const meanItemCount = train.nnz / Math.max(1, train.nItems);
-    this.userActivity = new Float32Array(train.nUsers);
-    this.userMeanYear = new Float32Array(train.nUsers);
-    this.userGenreShare = new Float32Array(train.nUsers * nGenres);
-    this.userLastTime = new Float64Array(train.nUsers);
+    t.userActivity = new Float32Array(train.nUsers);
+    t.userMeanYear = new Float32Array(train.nUsers);
+    t.userGenreShare = new Float32Array(train.nUsers * nGenres);
+    t.userLastTime = new Float64Array(train.nUsers);
     for (let u = 0; u < train.nUsers; u++) {
       const start = train.userPtr[u];
       const end = train.userPtr[u + 1];
-      this.userActivity[u] = (end - start) / meanUserCount;
+      t.userActivity[u] = (end - start) / meanUserCount;
       let yearSum = 0;
       let yearCount = 0;
       let last = Number.NEGATIVE_INFINITY;
       for (let n = start; n < end; n++) {
         const i = train.userItems[n];
         last = Math.max(last, train.userTimes[n]);
-        if (!Number.isNaN(this.itemYear[i])) {
-          yearSum += this.itemYear[i];
+        if (!Number.isNaN(t.itemYear[i])) {
+          yearSum += t.itemYear[i];
           yearCount++;
         }
-        for (const g of this.itemGenres[i]) this.userGenreShare[u * nGenres + g]++;
+        for (const g of t.itemGenres[i]) t.userGenreShare[u * nGenres + g]++;
       }
-      this.userLastTime[u] = last;
-      this.userMeanYear[u] = meanOrNaN(yearSum, yearCount);
-      for (let g = 0; g < nGenres; g++) this.userGenreShare[u * nGenres + g] /= Math.max(1, end - start);
+      t.userLastTime[u] = last;
+      t.userMeanYear[u] = meanOrNaN(yearSum, yearCount);
+      for (let g = 0; g < nGenres; g++) t.userGenreShare[u * nGenres + g] /= Math.max(1, end - start);
     }
 
-    this.itemPopularity = new Float32Array(train.nItems);
+    t.itemPopularity = new Float32Array(train.nItems);
     for (let i = 0; i < train.nItems; i++) {
-      this.itemPopularity[i] = (train.itemPtr[i + 1] - train.itemPtr[i]) / meanItemCount;
+      t.itemPopularity[i] = (train.itemPtr[i + 1] - train.itemPtr[i]) / meanItemCount;
     }
 
     const userRatings = new Float64Array(train.nUsers * 2);
@@ -239,15 +253,16 @@ export class RankingFeatures {
       itemRatings[2 * i] += x.rating;
       itemRatings[2 * i + 1]++;
     }
-    this.userMeanRating = Float32Array.from({ length: train.nUsers }, (_, u) =>
+    t.userMeanRating = Float32Array.from({ length: train.nUsers }, (_, u) =>
       meanOrNaN(userRatings[2 * u], userRatings[2 * u + 1]),
     );
-    this.itemMeanRating = Float32Array.from({ length: train.nItems }, (_, i) =>
+    t.itemMeanRating = Float32Array.from({ length: train.nItems }, (_, i) =>
       meanOrNaN(itemRatings[2 * i], itemRatings[2 * i + 1]),
     );
 
-    this.itemTimes = timesByItem(train);
-    this.allTimes = Float64Array.from(train.userTimes).sort();
+    t.itemTimes = timesByItem(train);
+    t.allTimes = Float64Array.from(train.userTimes).sort();
+    this.tables = t;
   }
 
   get train(): InteractionMatrix {
@@ -259,7 +274,7 @@ export class RankingFeatures {
    * their latest training interaction, on the surface that replays are attributed to.
    */
   replayContext(user: number, surface: Surface): RequestContext {
-    return { surface, time: this.userLastTime[user] };
+    return { surface, time: this.tables.userLastTime[user] };
   }
 
   /**
@@ -274,60 +289,73 @@ export class RankingFeatures {
     out: Float32Array,
     offset = 0,
   ): void {
-    if (signals.length !== this.sources.signals.length) {
-      throw new Error(`ranking features: ${signals.length} signals for ${this.sources.signals.length} names`);
+    fillFeatureRows(this.tables, user, candidates, signals, context, out, offset);
+  }
+}
+
+/** `RankingFeatures.fill` over tables: what serving runs on a release's published tables. */
+export function fillFeatureRows(
+  t: Readonly<RankingFeatureTables>,
+  user: number,
+  candidates: ArrayLike<number>,
+  signals: readonly SignalScores[],
+  context: RequestContext,
+  out: Float32Array,
+  offset = 0,
+): void {
+  if (signals.length !== t.signals) {
+    throw new Error(`ranking features: ${signals.length} signals for ${t.signals} names`);
+  }
+  const width = t.names.length;
+  const nGenres = t.genres.length;
+  const windowStart = context.time - TREND_WINDOW_SECONDS;
+  const windowTotal = countWithin(t.allTimes, windowStart, context.time);
+  // Trend is relative to an even spread of the window's interactions over the catalogue.
+  const evenShare = windowTotal / t.nItems;
+  const hour = new Date(context.time * 1000).getUTCHours();
+  const surfaceCode = surfaces.indexOf(context.surface);
+  const listBest = signals.map((s) => {
+    let best = Number.NEGATIVE_INFINITY;
+    for (let c = 0; c < candidates.length; c++) best = Math.max(best, s.standardised(candidates[c]));
+    return best;
+  });
+  for (let c = 0; c < candidates.length; c++) {
+    const item = candidates[c];
+    const row = offset + c * width;
+    const genres = t.itemGenres[item];
+    let affinitySum = 0;
+    let affinityMax = 0;
+    for (const g of genres) {
+      const share = t.userGenreShare[user * nGenres + g];
+      affinitySum += share;
+      affinityMax = Math.max(affinityMax, share);
     }
-    const width = this.names.length;
-    const nGenres = this.genres.length;
-    const windowStart = context.time - TREND_WINDOW_SECONDS;
-    const windowTotal = countWithin(this.allTimes, windowStart, context.time);
-    // Trend is relative to an even spread of the window's interactions over the catalogue.
-    const evenShare = windowTotal / this.train.nItems;
-    const hour = new Date(context.time * 1000).getUTCHours();
-    const surfaceCode = surfaces.indexOf(context.surface);
-    const listBest = signals.map((s) => {
-      let best = Number.NEGATIVE_INFINITY;
-      for (let c = 0; c < candidates.length; c++) best = Math.max(best, s.standardised(candidates[c]));
-      return best;
-    });
-    for (let c = 0; c < candidates.length; c++) {
-      const item = candidates[c];
-      const row = offset + c * width;
-      const genres = this.itemGenres[item];
-      let affinitySum = 0;
-      let affinityMax = 0;
-      for (const g of genres) {
-        const share = this.userGenreShare[user * nGenres + g];
-        affinitySum += share;
-        affinityMax = Math.max(affinityMax, share);
-      }
-      const hasGenres = genres.length > 0;
-      let f = row;
-      out[f++] = this.userAge[user];
-      out[f++] = this.userGender[user];
-      out[f++] = this.userOccupation[user];
-      out[f++] = this.userActivity[user];
-      out[f++] = this.userMeanRating[user];
-      out[f++] = this.userMeanYear[user];
-      out[f++] = this.itemPopularity[item];
-      out[f++] =
-        evenShare > 0 ? countWithin(this.itemTimes[item], windowStart, context.time) / evenShare : Number.NaN;
-      out[f++] = this.itemYear[item];
-      out[f++] = this.itemYear[item] - this.userMeanYear[user];
-      out[f++] = this.itemMeanRating[item];
-      out[f++] = hasGenres ? affinitySum / genres.length : Number.NaN;
-      out[f++] = hasGenres ? affinityMax : Number.NaN;
-      out[f++] = surfaceCode;
-      out[f++] = hour;
-      for (let g = 0; g < nGenres; g++) out[f + g] = 0;
-      for (const g of genres) out[f + g] = 1;
-      f += nGenres;
-      for (const [n, s] of signals.entries()) {
-        const z = s.standardised(item);
-        out[f++] = z;
-        out[f++] = s.rank(item);
-        out[f++] = z - listBest[n];
-      }
+    const hasGenres = genres.length > 0;
+    let f = row;
+    out[f++] = t.userAge[user];
+    out[f++] = t.userGender[user];
+    out[f++] = t.userOccupation[user];
+    out[f++] = t.userActivity[user];
+    out[f++] = t.userMeanRating[user];
+    out[f++] = t.userMeanYear[user];
+    out[f++] = t.itemPopularity[item];
+    out[f++] =
+      evenShare > 0 ? countWithin(t.itemTimes[item], windowStart, context.time) / evenShare : Number.NaN;
+    out[f++] = t.itemYear[item];
+    out[f++] = t.itemYear[item] - t.userMeanYear[user];
+    out[f++] = t.itemMeanRating[item];
+    out[f++] = hasGenres ? affinitySum / genres.length : Number.NaN;
+    out[f++] = hasGenres ? affinityMax : Number.NaN;
+    out[f++] = surfaceCode;
+    out[f++] = hour;
+    for (let g = 0; g < nGenres; g++) out[f + g] = 0;
+    for (const g of genres) out[f + g] = 1;
+    f += nGenres;
+    for (const [n, s] of signals.entries()) {
+      const z = s.standardised(item);
+      out[f++] = z;
+      out[f++] = s.rank(item);
+      out[f++] = z - listBest[n];
     }
   }
 }

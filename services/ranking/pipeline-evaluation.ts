@@ -86,6 +86,8 @@ export interface PipelineOptions<P extends Protocol = Protocol> {
   surface?: Surface;
   threads?: number;
   log?: (line: string) => void;
+  /** Sees each protocol's fitted ranker before it is disposed: how a retrain keeps it. */
+  onRanker?: (protocol: Protocol, ranker: Ranker) => void;
 }
 
 export interface PairMetrics {
@@ -224,6 +226,7 @@ async function evaluateProtocol(
     const metricsOf = (scores: ArrayLike<number>) =>
       metricRow(reportOn(tested, rerank(tested, scores, k), final, k), k);
     const serving = await servingCheck(ranker, tested, probabilities);
+    options.onRanker?.(protocol, ranker);
     return {
       generator: models.description,
       candidateRecall: candidateRecall(tested, final, depth),

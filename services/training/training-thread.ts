@@ -8,6 +8,7 @@ import { InteractionStore } from '../store/interaction-store';
 import { readTrainingSet } from '../store/training-set';
 import { holdoutScore, type TrainedRetrieval, trainRetrieval } from './candidate-training';
 import type { TrainingConfig } from './config';
+import { trainReleaseRanker } from './release-ranker';
 import { buildServingTables, type ServingTableSources, type ServingTables } from './serving-tables';
 
 export type TrainingTask =
@@ -18,7 +19,14 @@ export type TrainingTask =
       holdoutSeed: number;
       threads: number;
     }
-  | { task: 'retrieval'; snapshotDir: string; ials: TrainingConfig['ials']; threads: number };
+  | { task: 'retrieval'; snapshotDir: string; ials: TrainingConfig['ials']; threads: number }
+  | {
+      task: 'ranker';
+      snapshotDir: string;
+      ials: TrainingConfig['ials'];
+      holdoutSeed: number;
+      threads: number;
+    };
 
 /** A release: the retrieval model and the tables serving reads besides its vectors. */
 export interface TrainedReleaseModels extends TrainedRetrieval {
@@ -43,10 +51,12 @@ function sideInformation(store: InteractionStore): Pick<ServingTableSources, 'de
 
 async function run(task: TrainingTask): Promise<unknown> {
   const store = await InteractionStore.open(task.snapshotDir);
-  const { interactions, items } = await readTrainingSet(store);
+  const training = await readTrainingSet(store);
+  const { interactions, items } = training;
   const side = sideInformation(store);
   await store.close();
   if (task.task === 'holdout') return holdoutScore(interactions, task.ials, task.holdoutSeed, task.threads);
+  if (task.task === 'ranker') return trainReleaseRanker(training, task.ials, task.holdoutSeed, task.threads);
   const trained = await trainRetrieval(interactions, items, task.ials, task.threads);
   const release: TrainedReleaseModels = {
     ...trained,

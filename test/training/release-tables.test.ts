@@ -13,6 +13,7 @@ import { LiveCatalog } from '../../services/serving/live-catalog';
 import { readRelease, releaseFiles } from '../../services/serving/release-loader';
 import { contentMapFiles, readContentMap } from '../../services/training/content-map-artifact';
 import { retrievalFamily } from '../../services/training/families';
+import { rankerFiles } from '../../services/training/release-ranker';
 import { buildServingTables } from '../../services/training/serving-tables';
 import type { RetrainResult } from '../../workflows/retrain';
 import { fillSyntheticStore } from '../support/synthetic-store';
@@ -40,7 +41,7 @@ test('serving tables: co-occurrence neighbours, cohorts keyed with ? for what is
   assert.equal(tables.contentMap, undefined);
 });
 
-test('a retrain publishes the neighbour table, cohort popularity and the content map, equal to what serving and lifecycles computed themselves', async () => {
+test('a retrain publishes the gated ranker, the neighbour table, cohort popularity and the content map, equal to what serving and lifecycles computed themselves', async () => {
   const settings = await scratchNamespace();
   const data = { seed: 5, itemCount: 300, userCount: 200, interactionCount: 8_000 };
   const nats = await connect({ servers: settings.natsUrl });
@@ -50,7 +51,7 @@ test('a retrain publishes the neighbour table, cohort popularity and the content
     const run = client.workflow.execute('retrain', {
       taskQueue: settings.pipelineTaskQueue,
       workflowId: `${settings.prefix}retrain-tables`,
-      workflowExecutionTimeout: '5 minutes',
+      workflowExecutionTimeout: '12 minutes',
       args: [retrainInput(settings, { ials: { factors: 8, lambda: 5, alpha: 10, epochs: 4, seed: 1 } })],
     });
     const result = (await runPipelineWorker(settings, run).finally(() =>
@@ -66,6 +67,10 @@ test('a retrain publishes the neighbour table, cohort popularity and the content
       ...Object.values(contentMapFiles),
     ])
       assert.ok(files.includes(file), `the release has ${file}`);
+
+    assert.equal(typeof result.release.ranker?.won, 'boolean', 'the ranker gate is in the result');
+    assert.deepEqual((release.metadata.ranker as { won: boolean }).won, result.release.ranker?.won);
+    for (const file of Object.values(rankerFiles)) assert.ok(files.includes(file), `the release has ${file}`);
 
     const artifacts = await readRelease(registry, release);
     assert.equal(artifacts.neighbours?.length, artifacts.itemIds.length, 'one neighbour row per item');

@@ -1,0 +1,116 @@
+/**
+ * The ranker a release carries, and the gate it passes first. The whole pipeline (the release's
+ * iALS as generator → top-N → ranker → top-10) is evaluated on the temporal protocol of the
+ * snapshot, with and without the ranker; the ranker is published either way, with whether it won,
+ * and serving uses it only where it did. Its feature tables are computed over the whole snapshot
+ * with the release's own user and item indexes, so serving indexes them with the vectors' rows.
+ */
+import { spec } from '../evaluation/grid-search';
+import { Ials } from '../models/ials';
+import { buildInteractionMatrix, IdIndex, indexInteractions } from '../models/interaction-matrix';
+import { encodeFeatureTables } from '../ranking/feature-tables-artifact';
+import type { CatalogItem } from '../ranking/features';
+import { RankingFeatures } from '../ranking/features';
+import { DEFAULT_TREE_GRID, runPipelineEvaluation } from '../ranking/pipeline-evaluation';
+import type { RankingHead, RankingWeights } from '../ranking/ranker';
+import type { TrainingSet } from '../store/training-set';
+import type { TrainingConfig } from './config';
+
+/** Per-request features score every item of the catalog; above this the ranker is not served. */
+export const rankerMaxItems = 50_000;
+/** Candidates handed to the ranker, as in `cairn eval --pipeline`. */
+export const rankerCandidates = 200;
+/** Signals the features were built from: the generator and its one model, both the release's iALS. */
+const encoder = new TextEncoder();
+
+/**
+ * One tree setting, not `cairn eval --pipeline`'s grid: the daily retrain pays for every setting,
+ * and the grid's first point is the one it chose on ML-100K.
+ */
+const releaseTreeGrid = [{ ...DEFAULT_TREE_GRID[0], eta: 0.1, maxRounds: 400 }];
+
+export const rankerSignals = ['generator', 'ials'] as const;
+
+export interface RankerSpec {
+  /** Whether the pipeline with the ranker beat the generators' order on the holdout. */
+  won: boolean;
+  reason: string;
+  holdout: { protocol: 'temporal'; ndcgAt10: { generator: number; ranker: number } };
+  weights: RankingWeights;
+  featureNames: readonly string[];
+  signals: readonly string[];
+  candidates: number;
+}
+
+/** A release's ranker files: the spec always (whether it won or was skipped), the rest when trained. */
+export const rankerFiles = {
+  spec: 'ranker.json',
+  interaction: 'ranker-interaction.onnx',
+  rating: 'ranker-rating.onnx',
+  features: 'ranker-features.bin',
+} as const;
+
+export async function trainReleaseRanker(
+  training: TrainingSet,
+  ials: TrainingConfig['ials'],
+  seed: number,
+  threads: number,
+): Promise<{ spec: RankerSpec | { won: false; reason: string }; files: Record<string, Uint8Array> }> {
+  if (training.items.length > rankerMaxItems) {
+    const spec = {
+      won: false as const,
+      reason: `not trained: ${training.items.length} items, over ${rankerMaxItems}`,
+    };
+    return { spec, files: { [rankerFiles.spec]: encoder.encode(JSON.stringify(spec)) } };
+  }
+  const catalog: ReadonlyMap<string, CatalogItem> = training.itemContent;
+  let kept: { onnx: Record<RankingHead, Uint8Array>; weights: RankingWeights } | undefined;
+  const result = await runPipelineEvaluation(training.interactions, {
+    signals: [spec('ials', [ials], (p) => new Ials({ ...p, threads }))],
+    catalog,
+    demographics: training.demographics,
+    candidates: rankerCandidates,
+    protocols: ['temporal'],
+    treeGrid: releaseTreeGrid,
+    seed,
+    threads,
+    onRanker: (_, ranker) => {
+      kept = { onnx: ranker.toOnnx(), weights: ranker.weights };
+    },
+  });
+  if (kept === undefined) throw new Error('the pipeline evaluation fitted no ranker');
+  const outcome = result.temporal;
+  const ndcgAt10 = {
+    generator: outcome.metrics.generator['ndcg@10'],
+    ranker: outcome.metrics.ranker['ndcg@10'],
+  };
+  const won = ndcgAt10.ranker > ndcgAt10.generator;
+  const verdict = `ranker NDCG@10 ${ndcgAt10.ranker.toFixed(4)} vs generator order ${ndcgAt10.generator.toFixed(4)} on the temporal holdout`;
+  const users = indexInteractions(training.interactions).users;
+  const items = IdIndex.of([...training.items, ...training.interactions.map((x) => x.item)]);
+  const features = new RankingFeatures({
+    train: buildInteractionMatrix(training.interactions, users, items),
+    interactions: training.interactions,
+    catalog,
+    demographics: training.demographics,
+    signals: rankerSignals,
+  });
+  const rankerSpec: RankerSpec = {
+    won,
+    reason: won ? `won: ${verdict}` : `lost: ${verdict}; serving keeps the generators' order`,
+    holdout: { protocol: 'temporal', ndcgAt10 },
+    weights: kept.weights,
+    featureNames: features.names,
+    signals: rankerSignals,
+    candidates: rankerCandidates,
+  };
+  return {
+    spec: rankerSpec,
+    files: {
+      [rankerFiles.spec]: encoder.encode(JSON.stringify(rankerSpec)),
+      [rankerFiles.interaction]: kept.onnx.interaction,
+      [rankerFiles.rating]: kept.onnx.rating,
+      [rankerFiles.features]: encodeFeatureTables(features.tables),
+    },
+  };
+}
