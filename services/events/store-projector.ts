@@ -108,6 +108,29 @@ export function deadLetterMessage(d: DeadLetter): {
   };
 }
 
+/**
+ * A broker refuses a produce request over its message.max.bytes (1 MiB by default), and a batch
+ * of rejects can be as large as a fetch (4 MiB per partition): dead letters go in parts.
+ */
+const deadLetterBytesPerSend = 512 * 1024;
+
+function* inParts(letters: DeadLetter[]): Generator<DeadLetter[]> {
+  let part: DeadLetter[] = [];
+  let bytes = 0;
+  for (const letter of letters) {
+    // The headers and record overhead are a few hundred bytes.
+    const size = (letter.key?.length ?? 0) + (letter.value?.length ?? 0) + 512;
+    if (part.length > 0 && bytes + size > deadLetterBytesPerSend) {
+      yield part;
+      part = [];
+      bytes = 0;
+    }
+    part.push(letter);
+    bytes += size;
+  }
+  if (part.length > 0) yield part;
+}
+
 /** kafkajs' default session: a member that sends no heartbeat for this long leaves the group. */
 const sessionTimeoutMs = 30_000;
 
@@ -310,14 +333,15 @@ export class StoreProjector {
       }
     }
     if (last === undefined) return;
-    if (rejects.length > 0 && this.producer !== undefined) {
-      await this.producer.send({
-        topic: this.options.topics.deadLetter,
-        acks: -1,
-        messages: rejects.map(deadLetterMessage),
-      });
-      this.progress.deadLettered += rejects.length;
-    }
+    if (this.producer !== undefined)
+      for (const part of inParts(rejects)) {
+        await this.producer.send({
+          topic: this.options.topics.deadLetter,
+          acks: -1,
+          messages: part.map(deadLetterMessage),
+        });
+        this.progress.deadLettered += part.length;
+      }
     // Never behind the checkpoint: a redelivered batch that was already durable must not move it back.
     const after = BigInt(last) + 1n;
     const nextOffset = String(next !== undefined && BigInt(next) > after ? BigInt(next) : after);

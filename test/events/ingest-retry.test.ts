@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { Admin } from 'kafkajs';
 import { startConsumers } from '../../cli/consumers';
 import { exited, spawnCairn } from '../../services/config/cairn-process';
@@ -22,6 +24,20 @@ async function produced(admin: Admin, topic: string): Promise<number> {
   return offsets.reduce((sum, o) => sum + Number(o.high), 0);
 }
 
+/** The heartbeat details the server holds for the running activity. */
+async function recordedHeartbeat(handle: WorkflowHandle): Promise<unknown> {
+  const { raw } = await handle.describe();
+  const payload = raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
+  return payload === undefined ? undefined : defaultPayloadConverter.fromPayload(payload);
+}
+
+/** How many users a users-phase heartbeat says were sent (a bare count: the old shared cursor). */
+function usersProgress(details: unknown): number | undefined {
+  if (typeof details === 'number') return details;
+  const progress = details as { phase?: string; sent?: number } | undefined;
+  return progress?.phase === 'users' ? progress.sent : undefined;
+}
+
 test('a worker killed while it publishes the catalog: the retry publishes every item, no interaction is dead-lettered', async () => {
   const settings = await scratchNamespace('rty');
   const consumers = await startConsumers(settings);
@@ -32,16 +48,26 @@ test('a worker killed while it publishes the catalog: the retry publishes every 
   const handle = await client.workflow.start('ingestMovieLens', {
     taskQueue: settings.pipelineTaskQueue,
     workflowId: `${settings.prefix}ingest-retry`,
-    // Users and items slowly (about 5 s and 8 s), so the kill lands inside the catalog phase.
-    args: [{ dataDir: await fetchMovieLens(settings.cacheDir), eventsPerSecond: 0, entitiesPerSecond: 200 }],
+    // Users and items slowly (about 9 s and 17 s), so heartbeats are recorded during each phase.
+    args: [{ dataDir: await fetchMovieLens(settings.cacheDir), eventsPerSecond: 0, entitiesPerSecond: 100 }],
   });
   try {
+    // The kill lands mid-catalog, preferably while the last heartbeat the server holds is one
+    // of the users phase with a count above the items sent: a retry that took the users' count
+    // for the catalog's would then skip items. That window lasts until the next heartbeat goes
+    // out (at most 3 s); a kill after it, by 300 items, still checks the catalog resumes.
     const atKill = await waitFor(
       async () => {
         const items = await produced(admin, settings.topics.catalog);
-        return items > 0 && items < 300 ? items : undefined;
+        if (items === 0 || items >= movieLens.items) return undefined;
+        const recorded = usersProgress(await recordedHeartbeat(handle));
+        return (recorded !== undefined && recorded > items) || items >= 300 ? items : undefined;
       },
-      { what: 'the catalog publish to be under way', timeoutMs: 120_000, pollMs: 20 },
+      {
+        what: 'the catalog publish to be under way behind a users-phase heartbeat',
+        timeoutMs: 120_000,
+        pollMs: 20,
+      },
     );
     worker.kill('SIGKILL');
     await within(exited(worker), { what: 'the killed worker to exit', timeoutMs: 10_000 });

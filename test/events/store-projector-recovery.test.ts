@@ -25,11 +25,13 @@ const user = (id: string) => ({
 async function publishUsers(kafka: Kafka, settings: ScratchSettings, values: string[]): Promise<void> {
   const producer = eventProducer(kafka);
   await producer.connect();
-  await producer.send({
-    topic: settings.topics.users,
-    acks: -1,
-    messages: values.map((value, i) => ({ key: `k${i}`, value })),
-  });
+  // In parts, each well under the broker's 1 MiB limit on a produce request.
+  for (let from = 0; from < values.length; from += 300)
+    await producer.send({
+      topic: settings.topics.users,
+      acks: -1,
+      messages: values.slice(from, from + 300).map((value, i) => ({ key: `k${from + i}`, value })),
+    });
   await producer.disconnect();
 }
 
@@ -174,6 +176,42 @@ test('a member the coordinator dropped during a stalled store commit ("not aware
       timeoutMs: 180_000,
       pollMs: 500,
     });
+  } finally {
+    await projector.stop();
+    await store.close();
+    await admin.disconnect();
+    await settings.cleanup();
+  }
+});
+
+test('a flood of invalid events larger than one produce request is dead-lettered in parts, and the projector goes on', async () => {
+  const settings = await scratchNamespace('rec', 1);
+  const kafka = kafkaClient(settings, 'cairn-test');
+  const admin = kafka.admin();
+  await admin.connect();
+  const store = await InteractionStore.open(settings.storeDir);
+  const projector = new StoreProjector({
+    kafka,
+    store,
+    topics: settings.topics,
+    groupId: settings.consumerGroups.store,
+  });
+  const invalid = 3_000;
+  try {
+    // About 3 MB of rejects on one partition: one fetch, far over a 1 MiB produce request.
+    const junk = `{"not a user event": "${'x'.repeat(1_000)}"}`;
+    await publishUsers(kafka, settings, [...Array.from({ length: invalid }, () => junk), ...users(0, 5)]);
+    await projector.start();
+    await waitFor(async () => store.counts().users === 5 && (await caughtUp(admin, settings)), {
+      what: 'the projector to get past the flood of invalid events',
+      timeoutMs: 120_000,
+      pollMs: 250,
+    });
+    const deadLetters = await admin.fetchTopicOffsets(settings.topics.deadLetter);
+    assert.equal(
+      deadLetters.reduce((sum, o) => sum + Number(o.high), 0),
+      invalid,
+    );
   } finally {
     await projector.stop();
     await store.close();
