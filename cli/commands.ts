@@ -531,11 +531,26 @@ cairn bench cold-users
   },
   {
     name: 'demo',
-    summary: 'bring up the stack, fetch the data, run the pipeline, print a summary',
-    help: 'cairn demo\n\nThe main job: stack up, data fetch, ingest MovieLens, and a summary of what landed.',
-    options: {},
-    async run(context) {
-      return runDemo(context.settings);
+    summary: 'the main job: ingest, retrain, serve an A/B test, replay the test period, report',
+    help: `cairn demo [--keep-stack] [--users N]
+
+The main job, in the namespace 'demo.' (after CAIRN_PREFIX) with its own store: stack up, data
+fetch, ingest of the temporal protocol's train period, retrain, two A/B variants served (the
+challenger also in shadow), the test period of N sampled test users replayed over NATS in time
+order with simulated clicks flowing back through Kafka into sessions and item lifecycles, new
+items arriving, then the A/B test, the off-policy estimate and offline metrics in a summary and
+an HTML report (CAIRN_STATE/reports/). A second run reuses the ingest and the release.
+  --keep-stack  leave running the servers the demo started (by default it stops them; servers
+                that were already running are always left as they were)
+  --users N     test users replayed (default 300, up to 6 requests each)`,
+    options: { 'keep-stack': { type: 'boolean' }, users: { type: 'string' } },
+    async run({ settings, values }) {
+      const users = Number(values.users ?? 300);
+      if (!Number.isInteger(users) || users < 10 || users > 943) {
+        console.error(`cairn demo: --users must be an integer in 10..943, got '${String(values.users)}'`);
+        return 2;
+      }
+      return runDemo(settings, { keepStack: values['keep-stack'] === true, users });
     },
   },
 ];
