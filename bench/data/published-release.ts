@@ -16,14 +16,14 @@ import { openModelRegistry } from '../../services/registry/model-registry';
 import { releaseFiles } from '../../services/serving/release-loader';
 import { retrievalFamily } from '../../services/training/families';
 
-const data = { seed: 5, itemCount: 400, userCount: 300, interactionCount: 15_000 };
+export const publishedData = { seed: 5, itemCount: 400, userCount: 300, interactionCount: 15_000 };
 const dims = 16;
 const encoder = new TextEncoder();
 
 export async function publishedNamespace(label: string): Promise<ScratchSettings> {
   const settings = await scratchNamespace(label);
-  const items = [...syntheticItems(data)];
-  const users = [...syntheticUsers(data)];
+  const items = [...syntheticItems(publishedData)];
+  const users = [...syntheticUsers(publishedData)];
   const producer = eventProducer(kafkaClient(settings, 'cairn-test-catalog'));
   await producer.connect();
   await producer.send({
@@ -41,7 +41,7 @@ export async function publishedNamespace(label: string): Promise<ScratchSettings
   const itemRow = new Map(itemIds.map((id, i) => [id, i]));
   const userRow = new Map(userIds.map((id, u) => [id, u]));
   const seen = userIds.map(() => new Set<number>());
-  for (const event of syntheticInteractions(data)) {
+  for (const event of syntheticInteractions(publishedData)) {
     const u = userRow.get(event.userId);
     const i = itemRow.get(event.itemId);
     if (u !== undefined && i !== undefined) seen[u].add(i);

@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { publishedNamespace } from '../../bench/data/published-release';
+import { publishedData, publishedNamespace } from '../../bench/data/published-release';
 import type { Impression } from '../../schemas/events';
 import type { RecommendResponse, RecommendSlate } from '../../schemas/recommend';
 import { searchClient } from '../../services/catalog/elasticsearch';
 import type { ScratchSettings } from '../../services/config/scratch-namespace';
+import { syntheticItems } from '../../services/data/synthetic';
 import { eventProducer, kafkaClient } from '../../services/events/kafka';
 import {
   ExplorationBudget,
@@ -82,7 +83,7 @@ async function ask(request: object): Promise<RecommendSlate> {
   return reply;
 }
 
-test('a click produced to Kafka is reflected in the next recommend call, with nothing in the request', async () => {
+test('a click produced to Kafka is reflected in the next recommend call, with nothing in the request; onboarding interests steer a new user', async () => {
   const consumer = new SessionConsumer({
     kafka: kafkaClient(settings, 'cairn-test-sessions'),
     nats: nc,
@@ -132,6 +133,37 @@ test('a click produced to Kafka is reflected in the next recommend call, with no
     'the answer moved, not only lost the clicked item',
   );
   assert.ok(consumer.written >= 1);
+
+  // Onboarding: a new user's chosen categories steer their first answer.
+  const categoryOf = new Map([...syntheticItems(publishedData)].map((i) => [i.itemId, i.categories]));
+  const before = await ask({ userId: 'newcomer-2', k: 10 });
+  const rare = [...new Set([...categoryOf.values()].flat())].find(
+    (c) => !before.items.some((i) => categoryOf.get(i.itemId)?.includes(c)),
+  );
+  assert.ok(rare !== undefined, 'a category the cold-start answer does not show');
+  const inRare = (slate: RecommendSlate) =>
+    slate.items.filter((i) => categoryOf.get(i.itemId)?.includes(rare)).length;
+  const interests = {
+    eventId: 'onboarding-newcomer-2',
+    type: 'onboarding_interests',
+    userId: 'newcomer-2',
+    occurredAt: Date.now(),
+    categories: [rare],
+  };
+  await producer.send({
+    topic: settings.topics.users,
+    messages: [{ key: 'newcomer-2', value: JSON.stringify(interests) }],
+  });
+  const steered = await waitFor(
+    async () => {
+      const slate = await ask({ userId: 'newcomer-2', k: 10 });
+      return inRare(slate) >= 3 ? slate : undefined;
+    },
+    { what: `the onboarding interest ${rare} in the answer`, timeoutMs: 20_000 },
+  );
+  assert.ok(steered.items.some((i) => i.reasons.generators.includes('interests')));
+  const asked = await ask({ userId: 'newcomer-3', k: 10, interests: [rare] });
+  assert.ok(inRare(asked) >= 3, 'interests in the request steer as well');
   await replica.drain();
 });
 
