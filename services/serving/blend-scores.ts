@@ -1,7 +1,7 @@
 /**
  * Ranking: a weighted blend of the generators' normalised scores, best first. An item proposed
- * by several generators collects from each. A release's learned ranker would replace this
- * stage; until releases publish one, the blend keeps the generators' order.
+ * by several generators collects from each. The release's learned ranker replaces this stage
+ * where it won its gate and knows the user (rank/onnx-ranker.ts).
  */
 import type { Candidate, RequestContext } from './candidates';
 

@@ -14,6 +14,7 @@ import {
 } from './item-neighbours';
 import type { LiveCatalog } from './live-catalog';
 import { popularityTables } from './popularity-tables';
+import type { OnnxRankingStage } from './rank/onnx-ranker';
 
 /** What a release provides. The optional parts are computed here when a release lacks them. */
 export interface ReleaseArtifacts {
@@ -54,6 +55,8 @@ export interface HotState {
   popularity: { global: Int32Array; byCohort: Map<string, Int32Array> };
   neighbours: ItemNeighbours;
   catalog: LiveCatalog;
+  /** The release's learned ranker, when it won its gate; the generators' blend ranks otherwise. */
+  ranker?: OnnxRankingStage;
 }
 
 /** Neighbours kept per item: enough for the session generator to propose a few hundred candidates. */

@@ -3,7 +3,7 @@
  *
  *   candidates (ANN · session neighbours · cohort popularity · fresh · similar to the page's item)
  *     → filter (seen · blocked/retired · excluded)
- *     → rank (score blend)
+ *     → rank (the release's ranker where it won its gate and knows the user, else the score blend)
  *     → post-process (business rules · MMR · category cap · freshness slot · ε-greedy exploration)
  *     → k items
  *
@@ -118,7 +118,10 @@ export async function runPipeline(
   const kept = candidates.filter((c) => eligible(c) && unbudgeted(c));
   const filterMs = clock();
 
-  const ranked = blendScores(context, kept);
+  const ranked =
+    state.ranker?.knows(context) === true && variant.params.ranker
+      ? await state.ranker.rank(context, kept)
+      : blendScores(context, kept);
   const rankMs = clock();
 
   const slateId = randomUUID();

@@ -4,9 +4,15 @@
  * computed from the vectors and histories otherwise.
  */
 import { indexName } from '../catalog/vector-index';
+import { decodeFeatureTables } from '../ranking/feature-tables-artifact';
 import type { ModelRegistry, ModelRelease } from '../registry/model-registry';
+import { type RankerSpec, rankerFiles } from '../training/release-ranker';
 import { buildHotState, type HotState, type ReleaseArtifacts, warmNeighbours } from './hot-state';
 import type { LiveCatalog } from './live-catalog';
+import { OnnxRankingStage } from './rank/onnx-ranker';
+
+/** Candidates per request the ranker's buffers are sized for: every generator's full list. */
+const rankerCapacity = 1_024;
 
 export const releaseFiles = {
   itemIds: 'item-ids.json',
@@ -46,6 +52,27 @@ export async function readRelease(registry: ModelRegistry, release: ModelRelease
   };
 }
 
+/**
+ * The release's ranker, only where it won its gate: a release whose ranker lost (or has none)
+ * is served in the generators' blended order.
+ */
+async function readRanker(
+  registry: ModelRegistry,
+  release: ModelRelease,
+): Promise<OnnxRankingStage | undefined> {
+  const spec = release.metadata.ranker as RankerSpec | { won: false } | undefined;
+  if (spec?.won !== true) return undefined;
+  const read = (file: string) => registry.artifact(release.family, release.version, file);
+  return OnnxRankingStage.load(
+    {
+      weights: spec.weights,
+      onnx: { interaction: await read(rankerFiles.interaction), rating: await read(rankerFiles.rating) },
+      tables: decodeFeatureTables(await read(rankerFiles.features)),
+    },
+    rankerCapacity,
+  );
+}
+
 /** The hot state of a release, searched through the index its backfill wrote for it. */
 export async function loadHotState(
   registry: ModelRegistry,
@@ -60,5 +87,7 @@ export async function loadHotState(
     indexName(itemsAlias, `${release.family}-${release.version}`),
   );
   await warmNeighbours(state);
-  return state;
+  const ranker = await readRanker(registry, release);
+  if (ranker === undefined) return state;
+  return { ...state, ranker, modelVersions: { ...state.modelVersions, ranker: release.version } };
 }

@@ -23,6 +23,8 @@ export const pipelineParamsSchema = z
       })
       .strict()
       .default({ ann: 1, session: 2, popularity: 0.3, fresh: 0.1, similar: 2, interests: 1 }),
+    /** Rank by the release's learned ranker where it won its gate (false: the blend always ranks). */
+    ranker: z.boolean().default(true),
     /** How much the session's items move the user's vector for the ANN query (0..1). */
     sessionWeight: z.number().min(0).max(1).default(0.5),
     /** MMR: λ × relevance − (1 − λ) × max similarity to the items already chosen; 1 turns it off. */

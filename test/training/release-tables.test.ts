@@ -10,7 +10,7 @@ import { temporalClient } from '../../services/orchestration/temporal';
 import { openModelRegistry } from '../../services/registry/model-registry';
 import { buildHotState } from '../../services/serving/hot-state';
 import { LiveCatalog } from '../../services/serving/live-catalog';
-import { readRelease, releaseFiles } from '../../services/serving/release-loader';
+import { loadHotState, readRelease, releaseFiles } from '../../services/serving/release-loader';
 import { contentMapFiles, readContentMap } from '../../services/training/content-map-artifact';
 import { retrievalFamily } from '../../services/training/families';
 import { rankerFiles } from '../../services/training/release-ranker';
@@ -71,6 +71,14 @@ test('a retrain publishes the gated ranker, the neighbour table, cohort populari
     assert.equal(typeof result.release.ranker?.won, 'boolean', 'the ranker gate is in the result');
     assert.deepEqual((release.metadata.ranker as { won: boolean }).won, result.release.ranker?.won);
     for (const file of Object.values(rankerFiles)) assert.ok(files.includes(file), `the release has ${file}`);
+
+    const served = await loadHotState(registry, release, new LiveCatalog(), settings.itemsAlias);
+    assert.equal(
+      served.ranker !== undefined,
+      result.release.ranker?.won,
+      'serving loads the ranker only where it won',
+    );
+    await served.ranker?.release();
 
     const artifacts = await readRelease(registry, release);
     assert.equal(artifacts.neighbours?.length, artifacts.itemIds.length, 'one neighbour row per item');

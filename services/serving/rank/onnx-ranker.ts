@@ -1,0 +1,106 @@
+/**
+ * Ranking by the release's learned ranker: the ONNX heads over the whole candidate batch in one
+ * run per head, with features filled from the release's in-memory tables into buffers allocated
+ * once per release. A head whose weight is 0 is not run, so a ranker that only uses
+ * P(interaction) costs one `session.run` per request.
+ *
+ * The candidate models' signals are the release's own iALS scores (user vector · item vectors
+ * over the whole catalog, as the features were trained on), which is why a release only carries
+ * a ranker for catalogs up to `rankerMaxItems`.
+ */
+import * as ort from 'onnxruntime-node';
+import { fillFeatureRows, type RankingFeatureTables, SignalScores } from '../../ranking/features';
+import { ONNX_INPUT, ONNX_OUTPUT } from '../../ranking/onnx-export';
+import { combineHeads, RANKING_HEADS, type RankingHead, type RankingWeights } from '../../ranking/ranker';
+import type { Candidate, RequestContext } from '../candidates';
+
+export interface ServingRankerModel {
+  weights: RankingWeights;
+  onnx: Readonly<Record<RankingHead, Uint8Array>>;
+  tables: RankingFeatureTables;
+}
+
+export class OnnxRankingStage {
+  private features: Float32Array;
+  private items: Int32Array;
+  private readonly catalogScores: Float32Array;
+  private readonly width: number;
+
+  private constructor(
+    private readonly sessions: ReadonlyMap<RankingHead, ort.InferenceSession>,
+    private readonly weights: RankingWeights,
+    private readonly tables: RankingFeatureTables,
+    capacity: number,
+  ) {
+    this.width = tables.names.length;
+    this.features = new Float32Array(capacity * this.width);
+    this.items = new Int32Array(capacity);
+    this.catalogScores = new Float32Array(tables.nItems);
+  }
+
+  /** `capacity`: candidates per request the buffers are sized for (they grow if ever exceeded). */
+  static async load(model: ServingRankerModel, capacity: number): Promise<OnnxRankingStage> {
+    const heads = RANKING_HEADS.filter((head) => model.weights[head] !== 0);
+    const sessions = new Map<RankingHead, ort.InferenceSession>();
+    for (const head of heads) sessions.set(head, await ort.InferenceSession.create(model.onnx[head]));
+    return new OnnxRankingStage(sessions, model.weights, model.tables, capacity);
+  }
+
+  /** Whether the ranker has feature rows for the request's user: else the blend ranks. */
+  knows(context: RequestContext): boolean {
+    return context.user !== undefined && context.user < this.tables.userAge.length;
+  }
+
+  /** Scores every candidate in one batch and orders them best first. */
+  async rank(context: RequestContext, candidates: Candidate[]): Promise<Candidate[]> {
+    const user = context.user;
+    if (user === undefined || candidates.length === 0) return candidates;
+    const { state } = context;
+    const { dims, vectors } = state.items;
+    const scores = this.catalogScores;
+    const userBase = user * dims;
+    for (let i = 0; i < scores.length; i++) {
+      let dot = 0;
+      for (let d = 0; d < dims; d++) dot += state.users.vectors[userBase + d] * vectors[i * dims + d];
+      scores[i] = dot;
+    }
+    // The generator and its one model are the same iALS: one view serves both signals.
+    const signal = new SignalScores(scores, state.users.seen[user]);
+    const rows = candidates.length;
+    if (this.items.length < rows) {
+      this.items = new Int32Array(rows);
+      this.features = new Float32Array(rows * this.width);
+    }
+    const items = this.items.subarray(0, rows);
+    candidates.forEach((c, r) => {
+      items[r] = c.item;
+    });
+    fillFeatureRows(
+      this.tables,
+      user,
+      items,
+      Array.from({ length: this.tables.signals }, () => signal),
+      // The ranker learned at each user's latest training interaction; a replayed catalog's
+      // clock is historical, so serving takes the same moment rather than the wall clock.
+      { surface: context.request.surface, time: this.tables.userLastTime[user] },
+      this.features,
+    );
+    const input = new ort.Tensor('float32', this.features.subarray(0, rows * this.width), [rows, this.width]);
+    const probabilities: Record<RankingHead, ArrayLike<number>> = {
+      interaction: new Float32Array(rows),
+      rating: new Float32Array(rows),
+    };
+    for (const [head, session] of this.sessions)
+      probabilities[head] = (await session.run({ [ONNX_INPUT]: input }))[ONNX_OUTPUT].data as Float32Array;
+    const score = combineHeads(probabilities, this.weights);
+    candidates.forEach((c, r) => {
+      c.score = score[r];
+    });
+    // A stable sort: ties (trees give many) keep the generators' order, as offline.
+    return candidates.sort((a, b) => b.score - a.score);
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => s.release()));
+  }
+}
