@@ -1,5 +1,6 @@
 /** The `cairn` command line: parses the command, validates configuration, dispatches. */
-import { ConfigError, readSettings, redactSecrets } from '../services/config/environment';
+import { ConfigError, readSettings } from '../services/config/environment';
+import { redactSecrets } from '../services/config/redaction';
 import { parseCommandLine } from './command-line';
 import { commands, usage } from './commands';
 

@@ -17,7 +17,12 @@ import { ExplorationBudget } from '../services/lifecycle/exploration-budget';
 import { explorationBucket } from '../services/lifecycle/lifecycle-names';
 import { realtimeConfig, sessionBucket } from '../services/realtime/realtime-config';
 import { SessionView } from '../services/realtime/session-store';
-import { namespaceOf, temporalClient, workerConnection } from '../services/orchestration/temporal';
+import {
+  namespaceOf,
+  temporalClient,
+  workerConnection,
+  workerDataConverter,
+} from '../services/orchestration/temporal';
 import { openModelRegistry } from '../services/registry/model-registry';
 import {
   parseServingConfig,
@@ -92,6 +97,7 @@ export async function runServe(settings: CairnSettings, options: ServeOptions = 
       namespace: namespaceOf(settings),
       taskQueue,
       workflowsPath: require.resolve('../workflows'),
+      dataConverter: workerDataConverter,
       activities: createServingActivities({
         nc,
         search,

@@ -13,7 +13,7 @@ import { natsConnection } from '../services/config/nats-connection';
 import { kafkaClient } from '../services/events/kafka';
 import { openBudgetBucket } from '../services/lifecycle/exploration-budget';
 import { explorationBucket } from '../services/lifecycle/lifecycle-names';
-import { namespaceOf, workerConnection } from '../services/orchestration/temporal';
+import { namespaceOf, workerConnection, workerDataConverter } from '../services/orchestration/temporal';
 import { openModelRegistry } from '../services/registry/model-registry';
 import { temporalConfig } from '../temporal.config';
 
@@ -61,6 +61,7 @@ export async function runPipelineWorker<T>(
       workflowsPath: require.resolve('../workflows'),
       activities,
       ...temporalConfig.worker,
+      dataConverter: workerDataConverter,
     });
     if (until === undefined) {
       await worker.run();

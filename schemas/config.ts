@@ -104,13 +104,4 @@ export const environmentSchema = z
     pair('CAIRN_KAFKA_SERVER_CERT', 'CAIRN_KAFKA_SERVER_KEY');
   });
 
-/** The variables whose values are secrets. */
-export const secretVariables = [
-  'NATS_PASSWORD',
-  'NATS_TOKEN',
-  'KAFKA_SASL_PASSWORD',
-  'ELASTICSEARCH_API_KEY',
-  'ELASTICSEARCH_PASSWORD',
-] as const;
-
 export type Environment = z.output<typeof environmentSchema>;

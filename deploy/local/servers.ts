@@ -12,8 +12,9 @@ import { Client } from '@elastic/elasticsearch';
 import { Connection } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { searchConnection } from '../../services/catalog/elasticsearch';
-import { type CairnSettings, redactUrl, repositoryRoot } from '../../services/config/environment';
+import { type CairnSettings, repositoryRoot } from '../../services/config/environment';
 import { natsConnection } from '../../services/config/nats-connection';
+import { redactUrl } from '../../services/config/redaction';
 import { kafkaConnection } from '../../services/events/kafka';
 import { temporalConnection } from '../../services/orchestration/temporal';
 

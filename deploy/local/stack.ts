@@ -9,7 +9,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CairnSettings, redactSecrets, repositoryRoot } from '../../services/config/environment';
+import { type CairnSettings, repositoryRoot } from '../../services/config/environment';
+import { redactSecrets } from '../../services/config/redaction';
 import { type ServerDefinition, type ServerName, stackServers } from './servers';
 
 export interface ServerStatus {

@@ -1,7 +1,7 @@
 /** Resolves where every server and directory is, from the validated environment. */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type Environment, environmentSchema, secretVariables } from '../../schemas/config';
+import { type Environment, environmentSchema } from '../../schemas/config';
 import { temporalConfig } from '../../temporal.config';
 import { type TopicSet, topicNames } from '../events/topics';
 
@@ -81,24 +81,6 @@ export function readSettings(source: NodeJS.ProcessEnv = process.env): CairnSett
       nats: env.NATS_URL === undefined,
     },
   };
-}
-
-/** A URL, or a comma-separated list of them, with any credentials in it (user:password@) masked. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^/@\s,]+@/g, '//***@');
-}
-
-/**
- * `text` with the value of every secret variable of `source` masked, and credentials in URLs:
- * for anything printed that may hold a client's error or a setting (errors, status, reports).
- */
-export function redactSecrets(text: string, source: Record<string, unknown> = process.env): string {
-  let redacted = redactUrl(text);
-  for (const variable of secretVariables) {
-    const value = source[variable];
-    if (typeof value === 'string' && value !== '') redacted = redacted.replaceAll(value, '***');
-  }
-  return redacted;
 }
 
 /** A PEM file named by a setting; an unreadable one is an error naming the setting. */

@@ -1,8 +1,10 @@
 /** Temporal connections built from settings. */
+import { inspect } from 'node:util';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { temporalConfig } from '../../temporal.config';
 import { type CairnSettings, readPem } from '../config/environment';
+import { redactSecrets } from '../config/redaction';
 
 export const namespaceOf = (settings: CairnSettings) =>
   settings.env.TEMPORAL_NAMESPACE ?? temporalConfig.namespace;
@@ -34,14 +36,29 @@ export async function temporalClient(settings: CairnSettings): Promise<Client> {
   return new Client({ connection, namespace: namespaceOf(settings) });
 }
 
+/** Every Cairn worker's: failures are recorded with secrets masked (redacting-failure-converter.ts). */
+export const workerDataConverter = {
+  failureConverterPath: require.resolve('./redacting-failure-converter'),
+};
+
 let runtimeInstalled = false;
 
-/** Worker state changes are logged at INFO by default; Cairn's workers log only what needs a look. */
+/**
+ * Worker state changes are logged at INFO by default; Cairn's workers log only what needs a look,
+ * and with secrets masked: a failed activity's log line quotes its error whole.
+ */
 function installRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({
-    logger: new DefaultLogger((process.env.CAIRN_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN'),
+    logger: new DefaultLogger(
+      (process.env.CAIRN_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN',
+      ({ level, timestampNanos, message, meta }) => {
+        const when = new Date(Number(timestampNanos / 1_000_000n)).toISOString();
+        const details = meta === undefined ? '' : ` ${inspect(meta)}`;
+        process.stderr.write(`${redactSecrets(`${when} [${level}] ${message}${details}`)}\n`);
+      },
+    ),
   });
 }
 

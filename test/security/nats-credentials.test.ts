@@ -9,14 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stackDown, stackUp } from '../../deploy/local/stack';
-import {
-  type CairnSettings,
-  ConfigError,
-  readSettings,
-  redactSecrets,
-  redactUrl,
-} from '../../services/config/environment';
+import { type CairnSettings, ConfigError, readSettings } from '../../services/config/environment';
 import { natsConnection } from '../../services/config/nats-connection';
+import { redactSecrets, redactUrl } from '../../services/config/redaction';
 import { type Certificates, cairnWith, freePort, makeCertificates } from './tls-fixture';
 
 const password = 'pw-Zq81-not-for-logs';
