@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { interactionTypes, qualityFlags, surfaces } from '../../schemas/events';
+import { scratchNamespace } from '../../services/config/scratch-namespace';
+import { eventProducer, kafkaClient } from '../../services/events/kafka';
 import type { EventStream } from '../../services/events/topics';
 import { maxEventBytes, validateMessage } from '../../services/events/validation';
 import { InteractionStore } from '../../services/store/interaction-store';
@@ -260,5 +262,24 @@ test('inputs the long fuzz run found are refused with a reason, not thrown', () 
     const validation = validateMessage('impressions', bytes, now);
     assert.equal(validation.ok, false);
     if (!validation.ok) assert.match(validation.reason, reason);
+  }
+});
+
+test('the broker refuses a 10 MB event before any consumer sees it', async () => {
+  const settings = await scratchNamespace('fz', 1);
+  const producer = eventProducer(kafkaClient(settings, 'cairn-test-huge'));
+  await producer.connect();
+  try {
+    const huge = Buffer.alloc(10 * 2 ** 20, 0x20);
+    const error = await producer
+      .send({ topic: settings.topics.catalog, acks: -1, messages: [{ key: 'k', value: huge }] })
+      .then(
+        () => new Error('accepted'),
+        (e: Error) => e,
+      );
+    assert.match(error.message, /too large|larger than/i);
+  } finally {
+    await producer.disconnect();
+    await settings.cleanup();
   }
 });

@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { surfaces } from '../../schemas/events';
 import { maxRequestBytes, recommendErrorCodes } from '../../schemas/recommend';
+import { readSettings } from '../../services/config/environment';
+import { natsConnection } from '../../services/config/nats-connection';
 import { parseRequest } from '../../services/serving/request';
 import {
   assertPlainPrototypes,
@@ -85,4 +87,20 @@ test('a 10 MB request body is refused by its size before it is decoded', () => {
       message: `request body is ${huge.length} bytes, the limit is ${maxRequestBytes}`,
     },
   });
+});
+
+test('the NATS server refuses a 10 MB request before serving sees it', async () => {
+  const nc = await natsConnection(readSettings());
+  try {
+    const limit = nc.info?.max_payload ?? 0;
+    assert.ok(limit > maxRequestBytes && limit <= 8 * 2 ** 20, `max_payload ${limit}`);
+    const huge = new Uint8Array(10 * 2 ** 20);
+    const error = await nc.request('cairn.test.huge', huge, { timeout: 2_000 }).then(
+      () => new Error('sent'),
+      (e: Error) => e,
+    );
+    assert.match(error.message, /max_payload|payload/i);
+  } finally {
+    await nc.close();
+  }
 });
