@@ -10,20 +10,14 @@
 import { join } from 'node:path';
 import type { SessionState } from '../schemas/session';
 import { loadMovieLens } from '../services/data/movielens';
-import { itemCreated, userCreated } from '../services/data/movielens-events';
 import { ndcgAtK } from '../services/evaluation/metrics';
 import { mulberry32 } from '../services/models/random';
 import type { Interaction } from '../services/models/types';
-import { declareFoldIn, foldInSession } from '../services/realtime/session-fold-in';
+import { foldInSession } from '../services/realtime/session-fold-in';
 import { applyToSession } from '../services/realtime/session-state';
-import { buildHotState, type HotState } from '../services/serving/hot-state';
-import { exactSearch, FallbackSearch } from '../services/serving/item-search';
-import { LiveCatalog } from '../services/serving/live-catalog';
+import type { HotState } from '../services/serving/hot-state';
 import { runPipeline } from '../services/serving/pipeline';
-import { parseServingConfig } from '../services/serving/serving-config';
-import { variantsOf } from '../services/serving/variants';
-import { trainRetrieval } from '../services/training/candidate-training';
-import { trainingConfigSchema } from '../services/training/config';
+import { movieLensServingState, offlinePipelineDeps } from './data/movielens-serving-state';
 
 export const replayed = [0, 1, 3, 5] as const;
 const heldOutShare = 0.2;
@@ -81,35 +75,7 @@ export async function benchColdUsers(cacheDir: string, seed = 42): Promise<ColdU
     if (group.get(r.user) === 'train') train.push(x);
     else byUser.set(r.user, [...(byUser.get(r.user) ?? []), x]);
   }
-  const ials = trainingConfigSchema.parse({}).ials;
-  const trained = await trainRetrieval(
-    train,
-    data.items.map((i) => i.item),
-    ials,
-    2,
-  );
-  const catalog = new LiveCatalog();
-  const since = Date.UTC(1997, 0, 1);
-  for (const row of data.items) {
-    const event = itemCreated(row, since);
-    if (event.type === 'item_created') catalog.apply(event);
-  }
-  for (const row of data.users) catalog.applyUser(userCreated(row, since));
-  const state = buildHotState(
-    {
-      family: 'retrieval',
-      version: 'cold-users-bench',
-      dims: trained.items.dims,
-      itemIds: trained.items.ids,
-      itemVectors: trained.items.vectors,
-      userIds: trained.users.ids,
-      userVectors: trained.users.vectors,
-      seen: trained.users.seen,
-    },
-    catalog,
-    'unused',
-  );
-  declareFoldIn(state, { alpha: ials.alpha, lambda: ials.lambda });
+  const state = await movieLensServingState(data, train, 'cold-users-bench');
   const usersOf = (name: 'validation' | 'test') =>
     [...byUser].filter(
       ([user, rows]) => group.get(user) === name && rows.length >= Math.max(...replayed) + laterAtLeast,
@@ -123,7 +89,7 @@ export async function benchColdUsers(cacheDir: string, seed = 42): Promise<ColdU
   }
   if (best === undefined) throw new Error('cold users: empty weight grid');
   return {
-    trainUsers: trained.users.ids.length,
+    trainUsers: state.users.index.size,
     weights: best.weights,
     validation: best.group,
     test: await measureGroup(state, usersOf('test'), best.weights),
@@ -136,16 +102,8 @@ async function measureGroup(
   weights: Weights,
 ): Promise<ColdUsersGroup> {
   const sessions = new Map<string, SessionState>();
-  const config = parseServingConfig({
-    pipeline: { explorationRate: 0, weights },
-    search: 'in-process',
-    searchBudgetMs: 10_000,
-    deadlineMs: 10_000,
-  });
   const deps = {
-    config,
-    variants: variantsOf(config),
-    search: new FallbackSearch(() => exactSearch, exactSearch, 0),
+    ...offlinePipelineDeps({ pipeline: { weights } }),
     sessions: { session: (userId: string) => sessions.get(userId) },
   };
   const sums = replayed.map((interactions) => ({

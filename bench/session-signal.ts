@@ -8,18 +8,13 @@
 import { join } from 'node:path';
 import type { RecommendRequest } from '../schemas/recommend';
 import { loadMovieLens } from '../services/data/movielens';
-import { itemCreated, userCreated } from '../services/data/movielens-events';
 import { ndcgAtK } from '../services/evaluation/metrics';
 import { splitInteractions } from '../services/evaluation/splits';
 import type { Interaction } from '../services/models/types';
-import { buildHotState, type HotState } from '../services/serving/hot-state';
-import { exactSearch, FallbackSearch } from '../services/serving/item-search';
-import { LiveCatalog } from '../services/serving/live-catalog';
+import type { HotState } from '../services/serving/hot-state';
 import { runPipeline } from '../services/serving/pipeline';
-import { parseServingConfig, type ServingConfigInput } from '../services/serving/serving-config';
-import { variantsOf } from '../services/serving/variants';
-import { trainRetrieval } from '../services/training/candidate-training';
-import { trainingConfigSchema } from '../services/training/config';
+import type { ServingConfigInput } from '../services/serving/serving-config';
+import { movieLensServingState, offlinePipelineDeps } from './data/movielens-serving-state';
 
 export interface SessionSignalResult {
   sessions: number;
@@ -40,34 +35,7 @@ export async function benchSessionSignal(cacheDir: string): Promise<SessionSigna
     timestamp: r.timestamp,
   }));
   const split = splitInteractions('temporal', interactions, 42);
-  const ials = trainingConfigSchema.parse({}).ials;
-  const trained = await trainRetrieval(
-    split.train,
-    data.items.map((i) => i.item),
-    ials,
-    2,
-  );
-  const catalog = new LiveCatalog();
-  const since = Date.UTC(1997, 0, 1);
-  for (const row of data.items) {
-    const event = itemCreated(row, since);
-    if (event.type === 'item_created') catalog.apply(event);
-  }
-  for (const row of data.users) catalog.applyUser(userCreated(row, since));
-  const state = buildHotState(
-    {
-      family: 'retrieval',
-      version: 'session-bench',
-      dims: trained.items.dims,
-      itemIds: trained.items.ids,
-      itemVectors: trained.items.vectors,
-      userIds: trained.users.ids,
-      userVectors: trained.users.vectors,
-      seen: trained.users.seen,
-    },
-    catalog,
-    'unused',
-  );
+  const state = await movieLensServingState(data, split.train, 'session-bench');
   const serve = pipelineOver(state);
   const annOnly = pipelineOver(state, {
     pipeline: {
@@ -124,17 +92,7 @@ export async function benchSessionSignal(cacheDir: string): Promise<SessionSigna
 
 /** The pipeline as a function from a request to the slate's item indexes in the release. */
 function pipelineOver(state: HotState, overrides: ServingConfigInput = {}) {
-  const config = parseServingConfig({
-    ...overrides,
-    pipeline: { explorationRate: 0, ...overrides.pipeline },
-    searchBudgetMs: 10_000,
-    deadlineMs: 10_000,
-  });
-  const deps = {
-    config,
-    variants: variantsOf(config),
-    search: new FallbackSearch(() => exactSearch, exactSearch, 0),
-  };
+  const deps = offlinePipelineDeps(overrides);
   return async (request: Partial<RecommendRequest> & { userId: string }): Promise<number[]> => {
     const result = await runPipeline(
       { surface: 'homepage', k: 10, recentItems: [], exclude: [], interests: [], ...request },
