@@ -114,7 +114,8 @@ export class Ials implements CandidateModel {
     const kernel = arena && {
       memory: arena.memory,
       gram: arena.float32(k * k),
-      inverse: arena.float32(k * k),
+      // YᵀY is only semidefinite: without λ > 0 there may be no inverse, and CG does every row.
+      inverse: lambda > 0 ? arena.float32(k * k) : undefined,
       scratch: arena.float32(3 * k * threads),
       blocks: arena.float32(threads * k * k),
       totals: arena.float64(threads * k * k),
@@ -134,7 +135,7 @@ export class Ials implements CandidateModel {
       if (kernel) {
         const regularised = Float64Array.from(gram, (g, n) => g + (n % (k + 1) === 0 ? lambda : 0));
         kernel.gram.set(regularised);
-        kernel.inverse.set(invertSymmetricPositiveDefinite(regularised, k));
+        kernel.inverse?.set(invertSymmetricPositiveDefinite(regularised, k));
       }
       const step: HalfStep = { target, fixed, gram, ptr, idx, strength, k, alpha, lambda, cgSteps, kernel };
       if (pool) await pool.solve(step);
