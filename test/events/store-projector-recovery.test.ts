@@ -43,22 +43,49 @@ async function caughtUp(admin: Admin, settings: ScratchSettings): Promise<boolea
   return storeHasApplied(admin, settings.consumerGroups.store, end);
 }
 
-test("a projector that joins commits its store's checkpoint, so a group commit lost in a crash does not keep the store 'behind'", async () => {
-  const settings = await scratchNamespace('rec');
-  const kafka = kafkaClient(settings, 'cairn-test');
-  const admin = kafka.admin();
-  await admin.connect();
-  const store = await InteractionStore.open(settings.storeDir);
-  const options = { kafka, store, topics: settings.topics, groupId: settings.consumerGroups.store };
-  let projector = new StoreProjector(options);
-  try {
+interface Fixture {
+  settings: ScratchSettings;
+  kafka: Kafka;
+  admin: Admin;
+  store: InteractionStore;
+  /** The projector under test; a test that restarts it assigns `f.newProjector()`. */
+  projector: StoreProjector;
+  newProjector(): StoreProjector;
+}
+
+/** A test body on a scratch namespace, a store and a projector (not started); all removed afterwards. */
+function withProjector(partitions: number, body: (f: Fixture) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const settings = await scratchNamespace('rec', partitions);
+    const kafka = kafkaClient(settings, 'cairn-test');
+    const admin = kafka.admin();
+    await admin.connect();
+    const store = await InteractionStore.open(settings.storeDir);
+    const newProjector = () =>
+      new StoreProjector({ kafka, store, topics: settings.topics, groupId: settings.consumerGroups.store });
+    const fixture: Fixture = { settings, kafka, admin, store, projector: newProjector(), newProjector };
+    try {
+      await body(fixture);
+    } finally {
+      await fixture.projector.stop();
+      await store.close();
+      await admin.disconnect();
+      await settings.cleanup();
+    }
+  };
+}
+
+test(
+  "a projector that joins commits its store's checkpoint, so a group commit lost in a crash does not keep the store 'behind'",
+  withProjector(4, async (f) => {
+    const { settings, kafka, admin, store } = f;
     await publishUsers(kafka, settings, users(0, 40));
-    await projector.start();
+    await f.projector.start();
     await waitFor(() => caughtUp(admin, settings), {
       what: 'the first projector to commit',
       timeoutMs: 60_000,
     });
-    await projector.stop();
+    await f.projector.stop();
 
     // What a broker restart can leave: the store has applied everything, the group's commits
     // are behind it, and no new event comes to be committed.
@@ -70,43 +97,29 @@ test("a projector that joins commits its store's checkpoint, so a group commit l
     });
     assert.equal(await caughtUp(admin, settings), false, 'the group is behind the store');
 
-    projector = new StoreProjector(options);
-    await projector.start();
+    f.projector = f.newProjector();
+    await f.projector.start();
     await waitFor(() => caughtUp(admin, settings), {
       what: "the group's commits to reach the store's checkpoint after the projector rejoined",
       timeoutMs: 60_000,
       pollMs: 250,
     });
     assert.equal(store.counts().users, 40);
-  } finally {
-    await projector.stop();
-    await store.close();
-    await admin.disconnect();
-    await settings.cleanup();
-  }
-});
+  }),
+);
 
-test('a failing store commit is retried: the projector keeps consuming, loses nothing, dead-letters once', async () => {
-  const settings = await scratchNamespace('rec');
-  const kafka = kafkaClient(settings, 'cairn-test');
-  const admin = kafka.admin();
-  await admin.connect();
-  const store = await InteractionStore.open(settings.storeDir);
-  const commit = store.commit.bind(store);
-  let failures = 4;
-  store.commit = async (offsets) => {
-    if (failures-- > 0) throw new Error('ENOSPC: no space left on device (injected)');
-    return commit(offsets);
-  };
-  const projector = new StoreProjector({
-    kafka,
-    store,
-    topics: settings.topics,
-    groupId: settings.consumerGroups.store,
-  });
-  try {
+test(
+  'a failing store commit is retried: the projector keeps consuming, loses nothing, dead-letters once',
+  withProjector(4, async (f) => {
+    const { settings, kafka, admin, store } = f;
+    const commit = store.commit.bind(store);
+    let failures = 4;
+    store.commit = async (offsets) => {
+      if (failures-- > 0) throw new Error('ENOSPC: no space left on device (injected)');
+      return commit(offsets);
+    };
     await publishUsers(kafka, settings, [...users(0, 30), '{"not": "a user event"}']);
-    await projector.start();
+    await f.projector.start();
     await waitFor(() => caughtUp(admin, settings), {
       what: 'the group commits after the store commit succeeded',
       timeoutMs: 90_000,
@@ -127,32 +140,18 @@ test('a failing store commit is retried: the projector keeps consuming, loses no
       1,
       'the one invalid event is dead-lettered once, however often its batch was committed',
     );
-    assert.equal(projector.progress.applied, 35);
-  } finally {
-    await projector.stop();
-    await store.close();
-    await admin.disconnect();
-    await settings.cleanup();
-  }
-});
+    assert.equal(f.projector.progress.applied, 35);
+  }),
+);
 
-test('a member the coordinator dropped during a stalled store commit ("not aware of this member") is replaced, and consuming goes on', async () => {
-  const settings = await scratchNamespace('rec');
-  const kafka = kafkaClient(settings, 'cairn-test');
-  const admin = kafka.admin();
-  await admin.connect();
-  const store = await InteractionStore.open(settings.storeDir);
-  const projector = new StoreProjector({
-    kafka,
-    store,
-    topics: settings.topics,
-    groupId: settings.consumerGroups.store,
-  });
-  const commit = store.commit.bind(store);
-  let stall = false;
-  try {
+test(
+  'a member the coordinator dropped during a stalled store commit ("not aware of this member") is replaced, and consuming goes on',
+  withProjector(4, async (f) => {
+    const { settings, kafka, admin, store } = f;
+    const commit = store.commit.bind(store);
+    let stall = false;
     await publishUsers(kafka, settings, users(0, 10));
-    await projector.start();
+    await f.projector.start();
     await waitFor(() => caughtUp(admin, settings), {
       what: 'the first users to be committed',
       timeoutMs: 60_000,
@@ -176,32 +175,18 @@ test('a member the coordinator dropped during a stalled store commit ("not aware
       timeoutMs: 180_000,
       pollMs: 500,
     });
-  } finally {
-    await projector.stop();
-    await store.close();
-    await admin.disconnect();
-    await settings.cleanup();
-  }
-});
+  }),
+);
 
-test('a flood of invalid events larger than one produce request is dead-lettered in parts, and the projector goes on', async () => {
-  const settings = await scratchNamespace('rec', 1);
-  const kafka = kafkaClient(settings, 'cairn-test');
-  const admin = kafka.admin();
-  await admin.connect();
-  const store = await InteractionStore.open(settings.storeDir);
-  const projector = new StoreProjector({
-    kafka,
-    store,
-    topics: settings.topics,
-    groupId: settings.consumerGroups.store,
-  });
-  const invalid = 3_000;
-  try {
+test(
+  'a flood of invalid events larger than one produce request is dead-lettered in parts, and the projector goes on',
+  withProjector(1, async (f) => {
+    const { settings, kafka, admin, store } = f;
+    const invalid = 3_000;
     // About 3 MB of rejects on one partition: one fetch, far over a 1 MiB produce request.
     const junk = `{"not a user event": "${'x'.repeat(1_000)}"}`;
     await publishUsers(kafka, settings, [...Array.from({ length: invalid }, () => junk), ...users(0, 5)]);
-    await projector.start();
+    await f.projector.start();
     await waitFor(async () => store.counts().users === 5 && (await caughtUp(admin, settings)), {
       what: 'the projector to get past the flood of invalid events',
       timeoutMs: 120_000,
@@ -212,10 +197,5 @@ test('a flood of invalid events larger than one produce request is dead-lettered
       deadLetters.reduce((sum, o) => sum + Number(o.high), 0),
       invalid,
     );
-  } finally {
-    await projector.stop();
-    await store.close();
-    await admin.disconnect();
-    await settings.cleanup();
-  }
-});
+  }),
+);
