@@ -178,7 +178,8 @@ export async function readToEnd(
   await admin.connect();
   const groupId = `${groupPrefix}-${randomUUID().slice(0, 8)}`;
   try {
-    const remaining = await rangeEnds(admin, ranges);
+    const all = await positions(admin, ranges);
+    const remaining = new Map(all.filter((p) => p.from < p.end).map((p) => [`${p.topic}/${p.partition}`, p]));
     if (remaining.size === 0) return;
     const reader = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
     await reader.connect();
@@ -213,8 +214,8 @@ export async function readToEnd(
             }),
           )
           .then(() => {
-            for (const r of remaining.values())
-              reader.seek({ topic: r.topic, partition: r.partition, offset: String(r.from) });
+            for (const p of all)
+              reader.seek({ topic: p.topic, partition: p.partition, offset: String(p.from) });
           }, reject);
       });
       await done;
@@ -227,25 +228,31 @@ export async function readToEnd(
   }
 }
 
-async function rangeEnds(
-  admin: Admin,
-  ranges: Range[],
-): Promise<Map<string, { topic: string; partition: number; from: bigint; end: bigint }>> {
-  const remaining = new Map<string, { topic: string; partition: number; from: bigint; end: bigint }>();
-  for (const range of ranges)
-    for (const p of await admin.fetchTopicOffsets(range.topic)) {
-      if (range.partition !== undefined && p.partition !== range.partition) continue;
+interface Position {
+  topic: string;
+  partition: number;
+  from: bigint;
+  end: bigint;
+}
+
+/**
+ * Where each partition of the ranges' topics is read from and up to; the partitions no range
+ * names start at their end, so a big topic's other partitions are not read for nothing.
+ */
+async function positions(admin: Admin, ranges: Range[]): Promise<Position[]> {
+  const all: Position[] = [];
+  for (const topic of new Set(ranges.map((r) => r.topic)))
+    for (const p of await admin.fetchTopicOffsets(topic)) {
+      const range = ranges.find(
+        (r) => r.topic === topic && (r.partition === undefined || r.partition === p.partition),
+      );
       const low = BigInt(p.low);
-      const from = range.from !== undefined && range.from > low ? range.from : low;
-      if (from < BigInt(p.high))
-        remaining.set(`${range.topic}/${p.partition}`, {
-          topic: range.topic,
-          partition: p.partition,
-          from,
-          end: BigInt(p.high),
-        });
+      const end = BigInt(p.high);
+      const wanted =
+        range === undefined ? end : range.from !== undefined && range.from > low ? range.from : low;
+      all.push({ topic, partition: p.partition, from: wanted < end ? wanted : end, end });
     }
-  return remaining;
+  return all;
 }
 
 const compare = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
