@@ -15,14 +15,14 @@ import { natsConnection } from '../services/config/nats-connection';
 import { kafkaClient } from '../services/events/kafka';
 import { ExplorationBudget } from '../services/lifecycle/exploration-budget';
 import { explorationBucket } from '../services/lifecycle/lifecycle-names';
-import { realtimeConfig, sessionBucket } from '../services/realtime/realtime-config';
-import { SessionView } from '../services/realtime/session-store';
 import {
   namespaceOf,
   temporalClient,
   workerConnection,
   workerDataConverter,
 } from '../services/orchestration/temporal';
+import { realtimeConfig, sessionBucket } from '../services/realtime/realtime-config';
+import { SessionView } from '../services/realtime/session-store';
 import { openModelRegistry } from '../services/registry/model-registry';
 import {
   parseServingConfig,

@@ -83,10 +83,7 @@ export class SessionConsumer {
     await this.feed?.stop();
   }
 
-  private async applyBatch(
-    { batch, heartbeat }: EachBatchPayload,
-    catalog: LiveCatalog,
-  ): Promise<void> {
+  private async applyBatch({ batch, heartbeat }: EachBatchPayload, catalog: LiveCatalog): Promise<void> {
     this.feed?.assertHealthy();
     const byUser = new Map<string, SessionEvent[]>();
     const now = Date.now();
