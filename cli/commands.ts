@@ -4,6 +4,7 @@ import { benchBackfill } from '../bench/backfill';
 import { benchClickToEffect, formatClickBench } from '../bench/click-to-effect';
 import { benchColdUsers, formatColdUsers } from '../bench/cold-users';
 import { benchIngest } from '../bench/ingest';
+import { benchAgreement } from '../bench/online-offline';
 import { benchServe, formatServeBench } from '../bench/serve';
 import { benchSessionSignal } from '../bench/session-signal';
 import { formatStatus, parseServerNames, stackDown, stackStatus, stackUp } from '../deploy/local/stack';
@@ -396,6 +397,7 @@ within a second. Every slate goes to cairn.impressions.v1. SIGINT/SIGTERM drain 
 cairn bench backfill [--items N] [--dims D]
 cairn bench serve [--rates R[,R…]] [--seconds S]
 cairn bench session
+cairn bench agreement
 cairn bench click [--clicks N] [--rate R] [--seconds S]
 cairn bench cold-users
 
@@ -408,6 +410,9 @@ cairn bench cold-users
           kNN recall@100 against exact search.
   click   click-to-effect: a click produced to Kafka until a recommend call reflects it, at N
           clicks/s (default 50) alongside R requests/s (default 200), for S seconds (default 30).
+  agreement  NDCG@10 of the pipeline offline ('cairn eval --pipeline' code, the release's iALS
+          and ranker, temporal protocol of the store) and of the same models served through NATS
+          for every test user, exploration off; exits 1 when they differ by more than 2%.
   cold-users  NDCG@10 of users held out of training after replaying their first 0, 1, 3, 5
           interactions, against global and cohort popularity (ML-100K).`,
     options: {
@@ -465,6 +470,14 @@ cairn bench cold-users
         console.log('command: cairn bench cold-users');
         for (const line of formatColdUsers(await benchColdUsers(settings.cacheDir))) console.log(line);
         return 0;
+      }
+      if (positionals[0] === 'agreement') {
+        console.log('command: cairn bench agreement');
+        const r = await benchAgreement(settings, (line) => console.error(`  ${line}`));
+        console.log(
+          `NDCG@10 on the temporal test split (${r.users} users): offline pipeline ${r.offline.ranker.toFixed(4)} (generator order ${r.offline.generator.toFixed(4)}), served through NATS ${r.online.toFixed(4)}: ${(100 * r.relativeGap).toFixed(2)}%; ${r.differingUsers} users' top-10 differ as sets`,
+        );
+        return Math.abs(r.relativeGap) <= 0.02 ? 0 : 1;
       }
       if (positionals[0] === 'session') {
         console.log('command: cairn bench session');
@@ -542,10 +555,10 @@ items arriving, then the A/B test, the off-policy estimate and offline metrics i
 an HTML report (CAIRN_STATE/reports/). A second run reuses the ingest and the release.
   --keep-stack  leave running the servers the demo started (by default it stops them; servers
                 that were already running are always left as they were)
-  --users N     test users replayed (default 300, up to 6 requests each)`,
+  --users N     test users replayed (default 150, up to 4 requests each)`,
     options: { 'keep-stack': { type: 'boolean' }, users: { type: 'string' } },
     async run({ settings, values }) {
-      const users = Number(values.users ?? 300);
+      const users = Number(values.users ?? 150);
       if (!Number.isInteger(users) || users < 10 || users > 943) {
         console.error(`cairn demo: --users must be an integer in 10..943, got '${String(values.users)}'`);
         return 2;

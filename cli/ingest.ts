@@ -20,6 +20,8 @@ export interface IngestOptions {
   /** Run a worker and the consumers in this process (otherwise they run elsewhere). */
   inProcess: boolean;
   eventsPerSecond: number;
+  /** A MovieLens-format directory to ingest instead of the fetched dataset (the demo's train period). */
+  dataDir?: string;
 }
 
 export interface IngestResult extends IngestSummary {
@@ -69,7 +71,7 @@ export async function runIngestMovieLens(
   settings: CairnSettings,
   options: IngestOptions,
 ): Promise<IngestResult> {
-  const dataDir = await fetchMovieLens(settings.cacheDir);
+  const dataDir = options.dataDir ?? (await fetchMovieLens(settings.cacheDir));
   const workflowId = `${settings.prefix}${temporalConfig.workflowIds.ingestMovielens}-${await datasetHash(dataDir)}`;
   const client = await temporalClient(settings);
   const run = async (): Promise<IngestResult> => {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job (README, `npm run demo`): installs what is missing, then `cairn demo` brings up
-# the local stack, fetches the data, runs the pipeline and prints what it produced. The stack is
-# left running to explore; `./bin/cairn stack down` stops it.
+# The main job (README, `npm run demo`): installs what is missing, then `cairn demo` brings up the
+# local stack, ingests, retrains, serves an A/B test, replays the test period and writes the HTML
+# report. It stops the servers it started (`npm run demo -- --keep-stack` keeps them) and leaves
+# servers that were already running alone.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$repo/deploy/setup.sh"
