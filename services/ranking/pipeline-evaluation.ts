@@ -86,8 +86,11 @@ export interface PipelineOptions<P extends Protocol = Protocol> {
   surface?: Surface;
   threads?: number;
   log?: (line: string) => void;
-  /** Sees each protocol's fitted ranker before it is disposed: how a retrain keeps it. */
-  onRanker?: (protocol: Protocol, ranker: Ranker) => void;
+  /**
+   * Sees each protocol's fitted models before the ranker is disposed: how a retrain keeps the
+   * ranker, and how the online/offline comparison serves exactly what was evaluated.
+   */
+  onRanker?: (protocol: Protocol, fitted: FittedPipeline) => void;
 }
 
 export interface PairMetrics {
@@ -129,6 +132,15 @@ export interface PipelineOutcome {
     xgboostRequest: number;
     onnxRequest: number;
   };
+}
+
+/** What was fitted on a protocol's full train split and scored on its test split. */
+export interface FittedPipeline {
+  ranker: Ranker;
+  features: RankingFeatures;
+  generator: CandidateModel;
+  /** The ranked pipeline's top-K per test user (index in `features.train`), as scored. */
+  topK: ReadonlyMap<number, Int32Array>;
 }
 
 export type PipelineResult<P extends Protocol = Protocol> = Record<P, PipelineOutcome>;
@@ -226,7 +238,11 @@ async function evaluateProtocol(
     const metricsOf = (scores: ArrayLike<number>) =>
       metricRow(reportOn(tested, rerank(tested, scores, k), final, k), k);
     const serving = await servingCheck(ranker, tested, probabilities);
-    options.onRanker?.(protocol, ranker);
+    if (options.onRanker !== undefined) {
+      const ranked = rerank(tested, combineHeads(probabilities, choice.weights), k);
+      const topK = new Map(ranked.map((list, l) => [tested.users[l], list]));
+      options.onRanker(protocol, { ranker, features, generator: models.final.generator, topK });
+    }
     return {
       generator: models.description,
       candidateRecall: candidateRecall(tested, final, depth),

@@ -156,8 +156,14 @@ export class ServingReplica {
     const next = await loadHotState(this.deps.registry, release, this.catalog, this.deps.itemsAlias);
     const foldIn = foldInParamsOf(release.metadata);
     if (foldIn !== undefined) declareFoldIn(next, foldIn);
-    const previous = this.state?.version;
+    const replaced = this.state;
+    const previous = replaced?.version;
     this.state = next;
+    // Requests that began on the replaced state end within the deadline; its ranker's native
+    // sessions are freed after that, not left to the garbage collector.
+    const ranker = replaced?.ranker;
+    if (ranker !== undefined && ranker !== next.ranker)
+      setTimeout(() => void ranker.release(), 2 * this.deps.config.deadlineMs).unref();
     this.releasesLoaded++;
     this.log(
       previous === undefined

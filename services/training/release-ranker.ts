@@ -27,7 +27,7 @@ const encoder = new TextEncoder();
  * One tree setting, not `cairn eval --pipeline`'s grid: the daily retrain pays for every setting,
  * and the grid's first point is the one it chose on ML-100K.
  */
-const releaseTreeGrid = [{ ...DEFAULT_TREE_GRID[0], eta: 0.1, maxRounds: 400 }];
+export const releaseTreeGrid = [{ ...DEFAULT_TREE_GRID[0], eta: 0.1, maxRounds: 400 }];
 
 export const rankerSignals = ['generator', 'ials'] as const;
 
@@ -74,7 +74,7 @@ export async function trainReleaseRanker(
     treeGrid: releaseTreeGrid,
     seed,
     threads,
-    onRanker: (_, ranker) => {
+    onRanker: (_, { ranker }) => {
       kept = { onnx: ranker.toOnnx(), weights: ranker.weights };
     },
   });

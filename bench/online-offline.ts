@@ -1,0 +1,158 @@
+/**
+ * Online and offline agree: the pipeline `cairn eval --pipeline` evaluates (the release's iALS as
+ * generator → top-200 → ranker → top-10) on the temporal protocol of the interaction store, then
+ * the very models it fitted on that protocol's train split, served through NATS by the serving
+ * responder (in-process exact search, the ann generator alone, exploration and post-processing
+ * off), for every user of the test split. Both lists are scored by the same metric code.
+ */
+import { availableParallelism } from 'node:os';
+import { connect } from '@nats-io/transport-node';
+import type { RecommendResponse } from '../schemas/recommend';
+import type { CairnSettings } from '../services/config/environment';
+import { spec } from '../services/evaluation/grid-search';
+import { summariseTopK } from '../services/evaluation/metrics';
+import { relevanceOf } from '../services/evaluation/ranking';
+import { splitInteractions } from '../services/evaluation/splits';
+import { Ials } from '../services/models/ials';
+import { indexInteractions, itemsOfUser } from '../services/models/interaction-matrix';
+import { type FittedPipeline, runPipelineEvaluation } from '../services/ranking/pipeline-evaluation';
+import type { RankingHead, RankingWeights } from '../services/ranking/ranker';
+import { buildHotState } from '../services/serving/hot-state';
+import { exactSearch, FallbackSearch } from '../services/serving/item-search';
+import { LiveCatalog } from '../services/serving/live-catalog';
+import { OnnxRankingStage } from '../services/serving/rank/onnx-ranker';
+import { Responder } from '../services/serving/responder';
+import { parseServingConfig } from '../services/serving/serving-config';
+import { variantsOf } from '../services/serving/variants';
+import { InteractionStore } from '../services/store/interaction-store';
+import { readTrainingSet } from '../services/store/training-set';
+import { trainingConfigSchema } from '../services/training/config';
+import { rankerCandidates, releaseTreeGrid } from '../services/training/release-ranker';
+
+export interface AgreementResult {
+  users: number;
+  offline: { generator: number; ranker: number };
+  online: number;
+  /** Users whose served top-10 differs from the offline one as a set. */
+  differingUsers: number;
+  relativeGap: number;
+}
+
+const k = 10;
+const seed = 42;
+
+export async function benchAgreement(
+  settings: CairnSettings,
+  log: (line: string) => void,
+): Promise<AgreementResult> {
+  const store = await InteractionStore.open(settings.storeDir);
+  const training = await readTrainingSet(store);
+  await store.close();
+  if (training.interactions.length === 0)
+    throw new Error(
+      `the interaction store in ${settings.storeDir} is empty; run 'cairn ingest movielens' first`,
+    );
+  const threads = availableParallelism();
+  const ials = trainingConfigSchema.parse({}).ials;
+  // The ranker is disposed once the evaluation returns: its heads are kept as ONNX.
+  let fitted:
+    | (Omit<FittedPipeline, 'ranker'> & { onnx: Record<RankingHead, Uint8Array>; weights: RankingWeights })
+    | undefined;
+
+  const result = await runPipelineEvaluation(training.interactions, {
+    signals: [spec('ials', [ials], (p) => new Ials({ ...p, threads }))],
+    catalog: training.itemContent,
+    demographics: training.demographics,
+    candidates: rankerCandidates,
+    protocols: ['temporal'],
+    treeGrid: releaseTreeGrid,
+    seed,
+    threads,
+    log,
+    onRanker: (_, { ranker, ...models }) => {
+      fitted = { ...models, onnx: ranker.toOnnx(), weights: ranker.weights };
+    },
+  });
+  const outcome = result.temporal;
+  if (fitted === undefined || !(fitted.generator instanceof Ials))
+    throw new Error('the pipeline evaluation kept no iALS generator and ranker');
+  const { generator, features, onnx, weights, topK: offlineLists } = fitted;
+  const train = features.train;
+
+  const state = buildHotState(
+    {
+      family: 'retrieval',
+      version: 'agreement',
+      dims: ials.factors,
+      itemIds: [...train.items.ids],
+      itemVectors: generator.itemVectors,
+      userIds: [...train.users.ids],
+      userVectors: generator.userVectors,
+      seen: Array.from({ length: train.nUsers }, (_, u) => Array.from(itemsOfUser(train, u))),
+    },
+    new LiveCatalog(),
+    'unused',
+  );
+  const stage = await OnnxRankingStage.load({ weights, onnx, tables: features.tables }, rankerCandidates);
+  const config = parseServingConfig({
+    search: 'in-process',
+    searchBudgetMs: 10_000,
+    deadlineMs: 10_000,
+    pipeline: {
+      annCandidates: rankerCandidates,
+      weights: { ann: 1, session: 0, popularity: 0, fresh: 0, similar: 0, interests: 0 },
+      mmrLambda: 1,
+      categoryCap: 100,
+      freshSlot: 0,
+      explorationRate: 0,
+      budgetSlot: 0,
+      businessRules: [],
+    },
+  });
+  const responder = new Responder({
+    config,
+    variants: variantsOf(config),
+    search: new FallbackSearch(() => exactSearch, exactSearch, 0),
+    state: () => ({ ...state, ranker: stage }),
+    maxInFlight: 64,
+    log,
+  });
+  const subject = `${settings.recommendSubject}.agreement-${process.pid}`;
+  const nc = await connect({ servers: settings.natsUrl });
+  const subscription = responder.subscribe(nc, subject);
+  const split = splitInteractions('temporal', training.interactions, seed);
+  const index = indexInteractions(training.interactions);
+  const relevant = relevanceOf(split.test, index.users, index.items);
+  const served: { ranked: Int32Array; relevant: ReadonlySet<number> }[] = [];
+  let differingUsers = 0;
+  try {
+    for (const [user, items] of relevant) {
+      const message = await nc.request(subject, JSON.stringify({ userId: train.users.ids[user], k }), {
+        timeout: 10_000,
+      });
+      const reply = message.json<RecommendResponse>();
+      if (!reply.ok)
+        throw new Error(`user ${train.users.ids[user]}: ${reply.error.code} ${reply.error.message}`);
+      const ranked = Int32Array.from(reply.items, (i) => train.items.require(i.itemId));
+      served.push({ ranked, relevant: items });
+      const offline = offlineLists.get(user);
+      if (offline !== undefined && !offline.every((item) => ranked.includes(item))) differingUsers++;
+    }
+  } finally {
+    subscription.unsubscribe();
+    await nc.drain();
+    await stage.release();
+  }
+  const online = summariseTopK(served, k, train.nItems).ndcg;
+  const offline = {
+    generator: outcome.metrics.generator[`ndcg@${k}`],
+    ranker: outcome.metrics.ranker[`ndcg@${k}`],
+  };
+  return {
+    users: served.length,
+    offline,
+    online,
+    differingUsers,
+    relativeGap: (online - offline.ranker) / offline.ranker,
+  };
+}
