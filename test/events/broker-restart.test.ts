@@ -15,6 +15,7 @@ import type { TopicSet } from '../../services/events/topics';
 import { InteractionStore } from '../../services/store/interaction-store';
 import { rebuildStore } from '../../services/store/rebuild';
 import { waitFor } from '../support/wait';
+import { itemCreated, userCreated } from './entity-events';
 import { type PrivateBroker, startPrivateBroker } from './private-broker';
 import { within } from './within';
 
@@ -65,36 +66,18 @@ async function crashBroker(): Promise<void> {
   await broker.restart();
 }
 
-const now = Date.now();
-const user = (id: string) => ({
-  eventId: `user-${id}`,
-  type: 'user_created',
-  userId: id,
-  occurredAt: now,
-  demographics: { age: 30 },
-});
-const item = (id: string) => ({
-  eventId: `item-${id}`,
-  type: 'item_created',
-  itemId: id,
-  occurredAt: now,
-  title: `Item ${id}`,
-  categories: ['Drama'],
-  year: 1999,
-});
-
 async function publishEntities(settings: ScratchSettings, topics: TopicSet, ids: string[]): Promise<void> {
   const producer = eventProducer(kafkaClient(settings, 'cairn-test-producer'));
   await producer.connect();
   await producer.send({
     topic: topics.users,
     acks: -1,
-    messages: ids.map((id) => ({ key: id, value: JSON.stringify(user(id)) })),
+    messages: ids.map((id) => ({ key: id, value: JSON.stringify(userCreated(id)) })),
   });
   await producer.send({
     topic: topics.catalog,
     acks: -1,
-    messages: ids.map((id) => ({ key: id, value: JSON.stringify(item(id)) })),
+    messages: ids.map((id) => ({ key: id, value: JSON.stringify(itemCreated(id)) })),
   });
   await producer.disconnect();
 }

@@ -12,15 +12,7 @@ import { storeHasApplied } from '../../services/events/store-progress';
 import { logEnd, StoreProjector } from '../../services/events/store-projector';
 import { InteractionStore } from '../../services/store/interaction-store';
 import { waitFor } from '../support/wait';
-
-const now = Date.now();
-const user = (id: string) => ({
-  eventId: `user-${id}`,
-  type: 'user_created',
-  userId: id,
-  occurredAt: now,
-  demographics: { age: 30 },
-});
+import { userCreated } from './entity-events';
 
 async function publishUsers(kafka: Kafka, settings: ScratchSettings, values: string[]): Promise<void> {
   const producer = eventProducer(kafka);
@@ -36,7 +28,7 @@ async function publishUsers(kafka: Kafka, settings: ScratchSettings, values: str
 }
 
 const users = (from: number, to: number) =>
-  Array.from({ length: to - from }, (_, i) => JSON.stringify(user(`u${from + i}`)));
+  Array.from({ length: to - from }, (_, i) => JSON.stringify(userCreated(`u${from + i}`)));
 
 async function caughtUp(admin: Admin, settings: ScratchSettings): Promise<boolean> {
   const end = await logEnd(admin, settings.topics, ['users', 'catalog']);
