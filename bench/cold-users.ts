@@ -13,7 +13,7 @@ import { loadMovieLens } from '../services/data/movielens';
 import { ndcgAtK } from '../services/evaluation/metrics';
 import { mulberry32 } from '../services/models/random';
 import type { Interaction } from '../services/models/types';
-import { foldInSession } from '../services/realtime/session-fold-in';
+import { newUserVector } from '../services/realtime/session-fold-in';
 import { applyToSession } from '../services/realtime/session-state';
 import type { HotState } from '../services/serving/hot-state';
 import { runPipeline } from '../services/serving/pipeline';
@@ -49,16 +49,17 @@ export interface ColdUsersResult {
 interface Weights {
   session: number;
   popularity: number;
+  /** Serving's `newUserPrior`. */
+  prior: number;
 }
 
 /** Serving's defaults first: they stay unless another setting does better on validation. */
-const weightGrid: Weights[] = [
-  { session: 2, popularity: 0.3 },
-  { session: 2, popularity: 1 },
-  { session: 2, popularity: 3 },
-  { session: 0.5, popularity: 1 },
-  { session: 0.5, popularity: 3 },
-];
+const weightGrid: Weights[] = [4, 0, 1, 8].flatMap((prior) => [
+  { session: 2, popularity: 0.3, prior },
+  { session: 2, popularity: 1, prior },
+  { session: 0.5, popularity: 1, prior },
+  { session: 0.5, popularity: 3, prior },
+]);
 
 export async function benchColdUsers(cacheDir: string, seed = 42): Promise<ColdUsersResult> {
   const data = await loadMovieLens(join(cacheDir, 'data', 'ml-100k'));
@@ -103,7 +104,12 @@ async function measureGroup(
 ): Promise<ColdUsersGroup> {
   const sessions = new Map<string, SessionState>();
   const deps = {
-    ...offlinePipelineDeps({ pipeline: { weights } }),
+    ...offlinePipelineDeps({
+      pipeline: {
+        weights: { session: weights.session, popularity: weights.popularity },
+        newUserPrior: weights.prior,
+      },
+    }),
     sessions: { session: (userId: string) => sessions.get(userId) },
   };
   const sums = replayed.map((interactions) => ({
@@ -149,8 +155,8 @@ async function measureGroup(
       const top = (ranked: Int32Array) => [...ranked].filter((i) => !seen.has(i)).slice(0, 10);
       const cohort = state.catalog.cohortOfUser(userId);
       row.globalPopularity += ndcgAtK(top(state.popularity.global), later, 10);
-      const folded = foldInSession(state, [...seen]);
-      row.foldIn += ndcgAtK(folded === undefined ? [] : top(byInnerProduct(state, folded)), later, 10);
+      const prior = newUserVector(state, [...seen], weights.prior);
+      row.foldIn += ndcgAtK(prior === undefined ? [] : top(byInnerProduct(state, prior)), later, 10);
       row.cohortPopularity += ndcgAtK(
         top(
           (cohort === undefined ? undefined : state.popularity.byCohort.get(cohort)) ??
@@ -185,7 +191,7 @@ function byInnerProduct(state: HotState, vector: Float32Array): Int32Array {
 export function formatColdUsers(result: ColdUsersResult): string[] {
   const table = (name: string, g: ColdUsersGroup) => [
     `${name}: ${g.users} users held out of training, NDCG@10 on their interactions after the 5th`,
-    '| interactions replayed | serving pipeline | fold-in kNN alone | global popularity | cohort popularity |',
+    '| interactions replayed | serving pipeline | fold-in (with the prior) kNN alone | global popularity | cohort popularity |',
     '| --- | --- | --- | --- | --- |',
     ...g.rows.map(
       (r) =>
@@ -193,7 +199,7 @@ export function formatColdUsers(result: ColdUsersResult): string[] {
     ),
   ];
   return [
-    `trained on ${result.trainUsers} users; weights chosen on validation: session ${result.weights.session}, popularity ${result.weights.popularity}`,
+    `trained on ${result.trainUsers} users; chosen on validation: weights session ${result.weights.session}, popularity ${result.weights.popularity}; newUserPrior ${result.weights.prior}`,
     ...table('validation', result.validation),
     ...table('test', result.test),
   ];

@@ -58,3 +58,19 @@ export function foldInSession(state: HotState, items: readonly number[]): Float3
   conjugateGradient({ fixed: state.items.vectors, gram, k, ...params }, items, x, k, cgScratch(k));
   return Float32Array.from(x);
 }
+
+/**
+ * A new user's query vector: the session's fold-in moved toward the mean item vector (what most
+ * users like) by `prior` times its own length, since a fold-in of one to five items alone
+ * overfits them.
+ */
+export function newUserVector(
+  state: HotState,
+  items: readonly number[],
+  prior: number,
+): Float32Array | undefined {
+  const folded = foldInSession(state, items);
+  if (folded === undefined) return undefined;
+  const scale = (prior * Math.hypot(...folded)) / (Math.hypot(...state.coldStart) || 1);
+  return Float32Array.from(folded, (x, d) => x + scale * state.coldStart[d]);
+}

@@ -27,6 +27,12 @@ export const pipelineParamsSchema = z
     ranker: z.boolean().default(true),
     /** How much the session's items move the user's vector for the ANN query (0..1). */
     sessionWeight: z.number().min(0).max(1).default(0.5),
+    /**
+     * A new user's vector folded in from a few session items is pulled toward the mean item
+     * vector (what most users like) by this many times its own length: with one to five items
+     * the fold-in alone overfits them (chosen on validation users by `cairn bench cold-users`).
+     */
+    newUserPrior: z.number().min(0).max(100).default(4),
     /** MMR: λ × relevance − (1 − λ) × max similarity to the items already chosen; 1 turns it off. */
     mmrLambda: z.number().min(0).max(1).default(0.8),
     /** At most this many items of one category in the first `categoryCapWindow` positions. */

@@ -1,10 +1,11 @@
 /**
  * Retrieval by the release's vectors: the user's vector, moved toward the session's items (the
  * real-time signal), is the kNN query; a new user gets a vector folded in from the session's
- * items (services/realtime/session-fold-in.ts), or with no session the mean item vector. The vectors come from memory, never from a round trip.
+ * items and pulled toward the mean item vector (services/realtime/session-fold-in.ts), or with no
+ * session the mean item vector. The vectors come from memory, never from a round trip.
  */
 import type { RecommendStrategy } from '../../../schemas/recommend';
-import { foldInSession } from '../../realtime/session-fold-in';
+import { newUserVector } from '../../realtime/session-fold-in';
 import { type ProposedList, type RequestContext, rankScores } from '../candidates';
 import type { FallbackSearch } from '../item-search';
 
@@ -28,7 +29,7 @@ export function queryVector({ state, user, recent, params }: RequestContext): {
   if (user === undefined)
     return session === undefined
       ? { vector: state.coldStart, strategy: 'cold-start' }
-      : { vector: foldInSession(state, recent) ?? session, strategy: 'session' };
+      : { vector: newUserVector(state, recent, params.newUserPrior) ?? session, strategy: 'session' };
   const own = state.users.vectors.subarray(user * dims, (user + 1) * dims);
   if (session === undefined) return { vector: own, strategy: 'user' };
   const w = params.sessionWeight;
