@@ -209,12 +209,10 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
 Consumes cairn.interactions.v1 (group cairn-realtime-sessions) into the JetStream key-value
 bucket cairn-sessions: per user the recent items, interactions per category and the last time
 seen, expiring 30 minutes after the last write. Serving replicas watch the bucket and merge a
-user's session with the request's recentItems. Until SIGINT/SIGTERM.`,
+user's session with the request's recentItems. Until SIGINT/SIGTERM; exits 1 if it can no longer
+keep sessions right (its catalog feed failed).`,
     options: {},
-    async run({ settings }) {
-      await runRealtime(settings);
-      return 0;
-    },
+    run: ({ settings }) => runRealtime(settings),
   },
   {
     name: 'lifecycle',

@@ -6,7 +6,7 @@ import { ensureTopics } from '../services/events/topics';
 import { sessionBucket, sessionGroup } from '../services/realtime/realtime-config';
 import { SessionConsumer } from '../services/realtime/session-consumer';
 
-export async function runRealtime(settings: CairnSettings): Promise<void> {
+export async function runRealtime(settings: CairnSettings): Promise<number> {
   const kafka = kafkaClient(settings, 'cairn-realtime');
   const admin = kafka.admin();
   await admin.connect();
@@ -21,11 +21,22 @@ export async function runRealtime(settings: CairnSettings): Promise<void> {
       `sessions from ${settings.topics.interactions} (group ${sessionGroup(settings)}) into bucket ${sessionBucket(settings)}`,
     );
     const report = setInterval(() => console.log(`session writes ${consumer.written}`), 30_000);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
+    let health: NodeJS.Timeout | undefined;
+    const failure = await new Promise<Error | undefined>((resolve) => {
+      process.once('SIGINT', () => resolve(undefined));
+      process.once('SIGTERM', () => resolve(undefined));
+      health = setInterval(() => {
+        const error = consumer.failure();
+        if (error !== undefined) resolve(error);
+      }, 1_000);
     });
     clearInterval(report);
+    clearInterval(health);
+    if (failure !== undefined) {
+      console.error(`cairn realtime: ${failure.message}`);
+      return 1;
+    }
+    return 0;
   } finally {
     await consumer.stop();
     await nats.drain();

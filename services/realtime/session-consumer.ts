@@ -78,6 +78,16 @@ export class SessionConsumer {
     }
   }
 
+  /** Why the consumer can no longer keep sessions right (its catalog feed crashed): its host exits or restarts it. */
+  failure(): Error | undefined {
+    try {
+      this.feed?.assertHealthy();
+      return undefined;
+    } catch (error) {
+      return error as Error;
+    }
+  }
+
   async stop(): Promise<void> {
     await this.consumer?.stop();
     await this.feed?.stop();
