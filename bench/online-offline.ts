@@ -16,7 +16,6 @@ import { splitInteractions } from '../services/evaluation/splits';
 import { Ials } from '../services/models/ials';
 import { indexInteractions, itemsOfUser } from '../services/models/interaction-matrix';
 import { type FittedPipeline, runPipelineEvaluation } from '../services/ranking/pipeline-evaluation';
-import type { RankingHead, RankingWeights } from '../services/ranking/ranker';
 import { buildHotState } from '../services/serving/hot-state';
 import { exactSearch, FallbackSearch } from '../services/serving/item-search';
 import { LiveCatalog } from '../services/serving/live-catalog';
@@ -54,10 +53,8 @@ export async function benchAgreement(
     );
   const threads = availableParallelism();
   const ials = trainingConfigSchema.parse({}).ials;
-  // The ranker is disposed once the evaluation returns: its heads are kept as ONNX.
-  let fitted:
-    | (Omit<FittedPipeline, 'ranker'> & { onnx: Record<RankingHead, Uint8Array>; weights: RankingWeights })
-    | undefined;
+  // The ranker is disposed once the evaluation returns: it is kept as its scoring graph.
+  let fitted: (Omit<FittedPipeline, 'ranker'> & { onnx: Uint8Array }) | undefined;
 
   const result = await runPipelineEvaluation(training.interactions, {
     signals: [spec('ials', [ials], (p) => new Ials({ ...p, threads }))],
@@ -70,13 +67,13 @@ export async function benchAgreement(
     threads,
     log,
     onRanker: (_, { ranker, ...models }) => {
-      fitted = { ...models, onnx: ranker.toOnnx(), weights: ranker.weights };
+      fitted = { ...models, onnx: ranker.toScoringOnnx() };
     },
   });
   const outcome = result.temporal;
   if (fitted === undefined || !(fitted.generator instanceof Ials))
     throw new Error('the pipeline evaluation kept no iALS generator and ranker');
-  const { generator, features, onnx, weights, topK: offlineLists } = fitted;
+  const { generator, features, onnx, topK: offlineLists } = fitted;
   const train = features.train;
 
   const state = buildHotState(
@@ -93,7 +90,7 @@ export async function benchAgreement(
     new LiveCatalog(),
     'unused',
   );
-  const stage = await OnnxRankingStage.load({ weights, onnx, tables: features.tables }, rankerCandidates);
+  const stage = await OnnxRankingStage.load({ onnx, tables: features.tables }, rankerCandidates);
   const config = parseServingConfig({
     search: 'in-process',
     searchBudgetMs: 10_000,

@@ -207,14 +207,14 @@ async function replay(
   };
   const flusher = setInterval(() => void flush(), 100);
 
-  // New items arrive at a quarter, half and three quarters of the replay: re-releases of popular
+  // New items arrive as the replay starts and at 20% and 40% of it, early enough to explore: re-releases of popular
   // held-out items, so some test users want them.
   const popularHeldOut = [...plan.heldOut.values()]
     .flatMap((m) => [...m.keys()])
     .reduce((counts, item) => counts.set(item, (counts.get(item) ?? 0) + 1), new Map<string, number>());
   const sources = [...popularHeldOut.entries()].sort((a, b) => b[1] - a[1]).slice(0, newItems);
   const arrivals = sources.map(([source], n) => ({
-    at: Math.floor(((n + 1) * plan.requests.length) / (newItems + 1)),
+    at: Math.floor(0.2 * n * plan.requests.length),
     itemId: `new-${runTag}-${n + 1}`,
     source,
   }));
@@ -359,6 +359,19 @@ async function replay(
   };
 
   try {
+    // The first new item arrives before the traffic; its lifecycle answering says the pipeline
+    // worker in this process is running, so the lifecycles are followed from the start.
+    const [first] = arrivals;
+    if (first !== undefined) {
+      status.set('first new item: waiting for its lifecycle (the pipeline worker starts)');
+      await publishNewItem(first.itemId, first.source);
+      const deadline = Date.now() + 120_000;
+      while (Date.now() < deadline && timelines.get(first.itemId)?.stages.length === 0) {
+        await observeLifecycles();
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      first.at = -1;
+    }
     let next = 0;
     const worker = async () => {
       while (next < plan.requests.length) {
@@ -465,23 +478,25 @@ async function mainJob(
   const retrainFile = join(settings.stateDir, 'demo', `${settings.prefix}retrain.json`);
   const nc = await natsConnection(settings);
   const registry = await openModelRegistry(nc, settings.registryBucket);
+  const retrainNow = async (): Promise<RetrainResult> => {
+    const retrainStatus = statusLine('retrain');
+    retrainStatus.set('workflow retrain');
+    const result = await runRetrain(settings, { inProcess: true });
+    retrainStatus.done('done');
+    await mkdir(join(settings.stateDir, 'demo'), { recursive: true });
+    await writeFile(retrainFile, JSON.stringify(result));
+    return result;
+  };
   let retrain: RetrainResult;
   const champion = await registry.champion(retrievalFamily);
-  if (existsSync(retrainFile) && champion !== undefined) {
+  const reused = existsSync(retrainFile) && champion !== undefined;
+  if (reused) {
     retrain = JSON.parse(await readFile(retrainFile, 'utf8')) as RetrainResult;
     console.log(
       `reused the release of the first run (${champion.version}); the store now also holds earlier replays' clicks`,
     );
-  } else {
-    const retrainStatus = statusLine('retrain');
-    retrainStatus.set('workflow retrain');
-    retrain = await runRetrain(settings, { inProcess: true });
-    retrainStatus.done('done');
-    await mkdir(join(settings.stateDir, 'demo'), { recursive: true });
-    await writeFile(retrainFile, JSON.stringify(retrain));
-  }
-  const gateLines = describeRetrain(retrain);
-  for (const line of gateLines) console.log(line);
+  } else retrain = await retrainNow();
+  for (const line of describeRetrain(retrain)) console.log(line);
 
   step('serve: A/B split control | challenger (50/50), the challenger also in shadow on control traffic');
   const kafka = kafkaClient(settings, 'cairn-demo');
@@ -548,7 +563,17 @@ async function mainJob(
     log: quiet,
     sessions,
   };
-  const replica = await ServingReplica.start({ ...replicaDeps, config, budget });
+  const replica = await ServingReplica.start({ ...replicaDeps, config, budget }).catch(
+    async (error: unknown) => {
+      if (!reused) throw error;
+      console.log(
+        `the first run's release cannot be served by this version (${(error as Error).message}): retraining, on a store that now also holds earlier replays' clicks`,
+      );
+      retrain = await retrainNow();
+      for (const line of describeRetrain(retrain)) console.log(line);
+      return ServingReplica.start({ ...replicaDeps, config, budget });
+    },
+  );
   const shadow = await ServingReplica.start({
     ...replicaDeps,
     subject: shadowSubject,
@@ -665,7 +690,7 @@ async function mainJob(
       `Replay: ${plan.users.length} test users sampled (seed ${seed}), up to ${requestsPerUser} homepage requests each at the times of their held-out interactions, ${plan.requests.length} requests in time order, ${concurrency} in flight.`,
       `Click model (position-based): P(click at rank r) = r^-${clickModel.examinationExponent} × attraction; attraction ${clickModel.relevantAttraction} for a held-out item not yet clicked, ${clickModel.otherAttraction} otherwise; a click on a held-out item is followed by its held-out rating (≥ 4 is a conversion).`,
       `Variants: control = the default pipeline; challenger = ${JSON.stringify(variants.challenger)}; users split 50/50 by salted hash. The challenger also answers control's requests in shadow (logged to ${shadowTopic}, never shown).`,
-      `${outcome.lifecycles.length} new items (re-releases of the most held-out items) arrive at a quarter, half and three quarters of the replay.`,
+      `${outcome.lifecycles.length} new items (re-releases of the most held-out items) arrive as the replay starts and at 20% and 40% of it.`,
     ],
     offline: offlineRows,
     slateQuality: quality,
@@ -680,7 +705,7 @@ async function mainJob(
     clickToEffectNote: outcome.clickToEffectNote,
     gate: {
       decision: `${retrain.decision.promote ? 'PROMOTE' : 'REFUSE'}: ${retrain.decision.reason}`,
-      lines: gateLines,
+      lines: describeRetrain(retrain),
     },
   };
   const reportDir = join(base.stateDir, 'reports');

@@ -42,7 +42,7 @@ export function numberOption(
 export const evaluatePolicyCommand: Command = {
   name: 'evaluate-policy',
   summary: 'IPS/SNIPS estimate of a candidate policy from logged impressions and clicks',
-  help: `cairn evaluate-policy --logged VARIANT --shadow TOPIC [--namespace PREFIX] [--clip M] [--bootstrap N]
+  help: `cairn evaluate-policy --logged VARIANT --shadow TOPIC [--since TIME] [--namespace PREFIX] [--clip M] [--bootstrap N]
 
 Estimates the CTR a candidate policy would have had on the traffic another policy served, from
 the impressions (with their propensities) and clicks in the namespace's cairn.impressions.v1 and
@@ -52,12 +52,14 @@ the same user's shadow slate in order, and the candidate's probability of an ite
 the propensity it gave it there.
   --logged VARIANT     the variant whose impressions are the logged data
   --shadow TOPIC       the candidate's shadow impressions
+  --since TIME         only slates served at or after TIME (ISO 8601): one replay of several
   --namespace PREFIX   the topics' prefix (default CAIRN_PREFIX)
   --clip M             clip importance weights at M (default ${defaultOffPolicyOptions.clip})
   --bootstrap N        bootstrap resamples of slates for the 95% intervals (default ${defaultOffPolicyOptions.bootstrapSamples})`,
   options: {
     logged: { type: 'string' },
     shadow: { type: 'string' },
+    since: { type: 'string' },
     namespace: { type: 'string' },
     clip: { type: 'string' },
     bootstrap: { type: 'string' },
@@ -80,6 +82,11 @@ the propensity it gave it there.
       console.error('cairn evaluate-policy: --logged VARIANT and --shadow TOPIC are required');
       return 2;
     }
+    const since = typeof values.since === 'string' ? Date.parse(values.since) : 0;
+    if (Number.isNaN(since)) {
+      console.error(`cairn evaluate-policy: --since must be an ISO 8601 time, got '${String(values.since)}'`);
+      return 2;
+    }
     const prefix = typeof values.namespace === 'string' ? values.namespace : settings.prefix;
     const topics = topicNames(prefix);
     const events = await readLoggedEvents(
@@ -88,9 +95,9 @@ the propensity it gave it there.
       prefix,
     );
     const slates = loggedSlatesOf(
-      events.impressions.filter((i) => i.variant === logged),
+      events.impressions.filter((i) => i.variant === logged && i.servedAt >= since),
       events.interactions,
-      shadowTargetPolicy(events.shadow),
+      shadowTargetPolicy(events.shadow.filter((s) => s.servedAt >= since)),
     );
     if (slates.length === 0) {
       console.error(

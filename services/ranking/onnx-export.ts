@@ -204,3 +204,59 @@ export function treeEnsembleToOnnx(ensemble: TreeEnsemble, graphName: string): U
   });
   return onnx.ModelProto.encode(model).finish();
 }
+
+/**
+ * One graph for the whole ranker: each head's trees, its probability clamped like
+ * `combineHeads` does, and Σ weight · ln p as `prediction` [batch, 1], so serving scores a
+ * batch in a single run. Heads with weight 0 are left out; every head must be logistic.
+ */
+export function rankerToOnnx(
+  heads: readonly { ensemble: TreeEnsemble; weight: number; name: string }[],
+): Uint8Array {
+  const used = heads.filter((h) => h.weight !== 0);
+  if (used.length === 0) throw new Error('onnx export: a ranker needs a head with a non-zero weight');
+  const scalar = (name: string, value: number): onnx.ITensorProto => ({
+    name,
+    dataType: onnx.TensorProto.DataType.FLOAT,
+    dims: [],
+    floatData: [value],
+  });
+  const initializer: onnx.ITensorProto[] = [scalar('floor', 1e-12)];
+  const nodes: onnx.INodeProto[] = [];
+  for (const { ensemble, weight, name } of used) {
+    if (!LOGISTIC_OBJECTIVES.has(ensemble.objective))
+      throw new Error(`onnx export: head ${name} is not logistic (${ensemble.objective})`);
+    initializer.push(scalar(`${name}_weight`, weight));
+    nodes.push(
+      {
+        opType: 'TreeEnsembleRegressor',
+        domain: 'ai.onnx.ml',
+        input: [ONNX_INPUT],
+        output: [`${name}_margin`],
+        attribute: treeEnsembleAttributes(ensemble),
+      },
+      { opType: 'Sigmoid', input: [`${name}_margin`], output: [`${name}_p`] },
+      { opType: 'Max', input: [`${name}_p`, 'floor'], output: [`${name}_clamped`] },
+      { opType: 'Log', input: [`${name}_clamped`], output: [`${name}_log`] },
+      { opType: 'Mul', input: [`${name}_log`, `${name}_weight`], output: [`${name}_term`] },
+    );
+  }
+  nodes.push({ opType: 'Sum', input: used.map(({ name }) => `${name}_term`), output: [ONNX_OUTPUT] });
+  const featureCount = used[0].ensemble.featureCount;
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [
+      { domain: '', version: 17 },
+      { domain: 'ai.onnx.ml', version: 3 },
+    ],
+    producerName: 'cairn-ranking',
+    graph: {
+      name: 'ranker',
+      node: nodes,
+      initializer,
+      input: [{ name: ONNX_INPUT, type: floatTensorType(['batch', featureCount]) }],
+      output: [{ name: ONNX_OUTPUT, type: floatTensorType(['batch', 1]) }],
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}

@@ -6,7 +6,7 @@
  * weights of 1 and 1 rank by P(interaction and a good rating).
  */
 import * as ort from 'onnxruntime-node';
-import { ONNX_INPUT, ONNX_OUTPUT, readTreeEnsemble, treeEnsembleToOnnx } from './onnx-export';
+import { ONNX_INPUT, ONNX_OUTPUT, rankerToOnnx, readTreeEnsemble, treeEnsembleToOnnx } from './onnx-export';
 import { Booster, type BoosterParams, DMatrix, type FeatureRows } from './xgboost';
 
 export const RANKING_HEADS = ['interaction', 'rating'] as const;
@@ -154,6 +154,17 @@ export class Ranker {
       interaction: treeEnsembleToOnnx(readTreeEnsemble(this.heads.interaction.modelJson()), 'interaction'),
       rating: treeEnsembleToOnnx(readTreeEnsemble(this.heads.rating.modelJson()), 'rating'),
     };
+  }
+
+  /** The whole ranker (heads and weights) as one ONNX graph whose output is `score`. */
+  toScoringOnnx(): Uint8Array {
+    return rankerToOnnx(
+      RANKING_HEADS.map((head) => ({
+        name: head,
+        weight: this.weights[head],
+        ensemble: readTreeEnsemble(this.heads[head].modelJson()),
+      })),
+    );
   }
 
   dispose(): void {

@@ -216,7 +216,7 @@ async function sections(d: DemoReportData): Promise<Record<(typeof reportSection
   const counterfactual =
     c === undefined
       ? '<p>Not measured: no logged slate had a shadow slate of the challenger.</p>'
-      : `<p>The challenger <b>${escapeHtml(c.candidate)}</b> answered every request of <b>${escapeHtml(c.logged)}</b>'s users in shadow (never shown); weighting ${escapeHtml(c.logged)}'s logged clicks by the challenger's probability of each item at its position over the logged propensity estimates the challenger's CTR without showing it. ${c.estimate.slates} slates, ${c.estimate.slots} items, weights clipped on ${pct(c.estimate.clippedShare)}, effective sample ${Math.round(c.estimate.effectiveSlots)} items.</p>${table(
+      : `<p>The challenger <b>${escapeHtml(c.candidate)}</b> answered every request of <b>${escapeHtml(c.logged)}</b>'s users in shadow (never shown); weighting ${escapeHtml(c.logged)}'s logged clicks by the challenger's probability of each item at its position over the logged propensity estimates the challenger's CTR without showing it. ${c.estimate.slates} slates, ${c.estimate.slots} items, weights clipped on ${pct(c.estimate.clippedShare)}, effective sample ${Math.round(c.estimate.effectiveSlots)} items. IPS is unbiased only where the challenger's choices were possible under the logging policy: a ranked slot where the two differ was reachable only by ε-exploration, so IPS under-counts it; SNIPS renormalises by the weights actually observed.</p>${table(
           ['estimate', 'CTR', '95% interval'],
           [
             [

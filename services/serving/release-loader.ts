@@ -64,11 +64,7 @@ async function readRanker(
   if (spec?.won !== true) return undefined;
   const read = (file: string) => registry.artifact(release.family, release.version, file);
   return OnnxRankingStage.load(
-    {
-      weights: spec.weights,
-      onnx: { interaction: await read(rankerFiles.interaction), rating: await read(rankerFiles.rating) },
-      tables: decodeFeatureTables(await read(rankerFiles.features)),
-    },
+    { onnx: await read(rankerFiles.model), tables: decodeFeatureTables(await read(rankerFiles.features)) },
     rankerCapacity,
   );
 }

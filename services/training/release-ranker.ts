@@ -12,7 +12,7 @@ import { encodeFeatureTables } from '../ranking/feature-tables-artifact';
 import type { CatalogItem } from '../ranking/features';
 import { RankingFeatures } from '../ranking/features';
 import { DEFAULT_TREE_GRID, runPipelineEvaluation } from '../ranking/pipeline-evaluation';
-import type { RankingHead, RankingWeights } from '../ranking/ranker';
+import type { RankingWeights } from '../ranking/ranker';
 import type { TrainingSet } from '../store/training-set';
 import type { TrainingConfig } from './config';
 
@@ -45,8 +45,7 @@ export interface RankerSpec {
 /** A release's ranker files: the spec always (whether it won or was skipped), the rest when trained. */
 export const rankerFiles = {
   spec: 'ranker.json',
-  interaction: 'ranker-interaction.onnx',
-  rating: 'ranker-rating.onnx',
+  model: 'ranker.onnx',
   features: 'ranker-features.bin',
 } as const;
 
@@ -64,7 +63,7 @@ export async function trainReleaseRanker(
     return { spec, files: { [rankerFiles.spec]: encoder.encode(JSON.stringify(spec)) } };
   }
   const catalog: ReadonlyMap<string, CatalogItem> = training.itemContent;
-  let kept: { onnx: Record<RankingHead, Uint8Array>; weights: RankingWeights } | undefined;
+  let kept: { onnx: Uint8Array; weights: RankingWeights } | undefined;
   const result = await runPipelineEvaluation(training.interactions, {
     signals: [spec('ials', [ials], (p) => new Ials({ ...p, threads }))],
     catalog,
@@ -75,7 +74,7 @@ export async function trainReleaseRanker(
     seed,
     threads,
     onRanker: (_, { ranker }) => {
-      kept = { onnx: ranker.toOnnx(), weights: ranker.weights };
+      kept = { onnx: ranker.toScoringOnnx(), weights: ranker.weights };
     },
   });
   if (kept === undefined) throw new Error('the pipeline evaluation fitted no ranker');
@@ -108,8 +107,7 @@ export async function trainReleaseRanker(
     spec: rankerSpec,
     files: {
       [rankerFiles.spec]: encoder.encode(JSON.stringify(rankerSpec)),
-      [rankerFiles.interaction]: kept.onnx.interaction,
-      [rankerFiles.rating]: kept.onnx.rating,
+      [rankerFiles.model]: kept.onnx,
       [rankerFiles.features]: encodeFeatureTables(features.tables),
     },
   };

@@ -93,7 +93,7 @@ function trainedRanker(ratingWeight: number): Ranker {
   );
 }
 
-test('the ONNX ranking stage scores the whole batch as the trained ranker does and orders it best first', async () => {
+test('the ONNX ranking stage scores the whole batch in one graph as the trained ranker does and orders it best first', async () => {
   const state = buildHotState(
     {
       family: 'retrieval',
@@ -112,7 +112,7 @@ test('the ONNX ranking stage scores the whole batch as the trained ranker does a
     const ranker = trainedRanker(ratingWeight);
     // Published and read back, as serving gets the tables.
     const tables = decodeFeatureTables(encodeFeatureTables(features.tables));
-    const stage = await OnnxRankingStage.load({ weights: ranker.weights, onnx: ranker.toOnnx(), tables }, 4);
+    const stage = await OnnxRankingStage.load({ onnx: ranker.toScoringOnnx(), tables }, 4);
     try {
       for (const user of ['u3', 'u17', 'u42']) {
         const context = contextOf(state, { userId: user });

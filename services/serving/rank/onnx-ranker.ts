@@ -1,8 +1,8 @@
 /**
- * Ranking by the release's learned ranker: the ONNX heads over the whole candidate batch in one
- * run per head, with features filled from the release's in-memory tables into buffers allocated
- * once per release. A head whose weight is 0 is not run, so a ranker that only uses
- * P(interaction) costs one `session.run` per request.
+ * Ranking by the release's learned ranker: one ONNX graph (both heads and their weighted
+ * log-probabilities, `Ranker.toScoringOnnx`) over the whole candidate batch in one `session.run`
+ * per request, with features filled from the release's in-memory tables into buffers allocated
+ * once per release.
  *
  * The candidate models' signals are the release's own iALS scores (user vector · item vectors
  * over the whole catalog, as the features were trained on), which is why a release only carries
@@ -11,12 +11,11 @@
 import * as ort from 'onnxruntime-node';
 import { fillFeatureRows, type RankingFeatureTables, SignalScores } from '../../ranking/features';
 import { ONNX_INPUT, ONNX_OUTPUT } from '../../ranking/onnx-export';
-import { combineHeads, RANKING_HEADS, type RankingHead, type RankingWeights } from '../../ranking/ranker';
 import type { Candidate, RequestContext } from '../candidates';
 
 export interface ServingRankerModel {
-  weights: RankingWeights;
-  onnx: Readonly<Record<RankingHead, Uint8Array>>;
+  /** The scoring graph: features [batch, width] → score [batch, 1]. */
+  onnx: Uint8Array;
   tables: RankingFeatureTables;
 }
 
@@ -27,8 +26,7 @@ export class OnnxRankingStage {
   private readonly width: number;
 
   private constructor(
-    private readonly sessions: ReadonlyMap<RankingHead, ort.InferenceSession>,
-    private readonly weights: RankingWeights,
+    private readonly session: ort.InferenceSession,
     private readonly tables: RankingFeatureTables,
     capacity: number,
   ) {
@@ -40,10 +38,7 @@ export class OnnxRankingStage {
 
   /** `capacity`: candidates per request the buffers are sized for (they grow if ever exceeded). */
   static async load(model: ServingRankerModel, capacity: number): Promise<OnnxRankingStage> {
-    const heads = RANKING_HEADS.filter((head) => model.weights[head] !== 0);
-    const sessions = new Map<RankingHead, ort.InferenceSession>();
-    for (const head of heads) sessions.set(head, await ort.InferenceSession.create(model.onnx[head]));
-    return new OnnxRankingStage(sessions, model.weights, model.tables, capacity);
+    return new OnnxRankingStage(await ort.InferenceSession.create(model.onnx), model.tables, capacity);
   }
 
   /** Whether the ranker has feature rows for the request's user: else the blend ranks. */
@@ -86,13 +81,7 @@ export class OnnxRankingStage {
       this.features,
     );
     const input = new ort.Tensor('float32', this.features.subarray(0, rows * this.width), [rows, this.width]);
-    const probabilities: Record<RankingHead, ArrayLike<number>> = {
-      interaction: new Float32Array(rows),
-      rating: new Float32Array(rows),
-    };
-    for (const [head, session] of this.sessions)
-      probabilities[head] = (await session.run({ [ONNX_INPUT]: input }))[ONNX_OUTPUT].data as Float32Array;
-    const score = combineHeads(probabilities, this.weights);
+    const score = (await this.session.run({ [ONNX_INPUT]: input }))[ONNX_OUTPUT].data as Float32Array;
     candidates.forEach((c, r) => {
       c.score = score[r];
     });
@@ -101,6 +90,6 @@ export class OnnxRankingStage {
   }
 
   async release(): Promise<void> {
-    await Promise.all([...this.sessions.values()].map((s) => s.release()));
+    await this.session.release();
   }
 }
