@@ -478,10 +478,11 @@ async function mainJob(
   const retrainFile = join(settings.stateDir, 'demo', `${settings.prefix}retrain.json`);
   const nc = await natsConnection(settings);
   const registry = await openModelRegistry(nc, settings.registryBucket);
-  const retrainNow = async (): Promise<RetrainResult> => {
+  /** `configFile` gives a new release of the same snapshot (a release's version is its snapshot and config). */
+  const retrainNow = async (configFile?: string): Promise<RetrainResult> => {
     const retrainStatus = statusLine('retrain');
     retrainStatus.set('workflow retrain');
-    const result = await runRetrain(settings, { inProcess: true });
+    const result = await runRetrain(settings, { inProcess: true, configFile });
     retrainStatus.done('done');
     await mkdir(join(settings.stateDir, 'demo'), { recursive: true });
     await writeFile(retrainFile, JSON.stringify(result));
@@ -493,7 +494,7 @@ async function mainJob(
   if (reused) {
     retrain = JSON.parse(await readFile(retrainFile, 'utf8')) as RetrainResult;
     console.log(
-      `reused the release of the first run (${champion.version}); the store now also holds earlier replays' clicks`,
+      `reused the release of the first run (${champion.version}), trained on the train period (replays do not write the demo's store)`,
     );
   } else retrain = await retrainNow();
   for (const line of describeRetrain(retrain)) console.log(line);
@@ -567,9 +568,11 @@ async function mainJob(
     async (error: unknown) => {
       if (!reused) throw error;
       console.log(
-        `the first run's release cannot be served by this version (${(error as Error).message}): retraining, on a store that now also holds earlier replays' clicks`,
+        `the first run's release cannot be served by this version (${(error as Error).message}): a new release of the same train period`,
       );
-      retrain = await retrainNow();
+      const configFile = join(settings.stateDir, 'demo', 'retrain-config.json');
+      await writeFile(configFile, JSON.stringify({ ials: { seed: Date.now() % 1_000_000 } }));
+      retrain = await retrainNow(configFile);
       for (const line of describeRetrain(retrain)) console.log(line);
       return ServingReplica.start({ ...replicaDeps, config, budget });
     },
