@@ -1,11 +1,13 @@
 import {
   defineQuery,
   executeChild,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { LifecycleActivities } from '../activities/lifecycle';
 import type { GateDecision, RetrainActivities, TrainedRelease } from '../activities/retrain';
 import { retrievalFamily } from '../services/training/families';
 import { temporalConfig } from '../temporal.config';
@@ -13,6 +15,11 @@ import { type BackfillResult, embeddingBackfill } from './embedding-backfill';
 
 const { snapshotInteractions, promoteRelease } = proxyActivities<RetrainActivities>({
   startToCloseTimeout: temporalConfig.timeouts.ioActivity,
+  retry: temporalConfig.retry.io,
+});
+const { announceChampion } = proxyActivities<LifecycleActivities>({
+  startToCloseTimeout: temporalConfig.timeouts.ioActivity,
+  heartbeatTimeout: temporalConfig.timeouts.heartbeat,
   retry: temporalConfig.retry.io,
 });
 const { trainRelease, judgeChallenger } = proxyActivities<RetrainActivities>({
@@ -77,6 +84,8 @@ export async function retrain(input: RetrainInput): Promise<RetrainResult> {
   });
   phase = 'promote';
   await promoteRelease({ version: release.version });
+  // Items created since the snapshot are not in the new index; their lifecycles put them there.
+  if (patched('announce-champion-to-lifecycles')) await announceChampion({ version: release.version });
   phase = 'done';
   return { snapshot: snapshot.id, release, decision, backfill };
 }

@@ -10,14 +10,14 @@ export const trainingConfigSchema = z
   .object({
     ials: z
       .object({
-        factors: z.number().int().min(2).max(512).default(128),
-        lambda: z.number().positive().default(100),
-        alpha: z.number().positive().default(20),
-        epochs: z.number().int().min(1).max(100).default(10),
+        factors: z.number().int().min(2).max(512).default(64),
+        lambda: z.number().positive().default(30),
+        alpha: z.number().positive().default(2),
+        epochs: z.number().int().min(1).max(100).default(15),
         seed: z.number().int().min(0).default(1),
       })
       .strict()
-      .default({ factors: 128, lambda: 100, alpha: 20, epochs: 10, seed: 1 }),
+      .default({ factors: 64, lambda: 30, alpha: 2, epochs: 15, seed: 1 }),
     /** Seed of the per-user holdout the gate measures NDCG@10 on. */
     holdoutSeed: z.number().int().min(0).default(7),
     /** A challenger may trail the champion by at most this much NDCG@10 and still be promoted. */
