@@ -172,6 +172,8 @@ interface ReplayOutcome {
   shadowSlates: Map<string, Map<string, number>>;
   /** Control requests the shadow replica did not answer (their slates are left out of the estimate). */
   shadowMisses: number;
+  /** From the first request to the last lifecycle observation. */
+  seconds: number;
 }
 
 async function replay(
@@ -407,6 +409,7 @@ async function replay(
     errors,
     shadowSlates,
     shadowMisses,
+    seconds: (Date.now() - startedAt) / 1000,
   };
 }
 
@@ -704,6 +707,7 @@ async function mainJob(
         ? undefined
         : { logged: 'control', candidate: 'challenger', estimate, measured: challengerCtr },
     lifecycles: outcome.lifecycles,
+    replaySeconds: outcome.seconds,
     clickToEffectMs: outcome.clickToEffectMs,
     clickToEffectNote: outcome.clickToEffectNote,
     gate: {

@@ -39,6 +39,8 @@ export interface DemoReportData {
     measured: { rate: number; low: number; high: number };
   };
   lifecycles: LifecycleTimeline[];
+  /** How long the replay ran: the last stage of each lifecycle is drawn to its end. */
+  replaySeconds: number;
   /** Milliseconds from a click's publication to the user's session showing it; undefined: not measured. */
   clickToEffectMs?: number[];
   clickToEffectNote?: string;
@@ -255,13 +257,11 @@ async function sections(d: DemoReportData): Promise<Record<(typeof reportSection
         )}`;
 
   const segments = d.lifecycles.flatMap((l) =>
-    l.stages.map((s, i) => ({
+    l.stages.map((stage, i) => ({
       item: `${l.itemId}: ${l.title}`,
-      stage: s.stage,
-      from: s.at,
-      to:
-        l.stages[i + 1]?.at ??
-        Math.max(s.at + 1, ...d.lifecycles.flatMap((x) => x.stages.map((y) => y.at + 1))),
+      stage: stage.stage,
+      from: stage.at,
+      to: l.stages[i + 1]?.at ?? Math.max(stage.at, d.replaySeconds),
     })),
   );
   const lifecycles =

@@ -121,6 +121,7 @@ export function reportFixture(): DemoReportData {
         interactions: 3,
       },
     ],
+    replaySeconds: 90,
     clickToEffectMs: Array.from({ length: 100 }, (_, i) => 20 + i),
     gate: { decision: 'PROMOTE', lines: ['holdout NDCG@10 0.1234 vs champion none'] },
   };
