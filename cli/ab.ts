@@ -35,7 +35,7 @@ prints, per A/B variant, its users, slates, items shown, clicks, CTR (clicks per
 conversion rate (slates with a purchase, add-to-cart or rating ≥ 4), with 95% Wilson intervals;
 then each variant against the control by a two-sided two-proportion z-test on CTR.
   --namespace PREFIX  the topics' prefix (default CAIRN_PREFIX)
-  --control VARIANT   the baseline (default: the variant with most slates)
+  --control VARIANT   the baseline (default: 'control' if served, else the variant with most slates)
   --alpha A           significance level (default 0.05)`,
   options: { namespace: { type: 'string' }, control: { type: 'string' }, alpha: { type: 'string' } },
   async run({ settings, positionals, values }) {

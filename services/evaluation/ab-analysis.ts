@@ -96,7 +96,7 @@ const isConversion = (i: Interaction) =>
   i.type === 'purchase' || i.type === 'add_to_cart' || (i.type === 'rating' && i.value >= 4);
 
 export interface AbOptions {
-  /** The variant the others are compared with; the one with most slates when omitted. */
+  /** The variant the others are compared with; when omitted, 'control' if served, else the one with most slates. */
   control?: string;
   alpha: number;
   confidence: number;
@@ -157,6 +157,7 @@ export function analyseAb(
     .sort((a, b) => a.variant.localeCompare(b.variant));
   const control =
     options.control ??
+    variants.find((v) => v.variant === 'control')?.variant ??
     [...variants].sort((a, b) => b.slates - a.slates || a.variant.localeCompare(b.variant))[0]?.variant ??
     '';
   const base = variants.find((v) => v.variant === control);
