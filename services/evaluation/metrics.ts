@@ -65,6 +65,20 @@ export function catalogCoverageAtK(
   return seen.size / catalogSize;
 }
 
+/** Labels of one class only: nothing to discriminate, so a ranker can neither be fitted nor judged. */
+export class SingleClassLabelsError extends Error {
+  override name = 'SingleClassLabelsError';
+}
+
+export function requireBothClasses(labels: ArrayLike<number>, what: string): void {
+  let positives = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i] > 0) positives++;
+  if (positives === 0 || positives === labels.length)
+    throw new SingleClassLabelsError(
+      `${what} have labels of one class only (${positives} of ${labels.length} positive)`,
+    );
+}
+
 /**
  * ROC AUC via the Mann–Whitney rank statistic; tied scores get their average
  * rank so a constant scorer gets exactly 0.5.
@@ -88,7 +102,8 @@ export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): numbe
     start = end;
   }
   const negatives = n - positives;
-  if (positives === 0 || negatives === 0) throw new Error('AUC needs both positive and negative labels');
+  if (positives === 0 || negatives === 0)
+    throw new SingleClassLabelsError('AUC needs both positive and negative labels');
   return (positiveRankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
 }
 

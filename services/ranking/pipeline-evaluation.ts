@@ -20,7 +20,14 @@ import {
   stage,
   tune,
 } from '../evaluation/grid-search';
-import { auc, logLoss, recallAtK, summariseTopK, type TopKReport } from '../evaluation/metrics';
+import {
+  auc,
+  logLoss,
+  recallAtK,
+  requireBothClasses,
+  summariseTopK,
+  type TopKReport,
+} from '../evaluation/metrics';
 import { type MetricRow, metricRow } from '../evaluation/offline';
 import { PROTOCOLS, type Protocol, splitInteractions, validationSplit } from '../evaluation/splits';
 import { indexInteractions } from '../models/interaction-matrix';
@@ -378,6 +385,10 @@ function chooseRanker(
   };
   const chosen: Partial<Record<RankingHead, HeadCandidate>> = {};
   try {
+    for (const head of RANKING_HEADS) {
+      requireBothClasses(examples[head].train.labels!, `the ${head} head's training candidates`);
+      requireBothClasses(examples[head].holdout.labels!, `the ${head} head's holdout candidates`);
+    }
     for (const head of RANKING_HEADS) {
       for (const settings of options.treeGrid ?? DEFAULT_TREE_GRID) {
         const { train, holdout: heldOut } = examples[head];

@@ -6,12 +6,17 @@
  * with the release's own user and item indexes, so serving indexes them with the vectors' rows.
  */
 import { spec } from '../evaluation/grid-search';
+import { SingleClassLabelsError } from '../evaluation/metrics';
 import { Ials } from '../models/ials';
 import { buildInteractionMatrix, IdIndex, indexInteractions } from '../models/interaction-matrix';
 import { encodeFeatureTables } from '../ranking/feature-tables-artifact';
 import type { CatalogItem } from '../ranking/features';
 import { RankingFeatures } from '../ranking/features';
-import { DEFAULT_TREE_GRID, runPipelineEvaluation } from '../ranking/pipeline-evaluation';
+import {
+  DEFAULT_TREE_GRID,
+  type PipelineResult,
+  runPipelineEvaluation,
+} from '../ranking/pipeline-evaluation';
 import type { RankingWeights } from '../ranking/ranker';
 import type { TrainingSet } from '../store/training-set';
 import type { TrainingConfig } from './config';
@@ -49,34 +54,45 @@ export const rankerFiles = {
   features: 'ranker-features.bin',
 } as const;
 
+function skipped(reason: string): {
+  spec: { won: false; reason: string };
+  files: Record<string, Uint8Array>;
+} {
+  const spec = { won: false as const, reason };
+  return { spec, files: { [rankerFiles.spec]: encoder.encode(JSON.stringify(spec)) } };
+}
+
 export async function trainReleaseRanker(
   training: TrainingSet,
   ials: TrainingConfig['ials'],
   seed: number,
   threads: number,
 ): Promise<{ spec: RankerSpec | { won: false; reason: string }; files: Record<string, Uint8Array> }> {
-  if (training.items.length > rankerMaxItems) {
-    const spec = {
-      won: false as const,
-      reason: `not trained: ${training.items.length} items, over ${rankerMaxItems}`,
-    };
-    return { spec, files: { [rankerFiles.spec]: encoder.encode(JSON.stringify(spec)) } };
-  }
+  if (training.items.length > rankerMaxItems)
+    return skipped(`not trained: ${training.items.length} items, over ${rankerMaxItems}`);
   const catalog: ReadonlyMap<string, CatalogItem> = training.itemContent;
   let kept: { onnx: Uint8Array; weights: RankingWeights } | undefined;
-  const result = await runPipelineEvaluation(training.interactions, {
-    signals: [spec('ials', [ials], (p) => new Ials({ ...p, threads }))],
-    catalog,
-    demographics: training.demographics,
-    candidates: rankerCandidates,
-    protocols: ['temporal'],
-    treeGrid: releaseTreeGrid,
-    seed,
-    threads,
-    onRanker: (_, { ranker }) => {
-      kept = { onnx: ranker.toScoringOnnx(), weights: ranker.weights };
-    },
-  });
+  let result: PipelineResult<'temporal'>;
+  try {
+    result = await runPipelineEvaluation(training.interactions, {
+      signals: [spec('ials', [ials], (p) => new Ials({ ...p, threads }))],
+      catalog,
+      demographics: training.demographics,
+      candidates: rankerCandidates,
+      protocols: ['temporal'],
+      treeGrid: releaseTreeGrid,
+      seed,
+      threads,
+      onRanker: (_, { ranker }) => {
+        kept = { onnx: ranker.toScoringOnnx(), weights: ranker.weights };
+      },
+    });
+  } catch (error) {
+    // A small or sparse snapshot can leave the ranker's training or holdout candidates with one
+    // class of labels: the release goes out without a ranker rather than failing the retrain.
+    if (error instanceof SingleClassLabelsError) return skipped(`not trained: ${error.message}`);
+    throw error;
+  }
   if (kept === undefined) throw new Error('the pipeline evaluation fitted no ranker');
   const outcome = result.temporal;
   const ndcgAt10 = {
