@@ -378,7 +378,8 @@ describe('item lifecycle on the real stack', () => {
             query: `WorkflowId = '${lifecycleWorkflowId(settings, itemId)}'`,
           }))
             statuses.push(execution.status.name);
-          return statuses.length >= 2 && statuses;
+          // Visibility is eventually consistent: wait until it shows the continued run and its successor.
+          return statuses.includes('CONTINUED_AS_NEW') && statuses.includes('RUNNING') && statuses;
         },
         { what: 'the lifecycle to have continued as new', timeoutMs: 30_000, pollMs: 500 },
       );
