@@ -57,6 +57,8 @@ export interface HotState {
   catalog: LiveCatalog;
   /** The release's learned ranker, when it won its gate; the generators' blend ranks otherwise. */
   ranker?: OnnxRankingStage;
+  /** Why the release serves in the generators' order, when its loader found no ranker to use. */
+  withoutRanker?: string;
 }
 
 /** Neighbours kept per item: enough for the session generator to propose a few hundred candidates. */

@@ -53,15 +53,24 @@ export async function readRelease(registry: ModelRegistry, release: ModelRelease
 }
 
 /**
- * The release's ranker, only where it won its gate: a release whose ranker lost (or has none)
- * is served in the generators' blended order.
+ * Whether serving can use the release's ranker, and why not when it cannot: a ranker that lost
+ * (or was never trained) keeps the generators' order, and so does a release published before
+ * the ranker as one `ranker.onnx` graph, whose metadata may say its ranker won but whose files
+ * serving cannot load.
  */
-async function readRanker(
-  registry: ModelRegistry,
-  release: ModelRelease,
-): Promise<OnnxRankingStage | undefined> {
-  const spec = release.metadata.ranker as RankerSpec | { won: false } | undefined;
-  if (spec?.won !== true) return undefined;
+export function rankerVerdict(release: ModelRelease): { use: true } | { use: false; reason: string } {
+  const spec = release.metadata.ranker as Partial<RankerSpec> | undefined;
+  if (spec === undefined) return { use: false, reason: 'the release carries no ranker' };
+  if (spec.won !== true) return { use: false, reason: spec.reason ?? 'its ranker did not win its gate' };
+  const missing = [rankerFiles.model, rankerFiles.features].filter(
+    (file) => !release.artifacts.some((a) => a.file === file),
+  );
+  if (missing.length > 0)
+    return { use: false, reason: `an older release format without ${missing.join(' and ')}` };
+  return { use: true };
+}
+
+async function readRanker(registry: ModelRegistry, release: ModelRelease): Promise<OnnxRankingStage> {
   const read = (file: string) => registry.artifact(release.family, release.version, file);
   return OnnxRankingStage.load(
     { onnx: await read(rankerFiles.model), tables: decodeFeatureTables(await read(rankerFiles.features)) },
@@ -83,7 +92,8 @@ export async function loadHotState(
     indexName(itemsAlias, `${release.family}-${release.version}`),
   );
   await warmNeighbours(state);
+  const verdict = rankerVerdict(release);
+  if (!verdict.use) return { ...state, withoutRanker: verdict.reason };
   const ranker = await readRanker(registry, release);
-  if (ranker === undefined) return state;
   return { ...state, ranker, modelVersions: { ...state.modelVersions, ranker: release.version } };
 }

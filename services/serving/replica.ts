@@ -166,9 +166,10 @@ export class ServingReplica {
       setTimeout(() => void ranker.release(), 2 * this.deps.config.deadlineMs).unref();
     this.releasesLoaded++;
     this.log(
-      previous === undefined
+      (previous === undefined
         ? `serving release ${next.version}`
-        : `now serving release ${next.version} (was ${previous})`,
+        : `now serving release ${next.version} (was ${previous})`) +
+        (next.withoutRanker === undefined ? '' : ` in the generators' order: ${next.withoutRanker}`),
     );
     return next.version;
   }
