@@ -18,6 +18,8 @@ export interface RequestContext {
   user?: number;
   /** The session's items the release knows, newest first: the request's, then the logged session's. */
   recent: number[];
+  /** The session's items the release does not contain (created after it): seen all the same. */
+  recentUnreleased?: ReadonlySet<string>;
   /** Categories to steer toward: the request's, the onboarding ones, the session's most frequent. */
   interests: string[];
   /** The `item_detail` context item, when the release knows it. */
@@ -32,7 +34,10 @@ export interface ProposedList {
 }
 
 export interface Candidate {
+  /** The item's row in the release, or -1 for an item created after it (then `itemId` names it). */
   item: number;
+  /** Only for an item the release does not contain: the budget slot can show such an item. */
+  itemId?: string;
   /** The blended score (set by ranking). */
   score: number;
   /** Each proposing generator's normalised score. */
@@ -40,6 +45,10 @@ export interface Candidate {
   exploration: boolean;
   /** P(shown at its position | policy), set by exploration. */
   propensity: number;
+}
+
+export function idOf(state: HotState, c: Candidate): string {
+  return c.itemId ?? state.items.ids[c.item];
 }
 
 /** Scores 1 for the first of `n` items down to 1/n for the last: for generators that only rank. */

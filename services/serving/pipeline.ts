@@ -16,7 +16,7 @@ import { mulberry32 } from '../models/random';
 import { mergeRecent, topCategories } from '../realtime/session-state';
 import type { SessionLookup } from '../realtime/session-store';
 import { blendScores } from './blend-scores';
-import { type Candidate, mergeProposals, type RequestContext } from './candidates';
+import { type Candidate, idOf, mergeProposals, type RequestContext } from './candidates';
 import { available } from './filters/availability';
 import { notExcluded } from './filters/excluded';
 import { notSeen } from './filters/seen';
@@ -74,9 +74,11 @@ export async function runPipeline(
     };
   const session = deps.sessions?.session(request.userId);
   const recent: number[] = [];
+  const recentUnreleased = new Set<string>();
   for (const id of mergeRecent(request.recentItems, session, recentLimit)) {
     const item = state.items.index.get(id);
     if (item !== undefined) recent.push(item);
+    else recentUnreleased.add(id);
   }
   const context: RequestContext = {
     request,
@@ -84,6 +86,7 @@ export async function runPipeline(
     params: variant.params,
     user: state.users.index.get(request.userId),
     recent,
+    recentUnreleased,
     interests: [
       ...new Set([
         ...request.interests,
@@ -151,14 +154,14 @@ export async function runPipeline(
       userId: request.userId,
       surface: request.surface,
       items: list.map((c, i) => ({
-        itemId: state.items.ids[c.item],
+        itemId: idOf(state, c),
         rank: i + 1,
         score: round(c.score, 1e6),
         propensity: c.propensity,
         reasons: {
           generators: [...c.sources.keys()],
           exploration: c.exploration,
-          fresh: state.catalog.isFresh(state.items.ids[c.item], variant.params.freshDays),
+          fresh: state.catalog.isFresh(idOf(state, c), variant.params.freshDays),
         },
       })),
       modelVersion: state.version,

@@ -2,7 +2,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { foldInSession } from '../../services/realtime/session-fold-in';
-import type { Candidate } from '../../services/serving/candidates';
+import { type Candidate, idOf } from '../../services/serving/candidates';
+import { available } from '../../services/serving/filters/availability';
+import { notExcluded } from '../../services/serving/filters/excluded';
+import { notSeen } from '../../services/serving/filters/seen';
 import { interestItems } from '../../services/serving/generators/interests';
 import { LiveCatalog } from '../../services/serving/live-catalog';
 import {
@@ -169,5 +172,79 @@ test('with rate r the drawn itemâ€™s propensity is r / pool, the displaced onesâ
     ),
     ['a0'],
     'a budgeted item is shown only through its budget',
+  );
+});
+
+test('an item created after the release, active in the live catalog, gets the budget slot; a blocked one does not', () => {
+  const catalog = new LiveCatalog();
+  const state = fixtureState(catalog);
+  const created = (itemId: string, categories: string[]) =>
+    catalog.apply({
+      eventId: `e-${itemId}`,
+      type: 'item_created',
+      itemId,
+      occurredAt: Date.UTC(2024, 2, 1),
+      title: itemId,
+      categories,
+      year: 2024,
+      text: '',
+      qualityFlags: [],
+    });
+  created('new', ['A']);
+  created('banned', ['C']);
+  created('capped', ['C']);
+  catalog.apply({
+    eventId: 'b-banned',
+    type: 'item_blocked',
+    itemId: 'banned',
+    occurredAt: Date.UTC(2024, 2, 2),
+    reason: 'policy',
+  });
+  assert.equal(state.items.index.get('new'), undefined, 'the release does not contain it');
+  const draw = (
+    request: Record<string, unknown>,
+    leases: [string, number][],
+    recentUnreleased?: string[],
+  ) => {
+    const context = {
+      ...contextOf(
+        state,
+        { userId: 'new', k: 4, ...request },
+        { budgetSlot: 2, budgetSlotRate: 1, categoryCap: 2 },
+      ),
+      recentUnreleased: new Set(recentUnreleased),
+    };
+    const filters = [notSeen(context), available(context), notExcluded(context)];
+    const slate = spendExplorationSlot(
+      context,
+      ranked(state, ['b0', 'b1', 'c0', 'c1']),
+      new FakeBudget(new Map(leases)),
+      (c) => filters.every((keep) => keep(c)),
+      () => 0,
+    );
+    return slate.map((c) => ({ id: idOf(state, c), exploration: c.exploration, propensity: c.propensity }));
+  };
+  assert.deepEqual(draw({}, [['new', 3]])[1], { id: 'new', exploration: true, propensity: 1 });
+  assert.deepEqual(
+    draw({}, [['banned', 3]]).map((c) => c.id),
+    ['b0', 'b1', 'c0', 'c1'],
+    'a blocked item is never drawn',
+  );
+  assert.deepEqual(
+    draw({}, [['unannounced', 3]]).map((c) => c.id),
+    ['b0', 'b1', 'c0', 'c1'],
+    'an item neither the release nor the live catalog knows is not drawn',
+  );
+  assert.equal(draw({ exclude: ['new'] }, [['new', 3]])[1].id, 'b1', 'an excluded item is not drawn');
+  assert.equal(draw({}, [['new', 3]], ['new'])[1].id, 'b1', 'an item in the session is not drawn');
+  assert.deepEqual(
+    draw({}, [
+      ['capped', 3],
+      ['new', 3],
+    ])
+      .filter((c) => c.exploration)
+      .map((c) => c.id),
+    ['new'],
+    'of two new items, the one that keeps the category cap (C is full) is drawn',
   );
 });

@@ -1,10 +1,18 @@
 /** Drops what the user already has: the training history and this session's items. */
 import type { Candidate, RequestContext } from '../candidates';
 
-export function notSeen({ state, user, recent }: RequestContext): (c: Candidate) => boolean {
+export function notSeen({
+  state,
+  user,
+  recent,
+  recentUnreleased,
+}: RequestContext): (c: Candidate) => boolean {
   const history = user === undefined ? undefined : state.users.seen[user];
   const session = new Set(recent);
-  return (c) => !session.has(c.item) && (history === undefined || !contains(history, c.item));
+  return (c) =>
+    c.itemId === undefined
+      ? !session.has(c.item) && (history === undefined || !contains(history, c.item))
+      : recentUnreleased?.has(c.itemId) !== true;
 }
 
 /** `sorted` is ascending. */

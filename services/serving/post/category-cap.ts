@@ -3,7 +3,7 @@
  * that would break the cap waits behind the window, keeping its order. When too few items fit,
  * the window is filled with the waiting ones rather than left short.
  */
-import type { Candidate, RequestContext } from '../candidates';
+import { type Candidate, idOf, type RequestContext } from '../candidates';
 
 export function capCategories({ state, params }: RequestContext, ranked: Candidate[]): Candidate[] {
   const window: Candidate[] = [];
@@ -28,13 +28,13 @@ export function capCategories({ state, params }: RequestContext, ranked: Candida
 export function categoryCounts({ state }: RequestContext, items: readonly Candidate[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const c of items)
-    for (const category of state.catalog.categoriesOf(state.items.ids[c.item]))
+    for (const category of state.catalog.categoriesOf(idOf(state, c)))
       counts.set(category, (counts.get(category) ?? 0) + 1);
   return counts;
 }
 
 export function fitsCap(context: RequestContext, counts: Map<string, number>, candidate: Candidate): boolean {
   return context.state.catalog
-    .categoriesOf(context.state.items.ids[candidate.item])
+    .categoriesOf(idOf(context.state, candidate))
     .every((c) => (counts.get(c) ?? 0) < context.params.categoryCap);
 }
