@@ -73,10 +73,27 @@ export async function writeVectors(
   }
 }
 
-export async function finishLoading(client: Client, index: string): Promise<number> {
+/** Ids per count request: well under Elasticsearch's default limit of terms in one query. */
+const countChunk = 10_000;
+
+/**
+ * Makes the index searchable and counts the documents of `itemIds` in it. Only those: item
+ * lifecycles add new items' vectors to the index a release's backfill wrote, and a backfill
+ * re-run into it must not mistake those documents for its own.
+ */
+export async function finishLoading(
+  client: Client,
+  index: string,
+  itemIds: readonly string[],
+): Promise<number> {
   await client.indices.putSettings({ index, settings: { refresh_interval: '1s' } });
   await client.indices.refresh({ index });
-  return (await client.count({ index })).count;
+  let count = 0;
+  for (let start = 0; start < itemIds.length; start += countChunk) {
+    const values = itemIds.slice(start, start + countChunk);
+    count += (await client.count({ index, query: { ids: { values } } })).count;
+  }
+  return count;
 }
 
 export async function nearestItems(

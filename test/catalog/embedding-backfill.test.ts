@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect } from '@nats-io/transport-node';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createBackfillActivities } from '../../activities/backfill';
 import { runPipelineWorker } from '../../cli/worker';
 import { searchClient } from '../../services/catalog/elasticsearch';
 import { encodeItemVectors } from '../../services/catalog/item-vectors';
-import { aliasTarget } from '../../services/catalog/vector-index';
+import { aliasTarget, writeVectors } from '../../services/catalog/vector-index';
 import { exited, spawnCairn } from '../../services/config/cairn-process';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
 import { syntheticItemVectors } from '../../services/data/synthetic';
@@ -125,6 +128,44 @@ test('a worker killed mid-backfill resumes with exact counts and no duplicates',
   } finally {
     worker.kill('SIGTERM');
     await client.connection.close();
+    await search.close();
+    await settings.cleanup();
+  }
+});
+
+test('a backfill re-run into its index counts only the release items: lifecycle documents pass, a missing item fails', async () => {
+  const settings = await scratchNamespace();
+  const search = searchClient(settings);
+  const nats = await connect({ servers: settings.natsUrl });
+  try {
+    await publishRelease(settings, 'v1', 600);
+    const first = (await runPipelineWorker(settings, backfill(settings, 'v1'))) as BackfillResult;
+    // What an item lifecycle does for an item created after the release: its vector, same index.
+    await writeVectors(search, first.index, [
+      { itemId: 'new-item', categories: [], status: 'active', vector: new Array(16).fill(0.25) },
+    ]);
+    const again = (await runPipelineWorker(settings, backfill(settings, 'v1'))) as BackfillResult;
+    assert.equal(again.index, first.index, 'the same release re-runs into its own index');
+    assert.equal(again.documents, 600);
+    assert.equal((await search.count({ index: first.index })).count, 601, 'the lifecycle document stays');
+
+    await search.delete({ index: first.index, id: 'item-7', refresh: true });
+    const activities = createBackfillActivities({
+      search,
+      registry: await openModelRegistry(nats, settings.registryBucket),
+      catalogIndex: settings.catalogIndex,
+    });
+    const error = await new MockActivityEnvironment()
+      .run(activities.verifyVectorIndex, { family: 'items', version: 'v1', index: first.index, sample: 5 })
+      .then(
+        () => assert.fail('verification passed with a release item missing'),
+        (e: unknown) => e,
+      );
+    assert.ok(error instanceof ApplicationFailure, `an ApplicationFailure, not ${error}`);
+    assert.equal(error.nonRetryable, true);
+    assert.match(error.message, /599 of the release's 600 items/);
+  } finally {
+    await nats.close();
     await search.close();
     await settings.cleanup();
   }
