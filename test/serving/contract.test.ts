@@ -14,7 +14,14 @@ test('every malformed request is refused with its code and a message naming the 
   }
   const fine = parseRequest(new TextEncoder().encode(JSON.stringify({ userId: 'u' })));
   assert.ok(fine.ok);
-  assert.deepEqual(fine.request, { userId: 'u', surface: 'homepage', k: 10, recentItems: [], exclude: [] });
+  assert.deepEqual(fine.request, {
+    userId: 'u',
+    surface: 'homepage',
+    k: 10,
+    recentItems: [],
+    exclude: [],
+    interests: [],
+  });
 });
 
 test('variants: shares hold over many users, and a user’s variant never changes', () => {

@@ -86,7 +86,12 @@ test('a slate carries the v2 contract: scores, reasons, propensities, slate id, 
   assert.equal(reply.items.length, 10);
   assert.equal(reply.strategy, 'user');
   assert.equal(reply.modelVersion, release.release.version);
-  assert.deepEqual(reply.modelVersions, { retrieval: release.release.version });
+  // The release's ranker is served only where it beat the generators' order on the holdout.
+  const version = release.release.version;
+  assert.deepEqual(
+    reply.modelVersions,
+    release.release.ranker?.won ? { retrieval: version, ranker: version } : { retrieval: version },
+  );
   assert.match(reply.slateId, /^[0-9a-f-]{36}$/);
   assert.ok(['control', 'explore'].includes(reply.variant));
   assert.equal(reply.degraded, false, reply.degradedReasons.join());
