@@ -9,6 +9,7 @@ bash deploy/setup.sh
 # The report test opens the demo's HTML report in a headless browser.
 if ! command -v chromium >/dev/null; then
   echo '[test] chromium (Debian) for the report test' >&2
+  apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
