@@ -83,6 +83,37 @@ async function ask(request: object): Promise<RecommendSlate> {
   return reply;
 }
 
+/** The impressions of the slates, read back from the topic (one per slate). */
+async function impressionsOf(slates: RecommendSlate[], label: string): Promise<Impression[]> {
+  const ours = new Set(slates.map((s) => s.slateId));
+  const seen = new Map<string, Impression>();
+  const kafka = kafkaClient(settings, `cairn-test-${label}-impressions`);
+  const groupId = `${settings.prefix}${label}-check`;
+  const reader = kafka.consumer({ groupId });
+  await reader.connect();
+  await reader.subscribe({ topic: settings.topics.impressions, fromBeginning: true });
+  await reader.run({
+    eachMessage: async ({ message }) => {
+      const impression = JSON.parse(message.value?.toString() ?? '{}') as Impression;
+      if (ours.has(impression.slateId) && !seen.has(impression.slateId))
+        seen.set(impression.slateId, impression);
+    },
+  });
+  try {
+    await waitFor(() => seen.size === ours.size, {
+      what: `${ours.size} slates' impressions on the topic`,
+      timeoutMs: 30_000,
+    });
+  } finally {
+    await reader.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
+  return [...seen.values()];
+}
+
 test('a click produced to Kafka is reflected in the next recommend call, with nothing in the request; onboarding interests steer a new user', async () => {
   const consumer = new SessionConsumer({
     kafka: kafkaClient(settings, 'cairn-test-sessions'),
@@ -214,34 +245,9 @@ test('two serving replicas under concurrent load never exceed an item budget (im
   assert.ok(countersA.served > 0 && countersB.served > 0, 'both replicas served');
 
   const shown = new Map<string, number>();
-  const slatesSeen = new Set<string>();
-  const kafka = kafkaClient(settings, 'cairn-test-budget-impressions');
-  const groupId = `${settings.prefix}budget-check`;
-  const reader = kafka.consumer({ groupId });
-  await reader.connect();
-  await reader.subscribe({ topic: settings.topics.impressions, fromBeginning: true });
-  const ours = new Set(slates.map((s) => s.slateId));
-  await reader.run({
-    eachMessage: async ({ message }) => {
-      const impression = JSON.parse(message.value?.toString() ?? '{}') as Impression;
-      if (!ours.has(impression.slateId) || slatesSeen.has(impression.slateId)) return;
-      slatesSeen.add(impression.slateId);
-      for (const item of impression.items)
-        if (exploring.includes(item.itemId)) shown.set(item.itemId, (shown.get(item.itemId) ?? 0) + 1);
-    },
-  });
-  try {
-    await waitFor(() => slatesSeen.size === ours.size, {
-      what: `${ours.size} slates' impressions on the topic`,
-      timeoutMs: 30_000,
-    });
-  } finally {
-    await reader.disconnect();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
-  }
+  for (const impression of await impressionsOf(slates, 'budget'))
+    for (const item of impression.items)
+      if (exploring.includes(item.itemId)) shown.set(item.itemId, (shown.get(item.itemId) ?? 0) + 1);
   for (const itemId of exploring)
     assert.ok(
       (shown.get(itemId) ?? 0) <= budgetOf,
@@ -251,4 +257,61 @@ test('two serving replicas under concurrent load never exceed an item budget (im
   // 600 slates, each with one budget slot: the budgets (120) are spent, up to the leases still held.
   assert.ok(total >= 3 * budgetOf - 2 * 3 * options.leaseSize, `only ${total} exploring impressions`);
   assert.equal(total, explored.length, 'every exploring impression is one the replicas reported');
+});
+
+test('an item created after the release gets its exploration impressions through the budget slot (on the topic)', async () => {
+  const itemId = `created-after-release-${Date.now()}`;
+  const producer = eventProducer(kafkaClient(settings, 'cairn-test-new-item'));
+  await producer.connect();
+  closers.push(() => producer.disconnect());
+  const created = {
+    eventId: `created-${itemId}`,
+    type: 'item_created',
+    itemId,
+    occurredAt: Date.now(),
+    title: 'An item the release has never seen',
+    categories: [],
+    year: 2026,
+    text: '',
+    qualityFlags: [],
+  };
+  await producer.send({
+    topic: settings.topics.catalog,
+    messages: [{ key: itemId, value: JSON.stringify(created) }],
+  });
+  const kv = await openBudgetBucket(nc, explorationBucket(settings));
+  await grantBudget(kv, itemId, 20);
+  const own = await connect({ servers: settings.natsUrl });
+  const budget = await ExplorationBudget.open(own, explorationBucket(settings), {
+    leaseSize: 5,
+    refillBelow: 1,
+  });
+  closers.push(async () => {
+    await budget.close();
+    await own.close();
+  });
+  await waitFor(() => budget.budgeted(itemId), { what: 'the replica sees the budget', timeoutMs: 10_000 });
+  const replica = await startReplica('new-item', { budget }, { budgetSlotRate: 1, explorationRate: 0 });
+
+  const slates: RecommendSlate[] = [];
+  let visitor = 0;
+  await waitFor(
+    async () => {
+      const slate = await ask({ userId: `new-item-visitor-${visitor++}`, k: 10 });
+      slates.push(slate);
+      return slate.items.some((i) => i.itemId === itemId);
+    },
+    { what: `${itemId} in a slate`, timeoutMs: 20_000, pollMs: 20 },
+  );
+  const shownHere = slates.flatMap((s) => s.items.filter((i) => i.itemId === itemId));
+  for (const item of shownHere) {
+    assert.equal(item.rank, 3, 'only in the budget slot');
+    assert.ok(item.reasons.exploration && item.propensity > 0 && item.propensity <= 1);
+  }
+  await replica.drain();
+  const onTopic = (await impressionsOf(slates, 'new-item')).flatMap((i) =>
+    i.items.filter((item) => item.itemId === itemId),
+  );
+  assert.equal(onTopic.length, shownHere.length, 'each slate showing the new item is an impression of it');
+  assert.ok(onTopic.length >= 1);
 });
