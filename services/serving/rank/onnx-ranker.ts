@@ -19,6 +19,18 @@ export interface ServingRankerModel {
   tables: RankingFeatureTables;
 }
 
+/**
+ * One thread, sequential: a request's graph is ~200 rows through a few hundred shallow trees, too
+ * little to split, and onnxruntime's default pool (a spinning worker per core) competes with the
+ * event loop on a small machine: 3.5x slower per run and a p99 several times worse
+ * (bench/serving/rank-stage.ts).
+ */
+export const rankerSessionOptions: ort.InferenceSession.SessionOptions = {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+};
+
 export class OnnxRankingStage {
   private features: Float32Array;
   private items: Int32Array;
@@ -38,7 +50,11 @@ export class OnnxRankingStage {
 
   /** `capacity`: candidates per request the buffers are sized for (they grow if ever exceeded). */
   static async load(model: ServingRankerModel, capacity: number): Promise<OnnxRankingStage> {
-    return new OnnxRankingStage(await ort.InferenceSession.create(model.onnx), model.tables, capacity);
+    return new OnnxRankingStage(
+      await ort.InferenceSession.create(model.onnx, rankerSessionOptions),
+      model.tables,
+      capacity,
+    );
   }
 
   /** Whether the ranker has feature rows for the request's user: else the blend ranks. */
