@@ -96,7 +96,7 @@ function trainedRanker(): Ranker {
     }
   }
   const rows = { values, rows: trainingUsers * rankerCandidates, columns: width, labels };
-  const settings = { ...releaseTreeGrid[0], maxRounds: releaseTreeGrid[0].maxRounds };
+  const settings = releaseTreeGrid[0];
   return new Ranker(
     {
       interaction: trainHead({ settings, train: rows, seed: 1 }).booster,
