@@ -3,6 +3,8 @@
  * the recent items and counts its categories. Pure, so the consumer's effect is testable without
  * servers and a replayed log folds to the same state.
  */
+
+import { describeIssues } from '../../schemas/issues';
 import { type SessionState, sessionStateSchema } from '../../schemas/session';
 
 export interface SessionLimits {
@@ -85,9 +87,6 @@ export function decodeSession(text: string, key: string): SessionState {
     throw new SessionDecodeError(`session ${key}: not JSON: ${(error as Error).message}`);
   }
   const parsed = sessionStateSchema.safeParse(json);
-  if (!parsed.success)
-    throw new SessionDecodeError(
-      `session ${key}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
+  if (!parsed.success) throw new SessionDecodeError(`session ${key}: ${describeIssues(parsed.error)}`);
   return parsed.data;
 }

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { describeIssues } from '../../schemas/issues';
 
 export const pipelineParamsSchema = z
   .object({
@@ -114,10 +115,7 @@ export class ServingConfigError extends Error {
 
 export function parseServingConfig(input: unknown, source = 'serving config'): ServingConfig {
   const parsed = servingConfigSchema.safeParse(input ?? {});
-  if (!parsed.success)
-    throw new ServingConfigError(
-      `invalid ${source}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
+  if (!parsed.success) throw new ServingConfigError(`invalid ${source}: ${describeIssues(parsed.error)}`);
   return parsed.data;
 }
 

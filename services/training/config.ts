@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { describeIssues } from '../../schemas/issues';
 import { ConfigError } from '../config/environment';
 
 export const trainingConfigSchema = z
@@ -34,10 +35,7 @@ export class TrainingConfigError extends ConfigError {
 /** `source` names where the config came from (a file), so the message says where to look. */
 export function parseTrainingConfig(input: unknown, source = 'training config'): TrainingConfig {
   const parsed = trainingConfigSchema.safeParse(input ?? {});
-  if (!parsed.success)
-    throw new TrainingConfigError(
-      `invalid ${source}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ')}`,
-    );
+  if (!parsed.success) throw new TrainingConfigError(`invalid ${source}: ${describeIssues(parsed.error)}`);
   return parsed.data;
 }
 
