@@ -4,11 +4,11 @@
  * environment of this test process (and of the `cairn` children it spawns) points at it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stackDown, stackUp } from '../../deploy/local/stack';
 import { readSettings } from '../../services/config/environment';
+import { freePort } from '../support/free-port';
 
 export interface PrivateBroker {
   /** SIGKILLs the broker (and its process group): no clean shutdown, as in a crash. */
@@ -16,21 +16,6 @@ export interface PrivateBroker {
   /** Starts it again on the same ports and data, and waits until it is healthy. */
   restart(): Promise<void>;
   remove(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 export async function startPrivateBroker(): Promise<PrivateBroker> {

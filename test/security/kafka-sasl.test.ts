@@ -15,8 +15,9 @@ import { stackDown, stackUp } from '../../deploy/local/stack';
 import { type CairnSettings, readSettings } from '../../services/config/environment';
 import { eventProducer, kafkaClient, kafkaConnection } from '../../services/events/kafka';
 import { ensureTopics, topicNames } from '../../services/events/topics';
+import { freePort } from '../support/free-port';
 import { waitFor } from '../support/wait';
-import { type Certificates, cairnWith, freePort, makeCertificates } from './tls-fixture';
+import { type Certificates, cairnWith, makeCertificates } from './tls-fixture';
 
 const password = 'scram-Xy9-broker-secret';
 let certificates: Certificates;

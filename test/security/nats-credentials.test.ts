@@ -12,7 +12,8 @@ import { stackDown, stackUp } from '../../deploy/local/stack';
 import { type CairnSettings, ConfigError, readSettings } from '../../services/config/environment';
 import { natsConnection } from '../../services/config/nats-connection';
 import { redactSecrets, redactUrl } from '../../services/config/redaction';
-import { type Certificates, cairnWith, freePort, makeCertificates } from './tls-fixture';
+import { freePort } from '../support/free-port';
+import { type Certificates, cairnWith, makeCertificates } from './tls-fixture';
 
 const password = 'pw-Zq81-not-for-logs';
 let certificates: Certificates;
