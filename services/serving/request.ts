@@ -3,6 +3,7 @@
  * encoding and shape are checked in that order, and the first problem names its field.
  */
 import type { z } from 'zod';
+import { describeIssues } from '../../schemas/issues';
 import {
   maxRequestBytes,
   type RecommendError,
@@ -60,7 +61,7 @@ export function parseRequest(body: Uint8Array): ParsedRequest {
   const issue = parsed.error.issues[0];
   return {
     ok: false,
-    error: { code: codeOf(issue, json as Record<string, unknown>), message: describe(parsed.error) },
+    error: { code: codeOf(issue, json as Record<string, unknown>), message: describeIssues(parsed.error) },
   };
 }
 
@@ -70,8 +71,4 @@ function codeOf(issue: z.core.$ZodIssue, body: Record<string, unknown>): Recomme
   if (issue.code === 'custom' && field === 'itemId') return 'missing_item_id';
   if (field === 'userId' && body.userId === undefined) return 'missing_user_id';
   return invalidField[field] ?? 'internal';
-}
-
-function describe(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 }

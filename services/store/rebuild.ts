@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
-import { logEnd, StoreProjector } from '../events/store-projector';
+import { type LogPosition, logEnd, StoreProjector } from '../events/store-projector';
 import { eventStreams, type TopicSet } from '../events/topics';
 import { InteractionStore, type StoreCounts } from './interaction-store';
 import { acquireStoreLock, StoreInUseError } from './store-lock';
@@ -39,7 +39,7 @@ export async function rebuildStore(
     // The log's end when the rebuild starts: later events are the live projector's business.
     const end = await logEnd(admin, topics, eventStreams);
     await projector.start();
-    while (!projector.hasApplied(end)) await sleep(50);
+    await Promise.race([untilApplied(projector, end), projector.failed]);
     await projector.stop();
     await admin.deleteGroups([groupId]).catch(() => undefined);
     const checksum = await store.checksum();
@@ -63,6 +63,26 @@ export async function rebuildStore(
     throw error;
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** A rebuild that applies nothing for this long is stuck (a broker gone for good), not slow. */
+const stallMs = 120_000;
+
+async function untilApplied(projector: StoreProjector, end: LogPosition[]): Promise<void> {
+  const handled = () =>
+    projector.progress.applied + projector.progress.duplicates + projector.progress.rejected;
+  let last = handled();
+  let lastProgressAt = Date.now();
+  while (!projector.hasApplied(end)) {
+    await sleep(50);
+    if (handled() !== last) {
+      last = handled();
+      lastProgressAt = Date.now();
+    } else if (Date.now() - lastProgressAt > stallMs)
+      throw new Error(
+        `store rebuild stalled: no event applied for ${stallMs / 1000} s after ${last} events; is the broker up?`,
+      );
   }
 }
 
