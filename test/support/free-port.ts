@@ -1,2 +1,2 @@
 /** The free-port helper lives with the fault harness, which starts private servers outside tests too. */
-export { freePort } from '../../services/chaos/free-port';
+export { freePort } from '../../bench/chaos/free-port';

@@ -1,2 +1,2 @@
 /** The deadline-bounded wait lives with the fault harness, which polls the same way outside tests. */
-export { type WaitOptions, waitFor } from '../../services/chaos/wait';
+export { type WaitOptions, waitFor } from '../../bench/chaos/wait';

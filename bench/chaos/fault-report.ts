@@ -1,0 +1,86 @@
+/**
+ * One row of the chaos table per fault, built from a load's samples and the fault's timeline,
+ * and the markdown table itself.
+ */
+
+import type { EventAudit } from './event-audit';
+import { latencyQuantile, phaseCounts, type Sample, windowOf } from './measures';
+
+export interface Timeline {
+  /** On the performance clock: the fault injected, the server healthy again, the load stopped. */
+  injectedAt: number;
+  recoveredAt: number;
+  stoppedAt: number;
+  /** "After" is the requests sent from this long after recovery to the end. */
+  settleMs: number;
+}
+
+export interface FaultReport {
+  fault: string;
+  /** The load during the fault, in words with its rate and count. */
+  load: string;
+  /** Undefined for a fault whose load produces no events (serving requests). */
+  events?: EventAudit;
+  /** First failed request's send to the last failed request's end. */
+  errorWindowMs: number;
+  failed: number;
+  degradedWindowMs: number;
+  degraded: number;
+  p99DuringMs: number;
+  p99AfterMs: number;
+  /** Requests sent in the "after" phase, and how many of them failed. */
+  after: { sent: number; failed: number };
+  notes: string[];
+}
+
+export function measuredReport(
+  fault: string,
+  load: string,
+  samples: readonly Sample[],
+  timeline: Timeline,
+  events?: EventAudit,
+  notes: string[] = [],
+): FaultReport {
+  const failed = windowOf(samples, 'failed');
+  const degraded = windowOf(samples, 'degraded');
+  const afterFrom = timeline.recoveredAt + timeline.settleMs;
+  return {
+    fault,
+    load,
+    events,
+    errorWindowMs: failed.ms,
+    failed: failed.count,
+    degradedWindowMs: degraded.ms,
+    degraded: degraded.count,
+    p99DuringMs: latencyQuantile(samples, 0.99, timeline.injectedAt, timeline.recoveredAt),
+    p99AfterMs: latencyQuantile(samples, 0.99, afterFrom, timeline.stoppedAt),
+    after: phaseCounts(samples, afterFrom, timeline.stoppedAt),
+    notes,
+  };
+}
+
+const seconds = (ms: number) => (ms === 0 ? '0' : `${(ms / 1000).toFixed(1)} s`);
+const millis = (ms: number) => (Number.isNaN(ms) ? 'n/a' : `${ms.toFixed(0)} ms`);
+
+export function chaosTable(reports: readonly FaultReport[]): string {
+  const lines = [
+    '| fault | load during it | events lost | duplicates | error window (failed) | degraded window (degraded) | p99 during | p99 after | after: failed / sent |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of reports)
+    lines.push(
+      `| ${[
+        r.fault,
+        r.load,
+        r.events === undefined ? '— (no events)' : `${r.events.lost} of ${r.events.acknowledged}`,
+        r.events === undefined ? '—' : String(r.events.duplicated + r.events.unexpected),
+        `${seconds(r.errorWindowMs)} (${r.failed})`,
+        `${seconds(r.degradedWindowMs)} (${r.degraded})`,
+        millis(r.p99DuringMs),
+        millis(r.p99AfterMs),
+        `${r.after.failed} / ${r.after.sent}`,
+      ].join(' | ')} |`,
+    );
+  const notes = reports.flatMap((r) => r.notes.map((n) => `- ${r.fault}: ${n}`));
+  return [...lines, ...(notes.length === 0 ? [] : ['', ...notes])].join('\n');
+}

@@ -1,0 +1,30 @@
+/** Recommend requests over NATS at a fixed rate, each recorded as ok, degraded or failed. */
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { RecommendResponse } from '../../schemas/recommend';
+import { syntheticUserId } from '../../services/data/synthetic';
+import { fixedRate, type RunningLoad } from './fixed-rate';
+
+export interface RequestLoadOptions {
+  subject: string;
+  rate: number;
+  /** A request not answered within this is a failure (the caller's budget). */
+  timeoutMs: number;
+  /** Requests go to users su0..su(users-1), round robin. */
+  users: number;
+}
+
+export function requestLoad(nc: NatsConnection, options: RequestLoadOptions): RunningLoad {
+  return fixedRate(options.rate, async (n, due) => {
+    const body = JSON.stringify({ userId: syntheticUserId(n % options.users), k: 10 });
+    try {
+      const reply = await nc.request(options.subject, body, { timeout: options.timeoutMs });
+      const answer = JSON.parse(reply.string()) as RecommendResponse;
+      const latencyMs = performance.now() - due;
+      if (!answer.ok) return { sentAt: due, latencyMs, outcome: 'failed' };
+      return { sentAt: due, latencyMs, outcome: answer.degraded ? 'degraded' : 'ok' };
+    } catch {
+      // No responder, a time-out or a closed connection: the caller got no slate.
+      return { sentAt: due, latencyMs: performance.now() - due, outcome: 'failed' };
+    }
+  });
+}
