@@ -6,10 +6,12 @@
 import { indexName } from '../catalog/vector-index';
 import { decodeFeatureTables } from '../ranking/feature-tables-artifact';
 import type { ModelRegistry, ModelRelease } from '../registry/model-registry';
+import { retrievalFamily } from '../training/families';
 import { type RankerSpec, rankerFiles } from '../training/release-ranker';
 import { buildHotState, type HotState, type ReleaseArtifacts, warmNeighbours } from './hot-state';
 import type { LiveCatalog } from './live-catalog';
 import { OnnxRankingStage } from './rank/onnx-ranker';
+import { type ServingConfig, ServingConfigError } from './serving-config';
 
 /** Candidates per request the ranker's buffers are sized for: every generator's full list. */
 const rankerCapacity = 1_024;
@@ -96,4 +98,34 @@ export async function loadHotState(
   if (!verdict.use) return { ...state, withoutRanker: verdict.reason };
   const ranker = await readRanker(registry, release);
   return { ...state, ranker, modelVersions: { ...state.modelVersions, ranker: release.version } };
+}
+
+/**
+ * The releases the config's variants pin, read once at start: a version the registry does not
+ * hold is an error of the config, refused before the replica serves, not on each request.
+ */
+export async function readPinnedReleases(
+  registry: Pick<ModelRegistry, 'release' | 'releases'>,
+  config: ServingConfig,
+): Promise<Map<string, ModelRelease>> {
+  const pinned = new Map<string, ModelRelease>();
+  const unknown: string[] = [];
+  for (const variant of config.variants) {
+    const version = variant.models?.release;
+    if (version === undefined || pinned.has(version)) continue;
+    const release = await registry.release(retrievalFamily, version);
+    if (release === undefined) unknown.push(`variant '${variant.name}' pins release '${version}'`);
+    else pinned.set(version, release);
+  }
+  if (unknown.length > 0) {
+    const known = (await registry.releases(retrievalFamily))
+      .sort((a, b) => b.publishedAt.localeCompare(a.publishedAt))
+      .map((r) => r.version);
+    throw new ServingConfigError(
+      `invalid serving config: ${unknown.join('; ')}, which the registry does not hold (${retrievalFamily} releases: ${
+        known.length === 0 ? 'none' : known.join(', ')
+      })`,
+    );
+  }
+  return pinned;
 }

@@ -1,7 +1,8 @@
 /**
  * One serving replica: the live catalog fed from the log, the champion's hot state (rebuilt
- * aside and swapped on promotion), the NATS responder and the impression log. It owns no
- * clients; its host (the serving activity, the demo, a test) passes them in and closes them.
+ * aside and swapped on promotion) and one per release a variant pins (loaded at start, never
+ * swapped), the NATS responder and the impression log. It owns no clients; its host (the
+ * serving activity, the demo, a test) passes them in and closes them.
  */
 import type { Client } from '@elastic/elasticsearch';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
@@ -10,7 +11,7 @@ import { eventProducer } from '../events/kafka';
 import type { TopicSet } from '../events/topics';
 import { declareFoldIn, foldInParamsOf } from '../realtime/session-fold-in';
 import type { SessionLookup } from '../realtime/session-store';
-import type { ModelRegistry } from '../registry/model-registry';
+import type { ModelRegistry, ModelRelease } from '../registry/model-registry';
 import { retrievalFamily } from '../training/families';
 import { CatalogFeed } from './catalog-feed';
 import type { HotState } from './hot-state';
@@ -24,10 +25,10 @@ import {
 } from './item-search';
 import { LiveCatalog } from './live-catalog';
 import type { ExplorationSlots } from './post/budgeted-exploration';
-import { loadHotState } from './release-loader';
+import { loadHotState, readPinnedReleases } from './release-loader';
 import { Responder, type ServingCounters } from './responder';
 import type { ServingConfig } from './serving-config';
-import { variantsOf } from './variants';
+import { variantOfRequest, variantsOf } from './variants';
 
 export interface ReplicaDeps {
   nc: NatsConnection;
@@ -50,7 +51,10 @@ export interface ReplicaDeps {
 }
 
 export interface ReplicaCounters extends ServingCounters {
+  /** The champion's version. */
   release?: string;
+  /** The versions variants pin, which promotions leave in place. */
+  pinnedReleases: string[];
   releasesLoaded: number;
   catalogEvents: number;
   impressionsSent: number;
@@ -60,7 +64,12 @@ export interface ReplicaCounters extends ServingCounters {
 const catalogCatchUpMs = 120_000;
 
 export class ServingReplica {
+  /** The champion's state, served to every variant that pins no release. */
   private state?: HotState;
+  /** By version: the states of the pinned releases. */
+  private readonly pinned = new Map<string, HotState>();
+  /** By variant name: the release it pins. */
+  private readonly pins: ReadonlyMap<string, string>;
   private loading?: Promise<string | undefined>;
   private releasesLoaded = 0;
   private draining = false;
@@ -77,6 +86,9 @@ export class ServingReplica {
     private readonly responder: Responder,
     private readonly log: (line: string) => void,
   ) {
+    this.pins = new Map(
+      deps.config.variants.flatMap((v) => (v.models === undefined ? [] : [[v.name, v.models.release]])),
+    );
     this.poll = setInterval(() => {
       this.refresh().catch((error: unknown) => log(`champion refresh failed: ${(error as Error).message}`));
     }, deps.config.championPollMs);
@@ -93,6 +105,8 @@ export class ServingReplica {
 
   static async start(deps: ReplicaDeps): Promise<ServingReplica> {
     const log = deps.log ?? console.log;
+    // Before anything is started: a config pinning an unknown release has nothing to clean up.
+    const pinned = await readPinnedReleases(deps.registry, deps.config);
     const catalog = new LiveCatalog();
     const feed = new CatalogFeed(deps.kafka, deps.topics, catalog, deps.prefix);
     try {
@@ -121,7 +135,7 @@ export class ServingReplica {
         exactSearch,
         deps.config.searchCooldownMs,
       ),
-      state: () => replica?.state,
+      state: (request) => replica?.stateFor(request),
       sessions: deps.sessions,
       budget: deps.budget,
       impressions,
@@ -130,6 +144,7 @@ export class ServingReplica {
     });
     replica = new ServingReplica(deps, catalog, feed, producer, impressions, responder, log);
     try {
+      await replica.loadPinned(pinned);
       await replica.refresh();
       replica.listen();
     } catch (error) {
@@ -137,6 +152,34 @@ export class ServingReplica {
       throw error;
     }
     return replica;
+  }
+
+  /** The state a request is served from: its variant's pinned release, else the champion. */
+  private stateFor(request: { userId: string; variant?: string }): HotState | undefined {
+    const version = this.pins.get(variantOfRequest(this.deps.config, request));
+    return version === undefined ? this.state : this.pinned.get(version);
+  }
+
+  private async loadPinned(releases: ReadonlyMap<string, ModelRelease>): Promise<void> {
+    for (const [version, release] of releases) {
+      const state = await this.load(release);
+      this.pinned.set(version, state);
+      const variants = [...this.pins].filter(([, v]) => v === version).map(([name]) => name);
+      this.log(
+        `variant ${variants.join(', ')} pinned to release ${version}` +
+          (state.withoutRanker === undefined ? '' : ` in the generators' order: ${state.withoutRanker}`),
+      );
+    }
+  }
+
+  /** A release's hot state; a release already held (pinned, or the champion) is shared, not rebuilt. */
+  private async load(release: ModelRelease): Promise<HotState> {
+    const held = this.pinned.get(release.version) ?? this.state;
+    if (held?.version === release.version) return held;
+    const state = await loadHotState(this.deps.registry, release, this.catalog, this.deps.itemsAlias);
+    const foldIn = foldInParamsOf(release.metadata);
+    if (foldIn !== undefined) declareFoldIn(state, foldIn);
+    return state;
   }
 
   /**
@@ -153,16 +196,19 @@ export class ServingReplica {
   private async loadChampion(): Promise<string | undefined> {
     const release = await this.deps.registry.champion(retrievalFamily);
     if (release === undefined || release.version === this.state?.version) return this.state?.version;
-    const next = await loadHotState(this.deps.registry, release, this.catalog, this.deps.itemsAlias);
-    const foldIn = foldInParamsOf(release.metadata);
-    if (foldIn !== undefined) declareFoldIn(next, foldIn);
+    const next = await this.load(release);
     const replaced = this.state;
     const previous = replaced?.version;
     this.state = next;
     // Requests that began on the replaced state end within the deadline; its ranker's native
-    // sessions are freed after that, not left to the garbage collector.
+    // sessions are freed after that, not left to the garbage collector; a pinned release keeps its own.
     const ranker = replaced?.ranker;
-    if (ranker !== undefined && ranker !== next.ranker)
+    if (
+      replaced !== undefined &&
+      ranker !== undefined &&
+      ranker !== next.ranker &&
+      !this.pinned.has(replaced.version)
+    )
       setTimeout(() => void ranker.release(), 2 * this.deps.config.deadlineMs).unref();
     this.releasesLoaded++;
     this.log(
@@ -188,6 +234,7 @@ export class ServingReplica {
     return {
       ...this.responder.counters,
       release: this.state?.version,
+      pinnedReleases: [...this.pinned.keys()],
       releasesLoaded: this.releasesLoaded,
       catalogEvents: this.feed.applied,
       impressionsSent: this.impressions.sent,

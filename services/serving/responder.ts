@@ -6,7 +6,7 @@
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Impression } from '../../schemas/events';
-import type { RecommendResponse, RecommendSlate } from '../../schemas/recommend';
+import type { RecommendRequest, RecommendResponse, RecommendSlate } from '../../schemas/recommend';
 import type { HotState } from './hot-state';
 import type { ImpressionLog } from './impression-log';
 import { type PipelineDeps, runPipeline } from './pipeline';
@@ -25,7 +25,8 @@ export interface ServingCounters {
 }
 
 export interface ResponderDeps extends PipelineDeps {
-  state(): HotState | undefined;
+  /** The state the request's variant is served from. */
+  state(request: RecommendRequest): HotState | undefined;
   impressions?: ImpressionLog;
   maxInFlight: number;
   log: (line: string) => void;
@@ -91,7 +92,7 @@ export class Responder {
       this.counters.refused++;
       return parsed;
     }
-    const state = this.deps.state();
+    const state = this.deps.state(parsed.request);
     if (state === undefined) {
       this.counters.refused++;
       return refuse('no_model', 'no model has been promoted yet: run cairn retrain');

@@ -55,12 +55,26 @@ export const pipelineParamsSchema = z
   .strict();
 export type PipelineParams = z.output<typeof pipelineParamsSchema>;
 
+/**
+ * The models a variant serves instead of the champion's. A release is one retrieval model
+ * version with the ranker trained with it: the ranker's feature tables index that release's own
+ * users and items, so it cannot be paired with another release's vectors (`params.ranker: false`
+ * serves the release without its ranker).
+ */
+const variantModelsSchema = z
+  .object({
+    /** The retrieval release this variant serves, whatever the champion; unset, it follows the champion. */
+    release: z.string().min(1).max(128),
+  })
+  .strict();
+
 const variantSchema = z
   .object({
     name: z.string().min(1).max(64),
     /** Share of users, 0..1; the shares of all variants sum to 1. */
     share: z.number().min(0).max(1),
     params: pipelineParamsSchema.partial().default({}),
+    models: variantModelsSchema.optional(),
   })
   .strict();
 

@@ -1,6 +1,7 @@
 /**
  * A/B variants: a user's variant is a salted hash of the user id mapped onto the configured
- * shares, so it is stable across requests and replicas and reshuffled only by a new salt.
+ * shares, so it is stable across requests and replicas and reshuffled only by a new salt. A
+ * variant may pin a release; the others serve the champion and follow it on promotion.
  */
 import { createHash } from 'node:crypto';
 import type { PipelineParams, ServingConfig } from './serving-config';
@@ -13,6 +14,14 @@ export interface Variant {
 /** A uniform number in [0, 1) from the salt and the user. */
 export function bucketOf(salt: string, userId: string): number {
   return createHash('sha256').update(`${salt}\0${userId}`).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+/** The variant a request is served by: the one it forces, else the user's assignment. */
+export function variantOfRequest(
+  config: ServingConfig,
+  request: { userId: string; variant?: string },
+): string {
+  return request.variant ?? assignVariant(config, request.userId);
 }
 
 export function assignVariant(config: ServingConfig, userId: string): string {
