@@ -1,4 +1,5 @@
 /** `cairn ab report`: the A/B test read from the impression and interaction topics. */
+import type { Impression } from '../schemas/events';
 import { type AbReport, analyseAb } from '../services/evaluation/ab-analysis';
 import { readLoggedEvents } from '../services/evaluation/logged-events';
 import { kafkaClient } from '../services/events/kafka';
@@ -25,6 +26,32 @@ export function formatAbReport(report: AbReport): string[] {
   return lines;
 }
 
+/**
+ * Per variant, the model versions its slates came from, as the impressions recorded them: a
+ * variant pinned to a release keeps one, the others change with each promotion.
+ */
+export function formatModelVersions(impressions: readonly Impression[]): string[] {
+  const byVariant = new Map<string, Map<string, number>>();
+  for (const i of impressions) {
+    const versions = Object.entries(i.modelVersions)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([model, version]) => `${model} ${version}`)
+      .join(', ');
+    const counts = byVariant.get(i.variant) ?? new Map<string, number>();
+    counts.set(versions, (counts.get(versions) ?? 0) + 1);
+    byVariant.set(i.variant, counts);
+  }
+  return [
+    'models per variant (slates)',
+    ...[...byVariant]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(
+        ([variant, counts]) =>
+          `${variant.padEnd(14)}${[...counts].map(([versions, n]) => `${versions} (${n})`).join('; ')}`,
+      ),
+  ];
+}
+
 export const abCommand: Command = {
   name: 'ab',
   summary: 'report: per-variant impressions, CTR, conversion and the significance test',
@@ -33,7 +60,8 @@ export const abCommand: Command = {
 Reads cairn.impressions.v1 and cairn.interactions.v1 of the namespace from the beginning and
 prints, per A/B variant, its users, slates, items shown, clicks, CTR (clicks per item shown) and
 conversion rate (slates with a purchase, add-to-cart or rating ≥ 4), with 95% Wilson intervals;
-then each variant against the control by a two-sided two-proportion z-test on CTR.
+then each variant against the control by a two-sided two-proportion z-test on CTR, and the
+model versions each variant's slates came from.
   --namespace PREFIX  the topics' prefix (default CAIRN_PREFIX)
   --control VARIANT   the baseline (default: 'control' if served, else the variant with most slates)
   --alpha A           significance level (default 0.05)`,
@@ -53,7 +81,8 @@ then each variant against the control by a two-sided two-proportion z-test on CT
       console.error(`cairn ab: no impressions in ${topics.impressions}`);
       return 1;
     }
-    for (const line of formatAbReport(report)) console.log(line);
+    for (const line of [...formatAbReport(report), ...formatModelVersions(events.impressions)])
+      console.log(line);
     return 0;
   },
 };
