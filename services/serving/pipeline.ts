@@ -7,8 +7,10 @@
  *     → post-process (business rules · MMR · category cap · freshness slot · ε-greedy exploration)
  *     → k items
  *
- * Only the ANN search leaves the process, within the request's budget; everything else is
- * pure over memory.
+ * Only the ANN search leaves the process; everything else is pure over memory. The request's
+ * deadline bounds all of it: the search gets what is left of it (at most its own budget), and
+ * the optional stages (the ranker, MMR) run only when enough time is left for them. A skipped
+ * stage, a slow search and a late slate are each a reason in `degradedReasons`, never silence.
  */
 import { randomUUID } from 'node:crypto';
 import type { RecommendError, RecommendRequest, RecommendSlate, StageTimings } from '../../schemas/recommend';
@@ -50,6 +52,14 @@ export interface PipelineDeps {
 /** As many as a request may send; and the session categories that count as interests. */
 const recentLimit = 50;
 const sessionInterests = 3;
+
+/**
+ * Time a request must have left to run an optional stage. The ranker's run costs ~3 ms idle and
+ * its p99 reaches ~20 ms on a busy replica (it waits for the event loop), so with less than
+ * this left the generators' blend orders the slate; MMR costs well under a millisecond.
+ */
+export const rankerReserveMs = 10;
+export const diversifyReserveMs = 2;
 
 export type PipelineResult = { ok: true; slate: RecommendSlate } | { ok: false; error: RecommendError };
 
@@ -97,12 +107,16 @@ export async function runPipeline(
     contextItem,
   };
   const clock = stageClock(startedAt);
+  const { deadlineMs } = deps.config;
+  const remaining = () => deadlineMs - (performance.now() - startedAt);
+  const degradedReasons: string[] = [];
+  const skip = (stage: string) =>
+    degradedReasons.push(
+      `${stage} skipped: ${Math.max(0, remaining()).toFixed(1)} ms of the ${deadlineMs} ms deadline left`,
+    );
 
-  const budget = Math.min(
-    deps.config.searchBudgetMs,
-    deps.config.deadlineMs - (performance.now() - startedAt),
-  );
-  const ann = await annCandidates(context, deps.search, budget);
+  const ann = await annCandidates(context, deps.search, Math.min(deps.config.searchBudgetMs, remaining()));
+  if (ann.degraded !== undefined) degradedReasons.push(ann.degraded);
   const lists = [
     ann.list,
     sessionNeighbours(context),
@@ -121,15 +135,18 @@ export async function runPipeline(
   const kept = candidates.filter((c) => eligible(c) && unbudgeted(c));
   const filterMs = clock();
 
-  const ranked =
-    state.ranker?.knows(context) === true && variant.params.ranker
-      ? await state.ranker.rank(context, kept)
-      : blendScores(context, kept);
+  let ranked: Candidate[];
+  if (state.ranker?.knows(context) !== true || !variant.params.ranker) ranked = blendScores(context, kept);
+  else if (remaining() < rankerReserveMs) {
+    skip('ranker');
+    ranked = blendScores(context, kept);
+  } else ranked = await state.ranker.rank(context, kept);
   const rankMs = clock();
 
   const slateId = randomUUID();
   let list: Candidate[] = applyBusinessRules(context, ranked);
-  list = diversify(context, list);
+  if (variant.params.mmrLambda < 1 && remaining() < diversifyReserveMs) skip('MMR');
+  else list = diversify(context, list);
   list = capCategories(context, list);
   list = reserveFreshSlot(context, list);
   const random = mulberry32(seedOf(slateId));
@@ -144,7 +161,8 @@ export async function runPipeline(
     postprocess: postprocessMs,
     total: round(performance.now() - startedAt),
   };
-  const degradedReasons = ann.degraded === undefined ? [] : [ann.degraded];
+  if (timings.total > deadlineMs)
+    degradedReasons.push(`answered in ${timings.total} ms, over the ${deadlineMs} ms deadline`);
   return {
     ok: true,
     slate: {
