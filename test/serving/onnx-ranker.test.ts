@@ -114,7 +114,8 @@ test('the ONNX ranking stage scores the whole batch in one graph as the trained 
     const tables = decodeFeatureTables(encodeFeatureTables(features.tables));
     const stage = await OnnxRankingStage.load({ onnx: ranker.toScoringOnnx(), tables }, 4);
     try {
-      for (const user of ['u3', 'u17', 'u42']) {
+      // Repeated users are scored from the stage's kept catalog scores: they must be their own.
+      for (const user of ['u3', 'u17', 'u42', 'u3', 'u17']) {
         const context = contextOf(state, { userId: user });
         assert.ok(stage.knows(context));
         const u = context.user ?? -1;

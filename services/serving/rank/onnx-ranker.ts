@@ -31,11 +31,20 @@ export const rankerSessionOptions: ort.InferenceSession.SessionOptions = {
   executionMode: 'sequential',
 };
 
+/**
+ * Catalog scores kept for the most recent users, at most this many floats in all: a user's
+ * scores over the whole catalog and their sorted copy cost more than the ranker's run
+ * (bench serve's profile), and a release's vectors never change, so repeat requests reuse them.
+ */
+const signalCacheCells = 8_000_000;
+
 export class OnnxRankingStage {
   private features: Float32Array;
   private items: Int32Array;
-  private readonly catalogScores: Float32Array;
   private readonly width: number;
+  /** By user row, least recently used first. */
+  private readonly signals = new Map<number, SignalScores>();
+  private readonly signalsKept: number;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -45,7 +54,7 @@ export class OnnxRankingStage {
     this.width = tables.names.length;
     this.features = new Float32Array(capacity * this.width);
     this.items = new Int32Array(capacity);
-    this.catalogScores = new Float32Array(tables.nItems);
+    this.signalsKept = Math.max(1, Math.floor(signalCacheCells / (2 * tables.nItems)));
   }
 
   /** `capacity`: candidates per request the buffers are sized for (they grow if ever exceeded). */
@@ -66,17 +75,8 @@ export class OnnxRankingStage {
   async rank(context: RequestContext, candidates: Candidate[]): Promise<Candidate[]> {
     const user = context.user;
     if (user === undefined || candidates.length === 0) return candidates;
-    const { state } = context;
-    const { dims, vectors } = state.items;
-    const scores = this.catalogScores;
-    const userBase = user * dims;
-    for (let i = 0; i < scores.length; i++) {
-      let dot = 0;
-      for (let d = 0; d < dims; d++) dot += state.users.vectors[userBase + d] * vectors[i * dims + d];
-      scores[i] = dot;
-    }
     // The generator and its one model are the same iALS: one view serves both signals.
-    const signal = new SignalScores(scores, state.users.seen[user]);
+    const signal = this.signalOf(context, user);
     const rows = candidates.length;
     if (this.items.length < rows) {
       this.items = new Int32Array(rows);
@@ -103,6 +103,29 @@ export class OnnxRankingStage {
     });
     // A stable sort: ties (trees give many) keep the generators' order, as offline.
     return candidates.sort((a, b) => b.score - a.score);
+  }
+
+  /** The release's iALS scores of every item for the user, as the features were trained on. */
+  private signalOf({ state }: RequestContext, user: number): SignalScores {
+    let signal = this.signals.get(user);
+    if (signal !== undefined) {
+      this.signals.delete(user);
+      this.signals.set(user, signal);
+      return signal;
+    }
+    const { dims, vectors } = state.items;
+    const own = state.users.vectors.subarray(user * dims, (user + 1) * dims);
+    const scores = new Float32Array(this.tables.nItems);
+    for (let i = 0, base = 0; i < scores.length; i++, base += dims) {
+      let dot = 0;
+      for (let d = 0; d < dims; d++) dot += own[d] * vectors[base + d];
+      scores[i] = dot;
+    }
+    signal = new SignalScores(scores, state.users.seen[user]);
+    if (this.signals.size >= this.signalsKept)
+      this.signals.delete(this.signals.keys().next().value as number);
+    this.signals.set(user, signal);
+    return signal;
   }
 
   async release(): Promise<void> {
