@@ -19,6 +19,7 @@ import { abCommand } from './ab';
 import { startConsumers } from './consumers';
 import { deadLetterCommand } from './deadletter';
 import { runDemo } from './demo';
+import { emailCommand } from './email';
 import { runEval } from './eval';
 import { evaluatePolicyCommand } from './evaluate-policy';
 import { IngestInterrupted, runIngestMovieLens } from './ingest';
@@ -191,6 +192,7 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
   deadLetterCommand,
   evaluatePolicyCommand,
   abCommand,
+  emailCommand,
   {
     name: 'worker',
     summary: 'run a pipeline worker (Temporal activities and workflows) until interrupted',

@@ -4,6 +4,7 @@
  */
 import { Worker } from '@temporalio/worker';
 import { createBackfillActivities } from '../activities/backfill';
+import { createEmailActivities } from '../activities/email';
 import { createIngestActivities } from '../activities/ingest';
 import { createLifecycleActivities } from '../activities/lifecycle';
 import { createRetrainActivities } from '../activities/retrain';
@@ -26,9 +27,20 @@ export async function runPipelineWorker<T>(
   const search = searchClient(settings);
   const nats = await natsConnection(settings);
   const connection = await workerConnection(settings);
+  let email: ReturnType<typeof createEmailActivities> | undefined;
   try {
     const registry = await openModelRegistry(nats, settings.registryBucket);
+    email = createEmailActivities({
+      kafka,
+      search,
+      registry,
+      topics: settings.topics,
+      itemsAlias: settings.itemsAlias,
+      prefix: settings.prefix,
+      snapshotsDir: settings.snapshotsDir,
+    });
     const activities = {
+      ...email.activities,
       ...createIngestActivities({
         kafka,
         topics: settings.topics,
@@ -69,6 +81,7 @@ export async function runPipelineWorker<T>(
     }
     return await worker.runUntil(until);
   } finally {
+    await email?.close();
     await connection.close();
     await nats.close();
     await search.close();

@@ -1,3 +1,4 @@
+export { emailSlates } from './email-slates';
 export { embeddingBackfill } from './embedding-backfill';
 export { ingestMovieLens } from './ingest-movielens';
 export { itemLifecycle } from './item-lifecycle';

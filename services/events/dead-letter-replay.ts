@@ -96,7 +96,7 @@ function deadLetterOf(
       topic,
       partition: Number(header('cairn.source.partition')),
       offset: BigInt(header('cairn.source.offset') || '0'),
-      stream: stream === 'deadLetter' ? undefined : stream,
+      stream: stream === 'deadLetter' || stream === 'emailSlates' ? undefined : stream,
     },
   };
 }

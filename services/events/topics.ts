@@ -9,7 +9,8 @@ import type { Admin } from 'kafkajs';
 
 export const eventStreams = ['interactions', 'impressions', 'catalog', 'users'] as const;
 export type EventStream = (typeof eventStreams)[number];
-export type Stream = EventStream | 'deadLetter';
+/** Besides the event streams: dead letters, and email slates (derived output, never projected). */
+export type Stream = EventStream | 'deadLetter' | 'emailSlates';
 
 export type TopicSet = Record<Stream, string>;
 
@@ -20,6 +21,7 @@ export function topicNames(prefix = ''): TopicSet {
     catalog: `${prefix}cairn.catalog.v1`,
     users: `${prefix}cairn.users.v1`,
     deadLetter: `${prefix}cairn.deadletter.v1`,
+    emailSlates: `${prefix}cairn.email-slates.v1`,
   };
 }
 
