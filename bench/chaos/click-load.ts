@@ -1,12 +1,15 @@
 /**
- * Clicks produced to the interactions topic at a fixed rate, each with an id of its own. A send
- * that fails is sent again until it is acknowledged (at-least-once, as a real producer does), so
- * the ids acknowledged are exactly what the store must end up holding, once each.
+ * Clicks produced to the interactions topic at a fixed rate, each with an id of its own. Clicks
+ * due while a send is in flight go together in the next send, as a producer's linger batches
+ * them. A send that fails is sent again until it is acknowledged (at-least-once, as a real
+ * producer does), so the ids acknowledged are exactly what the store must end up holding, once
+ * each.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer } from 'kafkajs';
 import type { Interaction } from '../../schemas/events';
 import { fixedRate, type RunningLoad } from './fixed-rate';
+import type { Sample } from './measures';
 
 export interface ClickLoadOptions {
   topic: string;
@@ -28,31 +31,58 @@ export interface ClickLoad extends RunningLoad {
 
 export const clickId = (runId: string, n: number) => `${runId}-${n}`;
 
+interface Queued {
+  click: Interaction;
+  due: number;
+  done: (sample: Sample) => void;
+}
+
 export function clickLoad(producer: Producer, options: ClickLoadOptions): ClickLoad {
   const acknowledged = new Set<string>();
-  const load = fixedRate(options.rate, async (n, due) => {
-    const click: Interaction = {
-      eventId: clickId(options.runId, n),
-      type: 'click',
-      userId: options.users[n % options.users.length],
-      itemId: options.items[n % options.items.length],
-      occurredAt: Date.now(),
-      surface: 'homepage',
-    };
-    const message = { key: click.userId, value: JSON.stringify(click) };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await producer.send({ topic: options.topic, acks: -1, messages: [message] });
-        acknowledged.add(click.eventId);
-        const latencyMs = performance.now() - due;
-        const late = attempt > 0 || latencyMs > options.budgetMs;
-        return { sentAt: due, latencyMs, outcome: late ? 'failed' : 'ok' };
-      } catch {
-        if (performance.now() - due > options.giveUpMs)
-          return { sentAt: due, latencyMs: performance.now() - due, outcome: 'failed' };
-        await sleep(250);
+  const queue: Queued[] = [];
+  let sending = false;
+  const pump = async () => {
+    sending = true;
+    while (queue.length > 0) {
+      const batch = queue.splice(0, queue.length);
+      const messages = batch.map(({ click }) => ({ key: click.userId, value: JSON.stringify(click) }));
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await producer.send({ topic: options.topic, acks: -1, messages });
+          const now = performance.now();
+          for (const { click, due, done } of batch) {
+            acknowledged.add(click.eventId);
+            const late = attempt > 0 || now - due > options.budgetMs;
+            done({ sentAt: due, latencyMs: now - due, outcome: late ? 'failed' : 'ok' });
+          }
+          break;
+        } catch {
+          const now = performance.now();
+          if (now - batch[0].due > options.giveUpMs) {
+            for (const { due, done } of batch) done({ sentAt: due, latencyMs: now - due, outcome: 'failed' });
+            break;
+          }
+          await sleep(250);
+        }
       }
     }
-  });
+    sending = false;
+  };
+  const load = fixedRate(
+    options.rate,
+    (n, due) =>
+      new Promise<Sample>((done) => {
+        const click: Interaction = {
+          eventId: clickId(options.runId, n),
+          type: 'click',
+          userId: options.users[n % options.users.length],
+          itemId: options.items[n % options.items.length],
+          occurredAt: Date.now(),
+          surface: 'homepage',
+        };
+        queue.push({ click, due, done });
+        if (!sending) void pump();
+      }),
+  );
   return { ...load, acknowledged };
 }

@@ -28,8 +28,8 @@ export interface FaultReport {
   degraded: number;
   p99DuringMs: number;
   p99AfterMs: number;
-  /** Requests sent in the "after" phase, and how many of them failed. */
-  after: { sent: number; failed: number };
+  /** Requests sent in the "after" phase, and how many of them failed or were degraded. */
+  after: { sent: number; failed: number; degraded: number };
   notes: string[];
 }
 
@@ -64,7 +64,7 @@ const millis = (ms: number) => (Number.isNaN(ms) ? 'n/a' : `${ms.toFixed(0)} ms`
 
 export function chaosTable(reports: readonly FaultReport[]): string {
   const lines = [
-    '| fault | load during it | events lost | duplicates | error window (failed) | degraded window (degraded) | p99 during | p99 after | after: failed / sent |',
+    '| fault | load during it | events lost | duplicates | error window (failed) | degraded window (degraded) | p99 during | p99 after | after: failed / degraded / sent |',
     '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of reports)
@@ -78,7 +78,7 @@ export function chaosTable(reports: readonly FaultReport[]): string {
         `${seconds(r.degradedWindowMs)} (${r.degraded})`,
         millis(r.p99DuringMs),
         millis(r.p99AfterMs),
-        `${r.after.failed} / ${r.after.sent}`,
+        `${r.after.failed} / ${r.after.degraded} / ${r.after.sent}`,
       ].join(' | ')} |`,
     );
   const notes = reports.flatMap((r) => r.notes.map((n) => `- ${r.fault}: ${n}`));

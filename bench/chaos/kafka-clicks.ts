@@ -31,10 +31,10 @@ export const kafkaClicksDefaults: Omit<KafkaClicksOptions, 'log'> = {
   rate: 100,
   leadMs: 5_000,
   downMs: 5_000,
-  // kafkajs backs off up to 30 s between reconnection attempts, and the producer then sends the
-  // backlog one request at a time: "after" starts once that has had time to drain.
-  afterMs: 45_000,
-  settleMs: 35_000,
+  // The clients reconnect with kafkajs' backoff (up to 30 s between attempts): "after" starts
+  // once a reconnection has had time to happen.
+  afterMs: 20_000,
+  settleMs: 10_000,
 };
 
 const entities = { seed: 3, itemCount: 50, userCount: 20 };

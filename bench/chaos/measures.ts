@@ -44,8 +44,9 @@ export function latencyQuantile(samples: readonly Sample[], q: number, from: num
   return latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)];
 }
 
-/** The samples of a phase, and how many of them did not fail. */
+/** How many samples a phase has, and how many of them failed or were degraded. */
 export function phaseCounts(samples: readonly Sample[], from: number, to: number) {
   const phase = samples.filter((s) => s.sentAt >= from && s.sentAt < to);
-  return { sent: phase.length, failed: phase.filter((s) => s.outcome === 'failed').length };
+  const count = (outcome: Outcome) => phase.filter((s) => s.outcome === outcome).length;
+  return { sent: phase.length, failed: count('failed'), degraded: count('degraded') };
 }

@@ -1,0 +1,196 @@
+/**
+ * Fault: `cairn consume` SIGKILLed after the store's checkpoint is fsynced and renamed but before
+ * the consumer group's offsets are committed, under click traffic. The consume process is frozen
+ * (SIGSTOP) the moment its store directory sees the checkpoint renamed; it is killed there, and
+ * whether that was inside the window is checked afterwards: the store's checkpoint ahead of the
+ * group's committed offsets. Kafka then redelivers what the store already holds; nothing may be
+ * counted twice.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { watch } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin } from 'kafkajs';
+import { exited, spawnCairn } from '../../services/config/cairn-process';
+import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
+import { syntheticItems, syntheticUsers } from '../../services/data/synthetic';
+import { eventProducer, kafkaClient } from '../../services/events/kafka';
+import { waitForStore } from '../../services/events/store-progress';
+import { InteractionStore } from '../../services/store/interaction-store';
+import { clickLoad } from './click-load';
+import { auditStore } from './event-audit';
+import { type FaultReport, measuredReport } from './fault-report';
+
+export interface ConsumerCommitOptions {
+  rate: number;
+  leadMs: number;
+  afterMs: number;
+  /** Kills tried before giving up on landing one inside the window. */
+  attempts: number;
+  log: (line: string) => void;
+}
+
+export const consumerCommitDefaults: Omit<ConsumerCommitOptions, 'log'> = {
+  rate: 100,
+  leadMs: 5_000,
+  afterMs: 10_000,
+  attempts: 8,
+};
+
+const entities = { seed: 3, itemCount: 50, userCount: 20 };
+const clickBudgetMs = 2_000;
+
+export async function consumerCommitFault(options: ConsumerCommitOptions): Promise<FaultReport> {
+  const settings = await scratchNamespace('chaos');
+  try {
+    return await killBetweenCommits(settings, options);
+  } finally {
+    await settings.cleanup();
+  }
+}
+
+async function killBetweenCommits(
+  settings: ScratchSettings,
+  options: ConsumerCommitOptions,
+): Promise<FaultReport> {
+  const admin = kafkaClient(settings, 'cairn-chaos').admin();
+  await admin.connect();
+  const producer = eventProducer(kafkaClient(settings, 'cairn-chaos-clicks'));
+  await producer.connect();
+  let consume: ChildProcess | undefined;
+  try {
+    const users = [...syntheticUsers(entities)];
+    const items = [...syntheticItems(entities)];
+    await producer.send({
+      topic: settings.topics.users,
+      acks: -1,
+      messages: users.map((e) => ({ key: e.userId, value: JSON.stringify(e) })),
+    });
+    await producer.send({
+      topic: settings.topics.catalog,
+      acks: -1,
+      messages: items.map((e) => ({ key: e.itemId, value: JSON.stringify(e) })),
+    });
+    consume = spawnCairn(settings, ['consume']);
+    await caughtUp(admin, settings, 'the store to hold the users and items');
+    const load = clickLoad(producer, {
+      topic: settings.topics.interactions,
+      rate: options.rate,
+      runId: randomUUID(),
+      users: users.map((u) => u.userId),
+      items: items.map((i) => i.itemId),
+      budgetMs: clickBudgetMs,
+      giveUpMs: 180_000,
+    });
+    await sleep(options.leadMs);
+    const injectedAt = performance.now();
+    let inWindow = false;
+    let kills = 0;
+    while (!inWindow && kills < options.attempts) {
+      const running = consume;
+      const ahead = await killAfterCheckpoint(running, admin, settings);
+      kills++;
+      inWindow = ahead.length > 0;
+      options.log(
+        inWindow
+          ? `consumer: SIGKILLed between the store's checkpoint and the group commit (${ahead.join(', ')})`
+          : 'consumer: SIGKILLed, but the group had already committed; again',
+      );
+      consume = spawnCairn(settings, ['consume']);
+    }
+    await caughtUp(admin, settings, 'the restarted consumer to catch up with the log');
+    const recoveredAt = performance.now();
+    await sleep(options.afterMs);
+    const stoppedAt = performance.now();
+    const samples = await load.stop();
+    await caughtUp(admin, settings, 'the store to apply every click on the log');
+    await stop(consume);
+    const store = await InteractionStore.open(settings.storeDir);
+    const events = await auditStore(store, load.acknowledged).finally(() => store.close());
+    return measuredReport(
+      'consumer-commit',
+      `${options.rate} clicks/s, ${samples.length} clicks; cairn consume SIGKILLed between store checkpoint and group commit`,
+      samples,
+      { injectedAt, recoveredAt, stoppedAt, settleMs: 0 },
+      events,
+      [
+        inWindow
+          ? `${kills} kill(s) to land one inside the window; the restarted consumer had caught up ${((recoveredAt - injectedAt) / 1000).toFixed(1)} s after the first kill`
+          : `no kill of ${kills} landed inside the window (the group commit always came first)`,
+        'latencies and "failed" are the producer\'s (acknowledged later than 2 s): the fault is on the consuming side',
+      ],
+    );
+  } finally {
+    if (consume !== undefined) await stop(consume);
+    await producer.disconnect();
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Freezes the consumer as soon as its store renames a new checkpoint into place, reads the
+ * group's commits while it is frozen, kills it, and returns the partitions where the store is
+ * ahead of the group (empty when the group commit came first).
+ */
+async function killAfterCheckpoint(
+  consume: ChildProcess,
+  admin: Admin,
+  settings: ScratchSettings,
+): Promise<string[]> {
+  const renamed = new Promise<void>((resolve) => {
+    const watcher = watch(settings.storeDir, (_event, file) => {
+      if (file !== 'checkpoint.json') return;
+      consume.kill('SIGSTOP');
+      watcher.close();
+      resolve();
+    });
+  });
+  await Promise.race([
+    renamed,
+    sleep(30_000).then(() => {
+      throw new Error('the store wrote no checkpoint within 30 s');
+    }),
+  ]);
+  const topic = settings.topics.interactions;
+  const [committed] = await admin.fetchOffsets({ groupId: settings.consumerGroups.store, topics: [topic] });
+  consume.kill('SIGKILL');
+  await exited(consume);
+  const store = await InteractionStore.open(settings.storeDir);
+  try {
+    return committed.partitions
+      .filter(
+        (p) =>
+          BigInt(store.nextOffset(topic, p.partition) ?? '0') > BigInt(p.offset === '-1' ? '0' : p.offset),
+      )
+      .map(
+        (p) =>
+          `partition ${p.partition}: store at ${store.nextOffset(topic, p.partition)}, group at ${p.offset}`,
+      );
+  } finally {
+    await store.close();
+  }
+}
+
+async function caughtUp(admin: Admin, settings: ScratchSettings, what: string): Promise<void> {
+  const streams = ['users', 'catalog', 'interactions'] as const;
+  const signal = AbortSignal.timeout(120_000);
+  await waitForStore(
+    admin,
+    settings.consumerGroups.store,
+    settings.topics,
+    streams,
+    undefined,
+    250,
+    signal,
+  ).catch((error: Error) => {
+    throw new Error(`timed out after 120 s waiting for ${what}`, { cause: error });
+  });
+}
+
+async function stop(consume: ChildProcess): Promise<void> {
+  if (consume.exitCode !== null || consume.signalCode !== null) return;
+  consume.kill('SIGTERM');
+  const stopped = await Promise.race([exited(consume).then(() => true), sleep(30_000, false)]);
+  if (!stopped) consume.kill('SIGKILL');
+  await exited(consume);
+}

@@ -1,0 +1,43 @@
+/**
+ * `cairn chaos --only es-killed,es-frozen,nats-restart` as tests: a `cairn serve` replica under
+ * a fixed request rate while its private Elasticsearch or NATS fails.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { FaultReport } from '../../bench/chaos/fault-report';
+import {
+  elasticsearchFrozen,
+  elasticsearchKilled,
+  natsRestarted,
+  servingFaultDefaults,
+} from '../../bench/chaos/serving-faults';
+
+const options = { ...servingFaultDefaults, log: (line: string) => console.log(line) };
+
+function assertRecovered(report: FaultReport): void {
+  console.log(JSON.stringify(report));
+  assert.ok(report.after.sent > 0, 'requests were sent after recovery');
+  assert.equal(report.after.failed, 0, 'every request after recovery is answered within its budget');
+}
+
+test('Elasticsearch SIGKILLed under serving load: every answer within budget, degraded while it is down, not after', async () => {
+  const report = await elasticsearchKilled(options);
+  assertRecovered(report);
+  assert.equal(report.failed, 0, 'no request failed or timed out');
+  assert.ok(report.degraded > 0, 'answers while Elasticsearch was down were marked degraded');
+  assert.ok(report.after.degraded < report.after.sent / 2, 'most answers after recovery are not degraded');
+});
+
+test('Elasticsearch frozen (SIGSTOP) under serving load: answers within budget, degraded, and back to normal on SIGCONT', async () => {
+  const report = await elasticsearchFrozen(options);
+  assertRecovered(report);
+  assert.equal(report.failed, 0, 'no request failed or timed out');
+  assert.ok(report.degraded > 0, 'answers while Elasticsearch hung were marked degraded');
+  assert.ok(report.after.degraded < report.after.sent / 2, 'most answers after recovery are not degraded');
+});
+
+test('NATS SIGKILLed and restarted under serving load: errors only around the restart, then the replica answers again', async () => {
+  const report = await natsRestarted({ ...options, downMs: 2_000 });
+  assertRecovered(report);
+  assert.ok(report.errorWindowMs < 2_000 + 30_000, `error window ${report.errorWindowMs} ms`);
+});
