@@ -200,6 +200,19 @@ export function createLifecycleActivities({
       );
     },
 
+    /**
+     * The categories serving filters on, in the serving index's document of an item whose vector
+     * stays (trained or folded in). An item the index does not hold has nothing to update.
+     */
+    async updateItemCategories(input: { itemId: string; categories: string[] }): Promise<void> {
+      const serving = await servingRelease();
+      if (serving === undefined) return;
+      await search.update(
+        { index: serving.index, id: input.itemId, doc: { categories: input.categories } },
+        { ignore: [404] },
+      );
+    },
+
     async grantExploration(input: { itemId: string; impressions: number }): Promise<void> {
       await grantBudget(budgets, input.itemId, input.impressions);
     },

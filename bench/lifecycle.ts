@@ -12,6 +12,7 @@ import { exited, spawnCairn } from '../services/config/cairn-process';
 import { natsConnection } from '../services/config/nats-connection';
 import { scratchNamespace } from '../services/config/scratch-namespace';
 import { openBudgetBucket } from '../services/lifecycle/exploration-budget';
+import { terminateLifecycles } from '../services/lifecycle/lifecycle-cleanup';
 import {
   explorationBucket,
   lifecycleWorkflowId,
@@ -64,15 +65,6 @@ async function runningLifecycles(client: Client, taskQueue: string): Promise<num
   return (await client.workflow.count(runningLifecyclesQuery(taskQueue))).count;
 }
 
-/** A benchmark stopped half-way must not leave thousands of lifecycles waiting on the server. */
-async function terminateLeftovers(client: Client, taskQueue: string): Promise<void> {
-  for await (const execution of client.workflow.list({ query: runningLifecyclesQuery(taskQueue) }))
-    await client.workflow
-      .getHandle(execution.workflowId)
-      .terminate('benchmark ended')
-      .catch(() => undefined);
-}
-
 const seconds = (from: number) => (performance.now() - from) / 1000;
 
 export async function benchLifecycle(options: LifecycleBenchOptions): Promise<LifecycleBenchResult> {
@@ -110,8 +102,8 @@ export async function benchLifecycle(options: LifecycleBenchOptions): Promise<Li
     const signalsBegan = performance.now();
     const batch = (round: number): CountBatch => ({
       contributions: [
-        { stream: 'impressions', partition: 0, firstOffset: round, lastOffset: round, count: 1 },
-        { stream: 'interactions', partition: 0, firstOffset: round, lastOffset: round, count: 1 },
+        { stream: 'impressions', partition: 0, offsets: [round] },
+        { stream: 'interactions', partition: 0, offsets: [round] },
       ],
       users: [`bench-user-${round}`],
     });
@@ -170,7 +162,8 @@ export async function benchLifecycle(options: LifecycleBenchOptions): Promise<Li
       },
     };
   } finally {
-    await terminateLeftovers(client, settings.pipelineTaskQueue);
+    // A benchmark stopped half-way must not leave thousands of lifecycles waiting on the server.
+    await terminateLifecycles(client, settings.pipelineTaskQueue, 'benchmark ended');
     worker.kill('SIGTERM');
     await exited(worker);
     await budgets.destroy().catch(() => undefined);

@@ -1,4 +1,5 @@
 import {
+  ApplicationFailure,
   condition,
   continueAsNew,
   defineQuery,
@@ -11,6 +12,7 @@ import type { LifecycleActivities } from '../activities/lifecycle';
 import type { ItemContent } from '../services/lifecycle/content-embedding';
 import {
   applyCounts,
+  type ContentChange,
   type CountBatch,
   dueForWarmUp,
   type ItemVector,
@@ -28,7 +30,7 @@ import { temporalConfig } from '../temporal.config';
  * round trip and a further workflow task; all of them are idempotent, so the re-run that a
  * worker crash causes is harmless.
  */
-const { placeItem, foldInItem, grantExploration, endExploration, removeItem } =
+const { placeItem, foldInItem, grantExploration, endExploration, removeItem, updateItemCategories } =
   proxyLocalActivities<LifecycleActivities>({
     startToCloseTimeout: temporalConfig.timeouts.ioActivity,
     retry: temporalConfig.retry.io,
@@ -36,9 +38,17 @@ const { placeItem, foldInItem, grantExploration, endExploration, removeItem } =
 
 const settings = temporalConfig.lifecycle;
 
+/**
+ * How long a lifecycle started by counts waits for its item_created. Counts come first when the
+ * catalog consumer lags behind the counting one, by seconds or minutes; an id that is still
+ * unknown after this is not an item (or its catalog event was lost), and the wait fails.
+ */
+const awaitCreationFor = '1 hour';
+
 export interface LifecycleInput {
   itemId: string;
-  content: ItemContent;
+  /** Absent when counts started the lifecycle (signal-with-start) before item_created did. */
+  content?: ItemContent;
   /** Carried across continue-as-new. */
   carried?: LifecycleRecord;
   /** History events per run before continuing as new (default `lifecycle.eventsPerRun`). */
@@ -59,6 +69,8 @@ export interface LifecycleView {
 /** item_created again (a redelivery, or the item re-created): the content is the latest. */
 export const createdSignal = defineSignal<[ItemContent]>('created');
 export const countsSignal = defineSignal<[CountBatch]>('counts');
+/** item_updated: the fields it names replace the item's content. */
+export const updatedSignal = defineSignal<[ContentChange]>('updated');
 export const retiredSignal = defineSignal<[]>('retired');
 export const blockedSignal = defineSignal<[{ reason: string }]>('blocked');
 /** A retrain promoted a new release: the item's vector is recomputed in the new space. */
@@ -86,8 +98,16 @@ export async function itemLifecycle(input: LifecycleInput): Promise<LifecycleVie
   const record = input.carried ?? newRecord(input.itemId, input.content);
   let ending: { stage: 'retired' | 'blocked'; reason: string } | undefined;
   let newChampion: string | undefined;
+  let updated: { categories: boolean } | undefined;
   setHandler(createdSignal, (content) => {
     record.content = content;
+    if (record.stage === 'uncreated') record.stage = 'cold';
+  });
+  setHandler(updatedSignal, (change) => {
+    // As in the store, which refuses item_updated for an item it does not know.
+    if (record.content === undefined) return;
+    record.content = { ...record.content, ...change };
+    updated = { categories: (updated?.categories ?? false) || change.categories !== undefined };
   });
   setHandler(countsSignal, (batch) => {
     applyCounts(record, batch, settings);
@@ -104,7 +124,17 @@ export async function itemLifecycle(input: LifecycleInput): Promise<LifecycleVie
   setHandler(lifecycleState, () => viewOf(record));
 
   if (input.carried === undefined) {
-    record.vector = await placeItem({ itemId: record.itemId, content: record.content });
+    if (
+      record.content === undefined &&
+      !(await condition(() => record.content !== undefined || ending !== undefined, awaitCreationFor))
+    )
+      throw ApplicationFailure.nonRetryable(
+        `item ${record.itemId} was counted but no item_created reached its lifecycle within ${awaitCreationFor}`,
+        'ItemNeverCreated',
+      );
+  }
+  if (input.carried === undefined && record.content !== undefined) {
+    record.vector = await placeItem(placed(record));
     if (record.vector?.source === 'release') record.stage = 'warm';
     else {
       await grantExploration({ itemId: record.itemId, impressions: settings.explorationBudget });
@@ -120,6 +150,7 @@ export async function itemLifecycle(input: LifecycleInput): Promise<LifecycleVie
       () =>
         ending !== undefined ||
         newChampion !== undefined ||
+        updated !== undefined ||
         startsExploring(record) ||
         dueForWarmUp(record, settings) ||
         historyFull(),
@@ -137,13 +168,25 @@ export async function itemLifecycle(input: LifecycleInput): Promise<LifecycleVie
       newChampion = undefined;
       await reembed(record);
     }
-    if (historyFull() && ending === undefined && newChampion === undefined)
+    if (updated !== undefined) {
+      const change = updated;
+      updated = undefined;
+      await applyUpdate(record, change);
+    }
+    if (historyFull() && ending === undefined && newChampion === undefined && updated === undefined)
       return continueAsNew<typeof itemLifecycle>({ ...input, carried: record });
   }
 }
 
+/** The item as the activities place it. Only a lifecycle whose item_created arrived gets here. */
+function placed(record: LifecycleRecord): { itemId: string; content: ItemContent } {
+  if (record.content === undefined)
+    throw ApplicationFailure.nonRetryable(`item ${record.itemId} has no content yet`, 'ItemNeverCreated');
+  return { itemId: record.itemId, content: record.content };
+}
+
 async function warmUp(record: LifecycleRecord): Promise<void> {
-  const vector = await foldInItem({ itemId: record.itemId, content: record.content, users: record.users });
+  const vector = await foldInItem({ ...placed(record), users: record.users });
   if (vector === undefined) {
     record.foldInFailedAt = record.interactions;
     return;
@@ -155,14 +198,26 @@ async function warmUp(record: LifecycleRecord): Promise<void> {
 
 /** In the new release's space: fold-in again for an item that earned it, else content again. */
 async function reembed(record: LifecycleRecord): Promise<void> {
-  const placed = { itemId: record.itemId, content: record.content };
+  const item = placed(record);
   if (record.vector?.source === 'fold-in') {
-    record.vector = (await foldInItem({ ...placed, users: record.users })) ?? (await placeItem(placed));
+    record.vector = (await foldInItem({ ...item, users: record.users })) ?? (await placeItem(item));
     return;
   }
-  record.vector = await placeItem(placed);
+  record.vector = await placeItem(item);
   if (record.vector?.source === 'release' && record.stage !== 'warm') {
     await endExploration({ itemId: record.itemId });
     record.stage = 'warm';
   }
+}
+
+/**
+ * item_updated: an item still placed by its content gets a vector from the new content (the
+ * document's categories with it). A trained or folded-in vector comes from interactions, which
+ * the update does not change: only the categories that serving filters on are rewritten.
+ */
+async function applyUpdate(record: LifecycleRecord, change: { categories: boolean }): Promise<void> {
+  const item = placed(record);
+  if (record.vector?.source === 'content') record.vector = await placeItem(item);
+  else if (record.vector !== undefined && change.categories)
+    await updateItemCategories({ itemId: item.itemId, categories: [...item.content.categories] });
 }

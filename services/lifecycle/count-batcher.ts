@@ -2,12 +2,18 @@
  * Batching of per-item counts for the lifecycle workflows, so Temporal gets at most one signal
  * per item per interval however many impressions and interactions the item gets. The batcher
  * also says which offsets are safe to commit: below every event that is not yet signalled, so a
- * crash loses no count (a resent contribution is skipped by the workflow's watermark).
+ * crash loses no count (the workflow skips the offsets of a resent batch that it counted already).
  */
 import type { CountBatch, CountContribution, CountedStream } from './lifecycle-state';
 
+interface PendingContribution {
+  stream: CountedStream;
+  partition: number;
+  offsets: Set<number>;
+}
+
 interface PendingCounts {
-  contributions: Map<string, CountContribution>;
+  contributions: Map<string, PendingContribution>;
   users: Set<string>;
 }
 
@@ -34,11 +40,7 @@ export class CountBatcher {
 
   add(itemId: string, stream: CountedStream, partition: number, offset: number, userId?: string): void {
     this.observe(stream, partition, offset);
-    this.merge(
-      itemId,
-      { stream, partition, firstOffset: offset, lastOffset: offset, count: 1 },
-      userId === undefined ? [] : [userId],
-    );
+    this.merge(itemId, { stream, partition, offsets: [offset] }, userId === undefined ? [] : [userId]);
   }
 
   /** Takes the batches of the items not signalled within the interval; the rest wait. */
@@ -52,7 +54,14 @@ export class CountBatcher {
       this.lastSent.set(itemId, now);
       due.push({
         itemId,
-        batch: { contributions: [...counts.contributions.values()], users: [...counts.users] },
+        batch: {
+          contributions: [...counts.contributions.values()].map((c) => ({
+            stream: c.stream,
+            partition: c.partition,
+            offsets: [...c.offsets].sort((a, b) => a - b),
+          })),
+          users: [...counts.users],
+        },
       });
     }
     return due;
@@ -61,7 +70,7 @@ export class CountBatcher {
   /** Puts back a batch whose signal failed; it goes out with the item's next one. */
   requeue({ itemId, batch }: DueBatch): void {
     batch.contributions.forEach((c, n) => {
-      this.merge(itemId, c, n === 0 ? batch.users : []);
+      if ('offsets' in c) this.merge(itemId, c, n === 0 ? batch.users : []);
     });
   }
 
@@ -72,13 +81,13 @@ export class CountBatcher {
       this.pending.set(itemId, counts);
     }
     const key = partitionKey(contribution.stream, contribution.partition);
-    const held = counts.contributions.get(key);
-    if (held === undefined) counts.contributions.set(key, { ...contribution });
-    else {
-      held.firstOffset = Math.min(held.firstOffset, contribution.firstOffset);
-      held.lastOffset = Math.max(held.lastOffset, contribution.lastOffset);
-      held.count += contribution.count;
+    let held = counts.contributions.get(key);
+    if (held === undefined) {
+      held = { stream: contribution.stream, partition: contribution.partition, offsets: new Set() };
+      counts.contributions.set(key, held);
     }
+    // A set: an event read twice (a batch redelivered after a rebalance) is one event.
+    for (const offset of contribution.offsets) held.offsets.add(offset);
     for (const user of users) counts.users.add(user);
   }
 
@@ -92,7 +101,8 @@ export class CountBatcher {
     for (const counts of this.pending.values())
       for (const [key, c] of counts.contributions) {
         const commit = commits.get(key);
-        if (commit !== undefined) commit.offset = Math.min(commit.offset, c.firstOffset);
+        if (commit !== undefined)
+          for (const offset of c.offsets) commit.offset = Math.min(commit.offset, offset);
       }
     return commits;
   }

@@ -2,8 +2,11 @@
  * The consumers that drive the item lifecycle workflows from the event log:
  * - `CatalogLifecycles` (cairn.catalog.v1): item_created starts the item's workflow by
  *   signal-with-start; item_retired and item_blocked signal it.
+ *   item_updated signals it too.
  * - `CountSignaller` (cairn.impressions.v1, cairn.interactions.v1): counts each item's
- *   impressions and interactions and signals them in batches, at most once per item per interval.
+ *   impressions and interactions and signals them in batches, at most once per item per interval,
+ *   by signal-with-start: counts that come before item_created start the lifecycle, which keeps
+ *   them and waits for its content.
  * Offsets are committed only after the signals for everything below them were accepted by
  * Temporal, so a crash loses no event; the workflows skip what they already counted. Invalid
  * messages are skipped here: the store projector owns dead-lettering.
@@ -16,6 +19,7 @@ import {
   createdSignal,
   itemLifecycle,
   retiredSignal,
+  updatedSignal,
 } from '../../workflows/item-lifecycle';
 import type { CairnSettings } from '../config/environment';
 import { validateMessage } from '../events/validation';
@@ -86,8 +90,11 @@ export class CatalogLifecycles {
           case 'item_blocked':
             await signalIfRunning(() => handle.signal(blockedSignal, { reason: event.reason }));
             break;
-          case 'item_updated':
+          case 'item_updated': {
+            const { eventId: _e, itemId: _i, type: _t, occurredAt: _o, qualityFlags: _q, ...change } = event;
+            await signalIfRunning(() => handle.signal(updatedSignal, change));
             break;
+          }
         }
       }
       await heartbeat();
@@ -113,8 +120,9 @@ export class CatalogLifecycles {
         args: [{ itemId, content }],
         signal: createdSignal,
         signalArgs: [content],
-        // A redelivered item_created must not bring a retired item back to life.
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // A redelivered item_created must not bring a retired item back to life; a lifecycle
+        // that failed waiting for it (counted, never created) is started afresh.
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
       });
       this.created++;
     } catch (error) {
@@ -136,7 +144,7 @@ export class CountSignaller {
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
   signals = 0;
-  /** Batches for items without a running lifecycle. */
+  /** Batches for items whose lifecycle has ended (retired or blocked). */
   dropped = 0;
 
   constructor(
@@ -210,13 +218,20 @@ export class CountSignaller {
   }
 
   private async send(due: DueBatch): Promise<void> {
-    const handle = this.deps.temporal.workflow.getHandle(lifecycleWorkflowId(this.deps.settings, due.itemId));
     try {
-      if (await signalIfRunning(() => handle.signal(countsSignal, due.batch))) this.signals++;
-      else this.dropped++;
-    } catch {
+      await this.deps.temporal.workflow.signalWithStart(itemLifecycle, {
+        workflowId: lifecycleWorkflowId(this.deps.settings, due.itemId),
+        taskQueue: this.deps.settings.pipelineTaskQueue,
+        args: [{ itemId: due.itemId }],
+        signal: countsSignal,
+        signalArgs: [due.batch],
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      });
+      this.signals++;
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) this.dropped++;
       // Temporal unreachable for now: the counts go out with the item's next signal.
-      this.batcher.requeue(due);
+      else this.batcher.requeue(due);
     }
   }
 }

@@ -2,6 +2,7 @@
  * The state an item's lifecycle workflow keeps, and the pure rules that change it. The workflow
  * imports this module, so it stays free of I/O and of anything non-deterministic.
  *
+ *   uncreated  counts arrived before item_created: they are kept, and the item waits for its content
  *   cold       the item has a vector from its content and an exploration budget, no impression yet
  *   exploring  impressions are being served out of the budget; interactions are counted
  *   warm       enough interactions: the item has a collaborative vector, exploration is over
@@ -9,11 +10,26 @@
  */
 import type { ItemContent } from './content-embedding';
 
-export type LifecycleStage = 'cold' | 'exploring' | 'warm' | 'retired' | 'blocked';
+export type LifecycleStage = 'uncreated' | 'cold' | 'exploring' | 'warm' | 'retired' | 'blocked';
 export type CountedStream = 'impressions' | 'interactions';
 
-/** The events of one item on one partition of one stream, between two offsets (inclusive). */
+/** The events of one item on one partition of one stream. */
 export interface CountContribution {
+  stream: CountedStream;
+  partition: number;
+  /**
+   * The offsets of the item's events, ascending and distinct. Listed one by one rather than as a
+   * range and a count: a batch resent after a crash may overlap what was counted only in part,
+   * and only the offsets tell which of its events are new.
+   */
+  offsets: number[];
+}
+
+/**
+ * The form signalled before offsets were listed. Running lifecycles have such signals in their
+ * histories, and replaying them must count what it counted then.
+ */
+export interface RangeContribution {
   stream: CountedStream;
   partition: number;
   firstOffset: number;
@@ -23,10 +39,13 @@ export interface CountContribution {
 
 /** What the counting consumer signals, at most once per item per interval. */
 export interface CountBatch {
-  contributions: CountContribution[];
+  contributions: (CountContribution | RangeContribution)[];
   /** Users who interacted, for the fold-in. */
   users: string[];
 }
+
+/** A change of an item's content (item_updated): only the fields it names change. */
+export type ContentChange = Partial<ItemContent>;
 
 export interface ItemVector {
   /** release: trained by the retrain; content: the content map; fold-in: from its interactions. */
@@ -36,7 +55,8 @@ export interface ItemVector {
 
 export interface LifecycleRecord {
   itemId: string;
-  content: ItemContent;
+  /** Absent until item_created reached the lifecycle (counts may come first). */
+  content?: ItemContent;
   stage: LifecycleStage;
   impressions: number;
   interactions: number;
@@ -58,11 +78,11 @@ export interface LifecycleLimits {
   usersKept: number;
 }
 
-export function newRecord(itemId: string, content: ItemContent): LifecycleRecord {
+export function newRecord(itemId: string, content: ItemContent | undefined): LifecycleRecord {
   return {
     itemId,
     content,
-    stage: 'cold',
+    stage: content === undefined ? 'uncreated' : 'cold',
     impressions: 0,
     interactions: 0,
     users: [],
@@ -72,20 +92,22 @@ export function newRecord(itemId: string, content: ItemContent): LifecycleRecord
 }
 
 /**
- * Adds a batch to the counters. A contribution that ends at or below the partition's watermark
- * was counted already (the consumer resent it after a crash) and is skipped. Returns the events
- * counted.
+ * Adds a batch to the counters. Per `stream:partition` the record keeps the last offset counted:
+ * the consumer commits only after signalling, so after a crash it resends events from the last
+ * commit on, and those at or below the watermark were counted already. Returns the events counted.
  */
 export function applyCounts(record: LifecycleRecord, batch: CountBatch, limits: LifecycleLimits): number {
   let counted = 0;
   for (const c of batch.contributions) {
     const key = `${c.stream}:${c.partition}`;
     const watermark = record.watermarks[key] ?? -1;
-    if (c.lastOffset <= watermark) continue;
-    record.watermarks[key] = c.lastOffset;
-    if (c.stream === 'impressions') record.impressions += c.count;
-    else record.interactions += c.count;
-    counted += c.count;
+    const fresh = 'offsets' in c ? newOffsets(c.offsets, watermark) : rangeCount(c, watermark);
+    if (fresh === 0) continue;
+    record.watermarks[key] =
+      'offsets' in c ? c.offsets.reduce((a, b) => Math.max(a, b), watermark) : c.lastOffset;
+    if (c.stream === 'impressions') record.impressions += fresh;
+    else record.interactions += fresh;
+    counted += fresh;
   }
   if (counted > 0 && record.users.length < limits.usersKept) {
     const known = new Set(record.users);
@@ -97,6 +119,13 @@ export function applyCounts(record: LifecycleRecord, batch: CountBatch, limits: 
   }
   return counted;
 }
+
+/** Distinct offsets above the watermark: a duplicate in a batch is one event read twice. */
+const newOffsets = (offsets: readonly number[], watermark: number) =>
+  new Set(offsets.filter((offset) => offset > watermark)).size;
+
+/** All or nothing, as ranges were counted: a range says nothing about which of its events are new. */
+const rangeCount = (c: RangeContribution, watermark: number) => (c.lastOffset <= watermark ? 0 : c.count);
 
 export const isEnded = (stage: LifecycleStage) => stage === 'retired' || stage === 'blocked';
 

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CountBatcher } from '../../services/lifecycle/count-batcher';
-import { applyCounts, dueForWarmUp, newRecord } from '../../services/lifecycle/lifecycle-state';
+import {
+  applyCounts,
+  dueForWarmUp,
+  newRecord,
+  startsExploring,
+} from '../../services/lifecycle/lifecycle-state';
 
 const content = { title: 'x', categories: [], year: null, text: '' };
 const limits = { warmAfterInteractions: 3, usersKept: 2 };
@@ -16,8 +21,8 @@ describe('count batching', () => {
     assert.equal(first.length, 1);
     assert.deepEqual(first[0].batch, {
       contributions: [
-        { stream: 'impressions', partition: 0, firstOffset: 10, lastOffset: 12, count: 2 },
-        { stream: 'interactions', partition: 1, firstOffset: 5, lastOffset: 5, count: 1 },
+        { stream: 'impressions', partition: 0, offsets: [10, 12] },
+        { stream: 'interactions', partition: 1, offsets: [5] },
       ],
       users: ['u1'],
     });
@@ -48,10 +53,13 @@ describe('count batching', () => {
       'a failed signal holds the commit back',
     );
     batcher.add('a', 'impressions', 0, 12);
+    batcher.add('a', 'impressions', 0, 12);
     const [again] = batcher.takeDue(Number.POSITIVE_INFINITY);
-    assert.deepEqual(again.batch.contributions, [
-      { stream: 'impressions', partition: 0, firstOffset: 10, lastOffset: 12, count: 2 },
-    ]);
+    assert.deepEqual(
+      again.batch.contributions,
+      [{ stream: 'impressions', partition: 0, offsets: [10, 12] }],
+      'an offset read twice is listed once',
+    );
   });
 });
 
@@ -59,9 +67,7 @@ describe('lifecycle counters', () => {
   it('counts each contribution once, however often it is delivered', () => {
     const record = newRecord('a', content);
     const batch = {
-      contributions: [
-        { stream: 'interactions' as const, partition: 0, firstOffset: 0, lastOffset: 4, count: 2 },
-      ],
+      contributions: [{ stream: 'interactions' as const, partition: 0, offsets: [0, 4] }],
       users: ['u1', 'u2', 'u3'],
     };
     assert.equal(applyCounts(record, batch, limits), 2);
@@ -72,7 +78,7 @@ describe('lifecycle counters', () => {
     applyCounts(
       record,
       {
-        contributions: [{ stream: 'interactions', partition: 1, firstOffset: 0, lastOffset: 0, count: 1 }],
+        contributions: [{ stream: 'interactions', partition: 1, offsets: [0] }],
         users: [],
       },
       limits,
@@ -80,5 +86,50 @@ describe('lifecycle counters', () => {
     assert.equal(dueForWarmUp(record, limits), true);
     record.foldInFailedAt = 3;
     assert.equal(dueForWarmUp(record, limits), false, 'no retry of a failed fold-in until something is new');
+  });
+
+  it('counts only the new events of a batch that overlaps what was counted, after a crash of the counter', () => {
+    const record = newRecord('a', content);
+    const interactions = (offsets: number[]) => ({
+      contributions: [{ stream: 'interactions' as const, partition: 0, offsets }],
+      users: [],
+    });
+    assert.equal(applyCounts(record, interactions([3, 5, 8]), limits), 3);
+    assert.equal(applyCounts(record, interactions([5, 8, 9, 12]), limits), 2, 'offsets 9 and 12 are new');
+    assert.equal(applyCounts(record, interactions([3, 5, 8, 9, 12]), limits), 0);
+    assert.equal(
+      applyCounts(record, interactions([12, 12, 13]), limits),
+      1,
+      'an offset listed twice is one event',
+    );
+    assert.equal(record.interactions, 6);
+    assert.deepEqual(record.watermarks, { 'interactions:0': 13 });
+  });
+
+  it('counts a range as it was counted when ranges were signalled, so recorded histories replay', () => {
+    const record = newRecord('a', content);
+    const range = (firstOffset: number, lastOffset: number, count: number) => ({
+      contributions: [{ stream: 'impressions' as const, partition: 0, firstOffset, lastOffset, count }],
+      users: [],
+    });
+    assert.equal(applyCounts(record, range(0, 4, 5), limits), 5);
+    assert.equal(applyCounts(record, range(0, 4, 5), limits), 0);
+    assert.equal(
+      applyCounts(record, range(3, 6, 4), limits),
+      4,
+      'all or nothing: the reason offsets replaced ranges',
+    );
+  });
+
+  it('waits for item_created when counts come first', () => {
+    const record = newRecord('a', undefined);
+    assert.equal(record.stage, 'uncreated');
+    applyCounts(
+      record,
+      { contributions: [{ stream: 'impressions', partition: 0, offsets: [0] }], users: [] },
+      limits,
+    );
+    assert.equal(record.impressions, 1);
+    assert.equal(startsExploring(record), false, 'an item leaves cold only once it is placed');
   });
 });

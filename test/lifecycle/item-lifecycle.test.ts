@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Client as TemporalClient } from '@temporalio/client';
-import type { Producer } from 'kafkajs';
+import type { Consumer, ConsumerConfig, Kafka, Producer } from 'kafkajs';
 import { runPipelineWorker } from '../../cli/worker';
 import type { CatalogEvent, Impression, Interaction } from '../../schemas/events';
 import { catalogOperations } from '../../services/catalog/catalog-indexer';
@@ -14,12 +14,12 @@ import { syntheticItems, syntheticUserId } from '../../services/data/synthetic';
 import { eventProducer, kafkaClient } from '../../services/events/kafka';
 import { announceChampion } from '../../services/lifecycle/champion-announcement';
 import { openBudgetBucket, remainingBudget } from '../../services/lifecycle/exploration-budget';
+import { terminateLifecycles } from '../../services/lifecycle/lifecycle-cleanup';
 import { CatalogLifecycles, CountSignaller } from '../../services/lifecycle/lifecycle-consumers';
 import {
   explorationBucket,
   lifecycleGroups,
   lifecycleWorkflowId,
-  runningLifecyclesQuery,
 } from '../../services/lifecycle/lifecycle-names';
 import { retrainInput } from '../../services/orchestration/schedules';
 import { temporalClient } from '../../services/orchestration/temporal';
@@ -29,6 +29,7 @@ import {
   itemLifecycle,
   type LifecycleView,
   lifecycleState,
+  updatedSignal,
 } from '../../workflows/item-lifecycle';
 import type { RetrainResult } from '../../workflows/retrain';
 import { fillSyntheticStore } from '../support/synthetic-store';
@@ -56,6 +57,7 @@ describe('item lifecycle on the real stack', () => {
   let catalog: CatalogLifecycles;
   let counts: CountSignaller;
   let eventNumber = 0;
+  let kafka: Kafka;
 
   const send = async (topic: string, key: string, events: object[]) => {
     await producer.send({ topic, messages: events.map((e) => ({ key, value: JSON.stringify(e) })) });
@@ -133,7 +135,7 @@ describe('item lifecycle on the real stack', () => {
         args: [retrainInput(settings, { ials: { factors, lambda: 5, alpha: 10, epochs: 6, seed: 1 } })],
       }) as Promise<RetrainResult>,
     );
-    const kafka = kafkaClient(settings, 'lifecycle-test');
+    kafka = kafkaClient(settings, 'lifecycle-test');
     producer = eventProducer(kafka);
     await producer.connect();
     nats = await connect({ servers: settings.natsUrl });
@@ -144,10 +146,7 @@ describe('item lifecycle on the real stack', () => {
 
   after(async () => {
     await Promise.all([catalog?.stop(), counts?.stop()]);
-    for await (const execution of temporal.workflow.list({
-      query: runningLifecyclesQuery(settings.pipelineTaskQueue),
-    }))
-      await temporal.workflow.getHandle(execution.workflowId).terminate('test ended');
+    await terminateLifecycles(temporal, settings.pipelineTaskQueue, 'test ended');
     await producer?.disconnect();
     const admin = kafkaClient(settings, 'lifecycle-test-cleanup').admin();
     await admin.connect();
@@ -364,7 +363,7 @@ describe('item lifecycle on the real stack', () => {
       const signals = 30;
       for (let n = 0; n < signals; n++)
         await handle.signal(countsSignal, {
-          contributions: [{ stream: 'interactions', partition: 0, firstOffset: n, lastOffset: n, count: 1 }],
+          contributions: [{ stream: 'interactions', partition: 0, offsets: [n] }],
           users: [syntheticUserId(n)],
         });
       const view = await waitForState(itemId, 'every signal counted', (v) => v.interactions === signals);
@@ -407,6 +406,172 @@ describe('item lifecycle on the real stack', () => {
       assert.equal(ended.interactions, signals);
       assert.equal(await vectorDoc(itemId), undefined, 'the blocked item left the index');
       assert.equal(await budgetLeft(itemId), undefined);
+    } finally {
+      stop.abort();
+      await worker;
+    }
+  });
+
+  it('counts a resent batch and a partly overlapping one once, and a counter killed between signal and commit counts nothing twice', async () => {
+    const stop = new AbortController();
+    const worker = runPipelineWorker(
+      settings,
+      new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve())),
+    );
+    const direct = 'resent-batches';
+    const crashed = 'counted-by-a-crashed-counter';
+    const offsets = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, n) => from + n);
+    const batch = (from: number, to: number) => ({
+      contributions: [{ stream: 'interactions' as const, partition: 0, offsets: offsets(from, to) }],
+      users: offsets(from, to).map(syntheticUserId),
+    });
+    try {
+      await send(settings.topics.catalog, direct, [created(direct)]);
+      await waitForState(direct, 'cold', (v) => v.budget > 0);
+      const handle = temporal.workflow.getHandle(lifecycleWorkflowId(settings, direct));
+      await handle.signal(countsSignal, batch(0, 9));
+      await handle.signal(countsSignal, batch(0, 9));
+      await handle.signal(countsSignal, batch(5, 14));
+      await handle.signal(countsSignal, batch(12, 14));
+      const counted = await waitForState(direct, 'the batches applied', (v) => v.distinctUsers === 15);
+      assert.equal(counted.interactions, 15, 'offsets 0..14 once each');
+
+      // A counter whose commits never happen is one killed after each signal, before its commit.
+      const noCommits = Object.assign(Object.create(kafka) as Kafka, {
+        consumer: (config: ConsumerConfig): Consumer =>
+          Object.assign(kafka.consumer(config), { commitOffsets: async () => undefined }),
+      });
+      await counts.stop();
+      const dying = new CountSignaller(
+        { kafka: noCommits, temporal, settings },
+        { intervalMs: signalIntervalMs },
+      );
+      await dying.start();
+      await send(settings.topics.catalog, crashed, [created(crashed)]);
+      await waitForState(crashed, 'cold', (v) => v.budget > 0);
+      await send(
+        settings.topics.interactions,
+        crashed,
+        Array.from({ length: 30 }, (_, n) => interaction(crashed, n)),
+      );
+      await send(settings.topics.impressions, syntheticUserId(0), [impression([crashed])]);
+      await waitForState(crashed, 'signalled', (v) => v.interactions === 30 && v.impressions === 1);
+      await dying.stop();
+      // Read again from the last commit: everything above, in batches that overlap the counted part.
+      await send(
+        settings.topics.interactions,
+        crashed,
+        Array.from({ length: 20 }, (_, n) => interaction(crashed, 30 + n)),
+      );
+      counts = new CountSignaller({ kafka, temporal, settings }, { intervalMs: signalIntervalMs });
+      await counts.start();
+      await waitForState(crashed, 'the new events counted', (v) => v.interactions >= 50);
+      await new Promise((resolve) => setTimeout(resolve, 4 * signalIntervalMs));
+      const settled = await stateOf(crashed);
+      assert.equal(settled.interactions, 50, 'nothing counted twice');
+      assert.equal(settled.impressions, 1);
+      assert.equal(settled.distinctUsers, 50);
+    } finally {
+      stop.abort();
+      await worker;
+    }
+  });
+
+  it('keeps counts that arrive before item_created in a lifecycle that waits for the item', async () => {
+    const stop = new AbortController();
+    const worker = runPipelineWorker(
+      settings,
+      new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve())),
+    );
+    const itemId = 'counted-before-created';
+    try {
+      await send(
+        settings.topics.interactions,
+        itemId,
+        Array.from({ length: 12 }, (_, n) => interaction(itemId, n)),
+      );
+      await send(settings.topics.impressions, syntheticUserId(0), [impression([itemId])]);
+      const waiting = await waitForState(itemId, 'counted while uncreated', (v) => v.interactions === 12);
+      assert.equal(waiting.stage, 'uncreated');
+      assert.equal(waiting.impressions, 1);
+      assert.equal(waiting.budget, 0);
+      assert.equal(waiting.vector, undefined);
+      assert.equal(await vectorDoc(itemId), undefined, 'not in the index before it exists');
+
+      await send(settings.topics.catalog, itemId, [created(itemId)]);
+      const placed = await waitForState(itemId, 'placed', (v) => v.budget > 0);
+      assert.equal(placed.stage, 'exploring', 'it was shown already');
+      assert.equal(placed.interactions, 12, 'the early counts are kept');
+      assert.equal(placed.distinctUsers, 12);
+      assert.equal(placed.vector?.source, 'content');
+      const doc = await vectorDoc(itemId);
+      assert.ok(doc);
+      assert.deepEqual(doc.categories, ['sci-fi', 'comedy']);
+    } finally {
+      stop.abort();
+      await worker;
+    }
+  });
+
+  it('applies item_updated: new content re-embeds an exploring item, new categories reach a warm one', async () => {
+    const stop = new AbortController();
+    const worker = runPipelineWorker(
+      settings,
+      new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve())),
+    );
+    const coldItem = 'updated-cold';
+    const warmItem = 'new-item-2';
+    const updated = (itemId: string, change: object): CatalogEvent => ({
+      type: 'item_updated',
+      eventId: `e${eventNumber++}`,
+      itemId,
+      occurredAt: Date.now(),
+      ...change,
+    });
+    try {
+      await send(settings.topics.catalog, coldItem, [created(coldItem)]);
+      const cold = await waitForState(coldItem, 'cold', (v) => v.budget > 0);
+      const coldDoc = await vectorDoc(coldItem);
+      assert.ok(coldDoc);
+      await send(settings.topics.catalog, coldItem, [
+        updated(coldItem, {
+          title: 'A Quiet Garden',
+          text: 'a gardener and her roses through one summer',
+          categories: ['drama'],
+        }),
+      ]);
+      const redoc = await waitFor(
+        async () => {
+          const doc = await vectorDoc(coldItem);
+          return doc?.categories.includes('drama') ? doc : undefined;
+        },
+        { what: 'the cold item re-embedded from its new content', timeoutMs: 60_000, pollMs: 200 },
+      );
+      assert.deepEqual(redoc.categories, ['drama']);
+      assert.equal(redoc.status, 'active');
+      assert.notDeepEqual(redoc.vector, coldDoc.vector, 'a vector from the new content');
+      const after = await stateOf(coldItem);
+      assert.equal(after.stage, 'cold');
+      assert.equal(after.budget, cold.budget);
+      assert.deepEqual(after.vector, cold.vector, 'still a content vector of the same release');
+
+      const warm = await stateOf(warmItem);
+      assert.equal(warm.stage, 'warm');
+      const warmDoc = await vectorDoc(warmItem);
+      assert.ok(warmDoc);
+      await temporal.workflow
+        .getHandle(lifecycleWorkflowId(settings, warmItem))
+        .signal(updatedSignal, { categories: ['documentary'] });
+      const recategorised = await waitFor(
+        async () => {
+          const doc = await vectorDoc(warmItem);
+          return doc?.categories.includes('documentary') ? doc : undefined;
+        },
+        { what: 'the warm item recategorised', timeoutMs: 60_000, pollMs: 200 },
+      );
+      assert.deepEqual(recategorised.categories, ['documentary']);
+      assert.deepEqual(recategorised.vector, warmDoc.vector, 'the fold-in vector stays');
+      assert.deepEqual((await stateOf(warmItem)).vector, warm.vector);
     } finally {
       stop.abort();
       await worker;
