@@ -4,6 +4,13 @@ import { z } from 'zod';
 const port = z.coerce.number().int().min(1).max(65535);
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-[\]:]+:[0-9]{1,5}$/, 'expected host:port');
 
+/** Case-insensitive, since Temporal spells its levels in capitals (CAIRN_LOG_LEVEL=WARN). */
+export const logLevelSchema = z
+  .string()
+  .toLowerCase()
+  .pipe(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']));
+export type LogLevel = z.output<typeof logLevelSchema>;
+
 export const environmentSchema = z
   .object({
     /** Remote servers: when set, `cairn stack` leaves that server alone and only checks it. */
@@ -76,6 +83,12 @@ export const environmentSchema = z
     CAIRN_SNAPSHOTS_KEEP: z.coerce.number().int().min(1).max(1000).default(3),
     /** The interaction store's directory (default: CAIRN_STATE/store). */
     CAIRN_STORE: z.string().min(1).optional(),
+    /** Prometheus `/metrics` of a long-running process (serve, consume, realtime, worker); 0: none. */
+    CAIRN_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+    /** The address the metrics endpoint listens on (0.0.0.0 for a scraper on another host). */
+    CAIRN_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    /** The least severe structured log line written (JSON lines on stderr). */
+    CAIRN_LOG_LEVEL: logLevelSchema.default('info'),
   })
   .superRefine((env, context) => {
     // Messages name variables only: a value may be a secret.

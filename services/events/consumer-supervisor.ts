@@ -8,6 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
+import { log } from '../observability/log';
 
 export interface SupervisedConsumerOptions {
   kafka: Kafka;
@@ -67,9 +68,8 @@ export class SupervisedConsumer {
   }
 
   private async restart(cause: Error): Promise<void> {
-    const { name } = this.options;
-    const log = (line: string) => console.error(line);
-    log(`${name}: consumer crashed (${cause.name}: ${cause.message}); starting a new one`);
+    const { name: consumer } = this.options;
+    log.error({ err: cause, consumer }, 'consumer crashed; starting a new one');
     for (let attempt = 0; !this.stopped.signal.aborted; attempt++) {
       const wait = Math.min(backoffMs.max, backoffMs.initial * 2 ** attempt);
       try {
@@ -79,10 +79,10 @@ export class SupervisedConsumer {
       }
       try {
         await this.launch();
-        log(`${name}: consumer restarted`);
+        log.info({ consumer }, 'consumer restarted');
         return;
       } catch (error) {
-        log(`${name}: restart failed (${(error as Error).message}); trying again`);
+        log.warn({ err: error, consumer }, 'consumer restart failed; trying again');
       }
     }
   }

@@ -1,6 +1,7 @@
 /** One place that builds kafkajs clients from settings, so every producer and consumer agrees. */
-import { Kafka, type KafkaConfig, logLevel, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, type KafkaConfig, type logCreator, logLevel, type Producer, type SASLOptions } from 'kafkajs';
 import { type CairnSettings, readPem } from '../config/environment';
+import { log } from '../observability/log';
 
 // kafkajs warns that its default partitioner changed in v2; the new default (murmur2, as in the
 // Java client) is the one Cairn wants, so that other clients agree on a key's partition.
@@ -26,11 +27,28 @@ export function kafkaConnection(settings: CairnSettings): Pick<KafkaConfig, 'bro
   };
 }
 
+const kafkaLevels = {
+  [logLevel.NOTHING]: 'silent',
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+} as const;
+
+/** kafkajs' lines go into the process's structured log (its own time and logger name dropped). */
+const structuredKafkaLog: logCreator =
+  () =>
+  ({ namespace, level, log: { message, timestamp: _, logger: __, ...fields } }) => {
+    const method = kafkaLevels[level];
+    if (method !== 'silent') log[method]({ ...fields, source: 'kafkajs', namespace }, message);
+  };
+
 export function kafkaClient(settings: CairnSettings, clientId: string): Kafka {
   return new Kafka({
     clientId,
     ...kafkaConnection(settings),
     logLevel: logLevel.WARN,
+    logCreator: structuredKafkaLog,
     retry: { retries: 8, initialRetryTime: 200 },
   });
 }

@@ -1,10 +1,9 @@
 /** Temporal connections built from settings. */
-import { inspect } from 'node:util';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { temporalConfig } from '../../temporal.config';
 import { type CairnSettings, readPem } from '../config/environment';
-import { redactSecrets } from '../config/redaction';
+import { log } from '../observability/log';
 
 export const namespaceOf = (settings: CairnSettings) =>
   settings.env.TEMPORAL_NAMESPACE ?? temporalConfig.namespace;
@@ -44,25 +43,47 @@ export const workerDataConverter = {
 let runtimeInstalled = false;
 
 /**
- * Worker state changes are logged at INFO by default; Cairn's workers log only what needs a look,
- * and with secrets masked: a failed activity's log line quotes its error whole.
+ * At info the SDK would add its worker state changes and its webpack build output: its lines
+ * start at warn unless debug or trace asks for everything.
  */
-function installRuntime(): void {
-  if (runtimeInstalled) return;
+const temporalLevels = { trace: 'TRACE', debug: 'DEBUG', info: 'WARN', warn: 'WARN' } as const;
+
+/**
+ * The SDK's log (worker state changes, activity and workflow log calls) goes into the process's
+ * structured log at its level, where secrets are masked: a failed activity's line quotes its
+ * error whole. `metricsAddress` turns on the SDK's Prometheus exporter there. The runtime takes
+ * these only when it is installed, once per process, before any worker connection: false when
+ * it already was.
+ */
+export function installTemporalRuntime(metricsAddress?: string): boolean {
+  if (runtimeInstalled) return false;
   runtimeInstalled = true;
+  const level = temporalLevels[log.level as keyof typeof temporalLevels] ?? 'ERROR';
   Runtime.install({
-    logger: new DefaultLogger(
-      (process.env.CAIRN_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN',
-      ({ level, timestampNanos, message, meta }) => {
-        const when = new Date(Number(timestampNanos / 1_000_000n)).toISOString();
-        const details = meta === undefined ? '' : ` ${inspect(meta)}`;
-        process.stderr.write(`${redactSecrets(`${when} [${level}] ${message}${details}`)}\n`);
-      },
+    logger: new DefaultLogger(level, ({ level, message, meta }) =>
+      log[level.toLowerCase() as Lowercase<typeof level>]({ ...meta, source: 'temporal' }, message),
     ),
+    telemetryOptions: {
+      // The SDK core's own lines too, instead of its text on stderr.
+      logging: { forward: {}, filter: { core: level, other: 'ERROR' } },
+      ...(metricsAddress === undefined
+        ? {}
+        : {
+            metrics: {
+              prometheus: {
+                bindAddress: metricsAddress,
+                countersTotalSuffix: true,
+                unitSuffix: true,
+                useSecondsForDurations: true,
+              },
+            },
+          }),
+    },
   });
+  return true;
 }
 
 export function workerConnection(settings: CairnSettings): Promise<NativeConnection> {
-  installRuntime();
+  installTemporalRuntime();
   return NativeConnection.connect(temporalConnection(settings));
 }
