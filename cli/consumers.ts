@@ -3,8 +3,11 @@ import { CatalogIndexer } from '../services/catalog/catalog-indexer';
 import { searchClient } from '../services/catalog/elasticsearch';
 import type { CairnSettings } from '../services/config/environment';
 import { kafkaClient } from '../services/events/kafka';
-import { type ProjectionProgress, StoreProjector } from '../services/events/store-projector';
-import { ensureTopics } from '../services/events/topics';
+import { GroupInUseError, type ProjectionProgress, StoreProjector } from '../services/events/store-projector';
+import { ensureTopics, eventStreams } from '../services/events/topics';
+import { watchConsumerLag } from '../services/observability/consumer-lag';
+import { log } from '../services/observability/log';
+import { serveMetrics } from '../services/observability/metrics-endpoint';
 import { InteractionStore } from '../services/store/interaction-store';
 
 export interface RunningConsumers {
@@ -65,4 +68,46 @@ export async function startConsumers(
       await search.close();
     },
   };
+}
+
+/**
+ * `cairn consume`: the consumers, with this process's metrics endpoint and both groups' lag
+ * (from the start: the catch-up of a new store is when the lag says most), until SIGINT/SIGTERM
+ * or a failure of the projector. Batches are logged at debug: at info a line per batch would be
+ * thousands a second under load, and the metrics count them.
+ */
+export async function runConsume(settings: CairnSettings): Promise<number> {
+  const metrics = await serveMetrics(settings, { temporal: false });
+  const lag =
+    metrics === undefined
+      ? undefined
+      : await watchConsumerLag(kafkaClient(settings, 'cairn-consumers-lag'), [
+          { groupId: settings.consumerGroups.store, topics: eventStreams.map((s) => settings.topics[s]) },
+          { groupId: settings.consumerGroups.catalog, topics: [settings.topics.catalog] },
+        ]);
+  try {
+    const consumers = await startConsumers(settings, (p) => log.debug({ ...p }, 'batch projected')).catch(
+      (error: Error) => error,
+    );
+    if (consumers instanceof GroupInUseError) {
+      log.error({ err: consumers }, 'cairn consume: the consumer group is in use');
+      return 1;
+    }
+    if (consumers instanceof Error) throw consumers;
+    log.info({ groups: settings.consumerGroups, store: settings.storeDir }, 'consuming');
+    const interrupted = new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    try {
+      await Promise.race([interrupted, consumers.failed]);
+    } finally {
+      await consumers.stop();
+    }
+    log.info('consumers stopped');
+    return 0;
+  } finally {
+    await lag?.stop();
+    await metrics?.close();
+  }
 }

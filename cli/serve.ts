@@ -15,6 +15,8 @@ import { natsConnection } from '../services/config/nats-connection';
 import { kafkaClient } from '../services/events/kafka';
 import { ExplorationBudget } from '../services/lifecycle/exploration-budget';
 import { explorationBucket } from '../services/lifecycle/lifecycle-names';
+import { log } from '../services/observability/log';
+import { serveMetrics } from '../services/observability/metrics-endpoint';
 import {
   namespaceOf,
   temporalClient,
@@ -76,6 +78,8 @@ export async function runServe(settings: CairnSettings, options: ServeOptions = 
     options.configFile === undefined ? parseServingConfig({}) : await readServingConfig(options.configFile);
   const replica = options.replica ?? hostname();
   const { workflowId, taskQueue } = servingIdentity(settings, replica);
+  // Before the worker's connection: the Temporal runtime takes its metrics exporter only then.
+  const metrics = await serveMetrics(settings, { temporal: true });
   const nc = await natsConnection(settings);
   // One search may take at most the request's budget: a longer client time-out only holds sockets.
   const search = new SearchClient({
@@ -112,10 +116,10 @@ export async function runServe(settings: CairnSettings, options: ServeOptions = 
       }),
     });
     await joinServingWorkflow(client, { workflowId, taskQueue, config, replica });
-    console.log(`serving ${settings.recommendSubject} as replica ${replica} (workflow ${workflowId})`);
+    log.info({ subject: settings.recommendSubject, replica, workflowId }, 'serving');
     // The Temporal runtime shuts the worker down on SIGINT/SIGTERM; run() returns once drained.
     await worker.run();
-    console.log(`replica ${replica} drained and stopped`);
+    log.info({ replica }, 'replica drained and stopped');
     return 0;
   } finally {
     // After the worker's drain: the leases this replica still holds go back to the bucket.
@@ -125,5 +129,6 @@ export async function runServe(settings: CairnSettings, options: ServeOptions = 
     await connection.close();
     await nc.drain();
     await search.close();
+    await metrics?.close();
   }
 }

@@ -11,8 +11,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, Producer } from 'kafkajs';
+import { log } from '../observability/log';
+import { recordDeadLetters, recordStoreEvents } from '../observability/metrics';
 import type { InteractionStore } from '../store/interaction-store';
 import { SupervisedConsumer } from './consumer-supervisor';
+import { deadLetterReasonClass } from './dead-letter-reasons';
 import { eventProducer } from './kafka';
 import { type EventStream, eventStreams, streamOf, type TopicSet } from './topics';
 import { validateMessage } from './validation';
@@ -290,9 +293,9 @@ export class StoreProjector {
       return;
     }
     this.serially(() => this.commitToGroup(consumer, expected)).catch((error: Error) =>
-      console.error(
-        `store projector (group ${this.groupId}): committing the store's checkpoint on join failed ` +
-          `(${error.message}); the next batch or join commits it`,
+      log.warn(
+        { err: error, group: this.groupId },
+        "store projector: committing the store's checkpoint on join failed; the next batch or join commits it",
       ),
     );
   }
@@ -308,6 +311,7 @@ export class StoreProjector {
     const stream = streamOf(this.options.topics, topic) as EventStream;
     const next = store.nextOffset(topic, partition);
     const rejects: DeadLetter[] = [];
+    const before = { ...this.progress };
     let last: string | undefined;
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
@@ -341,6 +345,7 @@ export class StoreProjector {
           messages: part.map(deadLetterMessage),
         });
         this.progress.deadLettered += part.length;
+        for (const letter of part) recordDeadLetters(deadLetterReasonClass(letter.reason), 1);
       }
     // Never behind the checkpoint: a redelivered batch that was already durable must not move it back.
     const after = BigInt(last) + 1n;
@@ -351,6 +356,9 @@ export class StoreProjector {
       await this.commitToGroup(consumer, [position]);
     });
     await heartbeat();
+    recordStoreEvents('applied', this.progress.applied - before.applied);
+    recordStoreEvents('duplicate', this.progress.duplicates - before.duplicates);
+    recordStoreEvents('rejected', this.progress.rejected - before.rejected);
     this.options.onBatch?.(this.progress);
   }
 
@@ -369,8 +377,9 @@ export class StoreProjector {
       } catch (error) {
         if (this.stopping) throw error;
         const wait = Math.min(10_000, 200 * 2 ** attempt);
-        console.error(
-          `store projector (group ${this.groupId}): store commit failed (${(error as Error).message}); retrying in ${wait} ms`,
+        log.warn(
+          { err: error, group: this.groupId, retryInMs: wait },
+          'store projector: store commit failed',
         );
         await sleep(wait);
       }

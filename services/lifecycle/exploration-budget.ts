@@ -16,6 +16,7 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { type KV, type KvEntry, Kvm, type KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
+import { recordExplorationImpression } from '../observability/metrics';
 
 /**
  * Item ids are printable ASCII; keys allow only `[-/_=.A-Za-z0-9]`, and `.` separates tokens.
@@ -114,6 +115,7 @@ export class ExplorationBudget {
     const lease = this.leaseOf(itemId);
     if (lease.held > 0) {
       lease.held--;
+      recordExplorationImpression();
       if (lease.held <= this.options.refillBelow) this.refill(itemId, lease);
       return true;
     }

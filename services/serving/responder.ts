@@ -6,7 +6,13 @@
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Impression } from '../../schemas/events';
-import type { RecommendRequest, RecommendResponse, RecommendSlate } from '../../schemas/recommend';
+import type {
+  RecommendError,
+  RecommendRequest,
+  RecommendResponse,
+  RecommendSlate,
+} from '../../schemas/recommend';
+import { recommendInFlight, recordRefusal, recordSlate } from '../observability/metrics';
 import type { HotState } from './hot-state';
 import type { ImpressionLog } from './impression-log';
 import { type PipelineDeps, runPipeline } from './pipeline';
@@ -61,11 +67,13 @@ export class Responder {
           return;
         }
         this.inFlight++;
+        recommendInFlight.inc();
         void this.answer(message.data)
           .then((reply) => message.respond(JSON.stringify(reply)))
           .catch((failure: unknown) => this.deps.log(`serving: reply failed: ${(failure as Error).message}`))
           .finally(() => {
             this.inFlight--;
+            recommendInFlight.dec();
             if (this.inFlight === 0) this.idle?.();
           });
       },
@@ -90,36 +98,45 @@ export class Responder {
     const parsed = parseRequest(body);
     if (!parsed.ok) {
       this.counters.refused++;
-      return parsed;
+      return refused(parsed);
     }
+    const { surface } = parsed.request;
     const state = this.deps.state(parsed.request);
     if (state === undefined) {
       this.counters.refused++;
-      return refuse('no_model', 'no model has been promoted yet: run cairn retrain');
+      return refuse('no_model', 'no model has been promoted yet: run cairn retrain', surface);
     }
     try {
       const result = await runPipeline(parsed.request, state, this.deps, started);
       if (!result.ok) {
         this.counters.refused++;
-        return result;
+        return refused(result, surface);
       }
       this.counters.served++;
       if (result.slate.degraded) this.counters.degraded++;
+      recordSlate(result.slate);
       // An empty slate showed nothing: there is no impression to log.
       if (result.slate.items.length > 0) this.deps.impressions?.record(impressionOf(result.slate));
       return result.slate;
     } catch (error) {
       this.counters.internalErrors++;
       this.deps.log(`serving: internal error: ${(error as Error).stack}`);
-      return refuse('internal', `internal error: ${(error as Error).message}`);
+      return refuse('internal', `internal error: ${(error as Error).message}`, surface);
     }
   }
 }
 
-const refuse = (code: 'overloaded' | 'no_model' | 'internal', message: string): RecommendResponse => ({
-  ok: false,
-  error: { code, message },
-});
+/** Every refusal goes out through here, so the metrics count each one under its code. */
+function refused(reply: { ok: false; error: RecommendError }, surface?: string): RecommendResponse {
+  recordRefusal(reply.error.code, surface);
+  return reply;
+}
+
+const refuse = (
+  code: 'overloaded' | 'no_model' | 'internal',
+  message: string,
+  surface?: string,
+): RecommendResponse => refused({ ok: false, error: { code, message } }, surface);
 
 function impressionOf(slate: RecommendSlate): Impression {
   return {
