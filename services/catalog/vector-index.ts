@@ -5,6 +5,7 @@
  * filters on, so a filtered kNN query needs no join.
  */
 import type { Client, TransportRequestOptions } from '@elastic/elasticsearch';
+import { pinnedIndexes } from './index-pins';
 
 export type VectorSimilarity = 'cosine' | 'dot_product' | 'l2_norm' | 'max_inner_product';
 
@@ -126,7 +127,10 @@ export async function nearestItems(
   return response.hits.hits.map((h) => h._id as string);
 }
 
-/** Points the alias at `index` in one request and deletes all but the newest `keep` versions. */
+/**
+ * Points the alias at `index` in one request and deletes all but the newest `keep` versions,
+ * sparing those a serving variant pins.
+ */
 export async function publishVectorIndex(
   client: Client,
   alias: string,
@@ -149,7 +153,10 @@ export async function publishVectorIndex(
   const byAge = versions
     .map((v) => ({ name: v.index as string, created: Number(v['creation.date']) }))
     .sort((a, b) => b.created - a.created);
-  const doomed = byAge.filter((v, i) => i >= keep && v.name !== index).map((v) => v.name);
+  const pinned = await pinnedIndexes(client, `${alias}-*`, Date.now());
+  const doomed = byAge
+    .filter((v, i) => i >= keep && v.name !== index && !pinned.has(v.name))
+    .map((v) => v.name);
   if (doomed.length > 0) await client.indices.delete({ index: doomed });
   return doomed;
 }

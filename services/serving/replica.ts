@@ -7,6 +7,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Kafka, Producer } from 'kafkajs';
+import { pinIndex, pinLeaseMs, pinRenewMs } from '../catalog/index-pins';
 import { eventProducer } from '../events/kafka';
 import type { TopicSet } from '../events/topics';
 import { declareFoldIn, foldInParamsOf } from '../realtime/session-fold-in';
@@ -70,6 +71,8 @@ export class ServingReplica {
   private readonly pinned = new Map<string, HotState>();
   /** By variant name: the release it pins. */
   private readonly pins: ReadonlyMap<string, string>;
+  /** When the pinned releases' indexes were last pinned against pruning. */
+  private pinnedAt = 0;
   private loading?: Promise<string | undefined>;
   private releasesLoaded = 0;
   private draining = false;
@@ -91,6 +94,8 @@ export class ServingReplica {
     );
     this.poll = setInterval(() => {
       this.refresh().catch((error: unknown) => log(`champion refresh failed: ${(error as Error).message}`));
+      if (Date.now() - this.pinnedAt > pinRenewMs)
+        this.pinIndexes().catch((error: unknown) => log(`index pin failed: ${(error as Error).message}`));
     }, deps.config.championPollMs);
   }
 
@@ -145,6 +150,10 @@ export class ServingReplica {
     replica = new ServingReplica(deps, catalog, feed, producer, impressions, responder, log);
     try {
       await replica.loadPinned(pinned);
+      // Serving does not need Elasticsearch to start: a failed pin is retried by the poll.
+      await replica
+        .pinIndexes()
+        .catch((error: unknown) => log(`index pin failed: ${(error as Error).message}`));
       await replica.refresh();
       replica.listen();
     } catch (error) {
@@ -170,6 +179,20 @@ export class ServingReplica {
           (state.withoutRanker === undefined ? '' : ` in the generators' order: ${state.withoutRanker}`),
       );
     }
+  }
+
+  /**
+   * Keeps the pinned releases' indexes from being pruned by later backfills while this replica
+   * serves them; an index already gone leaves its variant searching in process.
+   */
+  private async pinIndexes(): Promise<void> {
+    const now = Date.now();
+    for (const state of this.pinned.values())
+      if (!(await pinIndex(this.deps.search, state.vectorIndex, now + pinLeaseMs)))
+        this.log(
+          `release ${state.version}'s index ${state.vectorIndex} no longer exists: its variants search in process`,
+        );
+    this.pinnedAt = now;
   }
 
   /** A release's hot state; a release already held (pinned, or the champion) is shared, not rebuilt. */

@@ -4,18 +4,22 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Impression } from '../../schemas/events';
 import type { RecommendResponse, RecommendSlate } from '../../schemas/recommend';
 import { searchClient } from '../../services/catalog/elasticsearch';
+import { pinLeaseMs, pinnedIndexes } from '../../services/catalog/index-pins';
+import { indexName, publishVectorIndex } from '../../services/catalog/vector-index';
 import type { ScratchSettings } from '../../services/config/scratch-namespace';
 import { syntheticUserId } from '../../services/data/synthetic';
 import { kafkaClient } from '../../services/events/kafka';
 import { openModelRegistry } from '../../services/registry/model-registry';
 import { ServingReplica } from '../../services/serving/replica';
 import { parseServingConfig, ServingConfigError } from '../../services/serving/serving-config';
+import { retrievalFamily } from '../../services/training/families';
 import type { RetrainResult } from '../../workflows/retrain';
 import { waitFor } from '../support/wait';
 import { retrainNow, servingData, trainedNamespace } from './trained-namespace';
 
 let settings: ScratchSettings;
 let first: RetrainResult;
+let second: RetrainResult;
 let nc: NatsConnection;
 let replica: ServingReplica;
 const served: RecommendSlate[] = [];
@@ -100,7 +104,7 @@ test('a config pinning a release the registry does not hold is refused at start,
 test('the pinned variant stays on its release when the champion is promoted; the other follows', async () => {
   for (const slate of await askEveryUser(40)) assert.deepEqual(slate.modelVersions, versionsOf(first));
 
-  const second = await retrainNow(
+  second = await retrainNow(
     settings,
     { ials: { factors: 24, lambda: 5, alpha: 10, epochs: 6, seed: 2 }, gateTolerance: 1 },
     'second',
@@ -130,6 +134,27 @@ test('the pinned variant stays on its release when the champion is promoted; the
   const user = syntheticUserId(11);
   assert.deepEqual((await ask({ userId: user, variant: 'pinned' })).modelVersions, versionsOf(first));
   assert.deepEqual((await ask({ userId: user, variant: 'control' })).modelVersions, versionsOf(second));
+});
+
+test('a backfill’s pruning spares the index of the release a serving replica pins, for the pin’s lease', async () => {
+  const es = searchClient(settings);
+  const indexOf = (release: RetrainResult) =>
+    indexName(settings.itemsAlias, `${retrievalFamily}-${release.release.version}`);
+  try {
+    // As a third release's backfill would: keep only the newest index.
+    const deleted = await publishVectorIndex(es, settings.itemsAlias, indexOf(second), 1);
+    assert.ok(!deleted.includes(indexOf(first)), `deleted ${deleted.join()}`);
+    assert.equal(await es.indices.exists({ index: indexOf(first) }), true);
+    const pinned = await pinnedIndexes(es, `${settings.itemsAlias}-*`, Date.now());
+    assert.deepEqual([...pinned], [indexOf(first)]);
+    const afterLease = await pinnedIndexes(es, `${settings.itemsAlias}-*`, Date.now() + pinLeaseMs + 60_000);
+    assert.equal(afterLease.size, 0, 'a pin no replica renews ends with its lease');
+  } finally {
+    await es.close();
+  }
+  const slate = await ask({ userId: syntheticUserId(5), variant: 'pinned' });
+  assert.deepEqual(slate.modelVersions, versionsOf(first));
+  assert.equal(slate.degraded, false, slate.degradedReasons.join());
 });
 
 test('each impression on the topic carries its slate’s variant and the versions it came from', async () => {
