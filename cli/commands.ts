@@ -13,10 +13,11 @@ import { fetchMovieLens } from '../services/data/fetch';
 import { loadMovieLens } from '../services/data/movielens';
 import { kafkaClient } from '../services/events/kafka';
 import { GroupInUseError } from '../services/events/store-projector';
+import { serveMetrics } from '../services/observability/metrics-endpoint';
 import { InteractionStore } from '../services/store/interaction-store';
 import { rebuildStore } from '../services/store/rebuild';
 import { abCommand } from './ab';
-import { startConsumers } from './consumers';
+import { runConsume } from './consumers';
 import { deadLetterCommand } from './deadletter';
 import { runDemo } from './demo';
 import { emailCommand } from './email';
@@ -164,30 +165,7 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
 → the interaction store in CAIRN_STATE/store, counters, dead letters) and the catalog indexer
 (group cairn-catalog-index → Elasticsearch). Stops gracefully on SIGINT/SIGTERM.`,
     options: {},
-    async run({ settings }) {
-      // A line per batch would be thousands a second under load: report at most every 5 s.
-      let reported = 0;
-      const consumers = await startConsumers(settings, (p) => {
-        if (Date.now() - reported < 5_000) return;
-        reported = Date.now();
-        console.log(`applied ${p.applied}, duplicates ${p.duplicates}, dead-lettered ${p.deadLettered}`);
-      }).catch((error: Error) => error);
-      if (consumers instanceof GroupInUseError) {
-        console.error(`cairn consume: ${consumers.message}`);
-        return 1;
-      }
-      if (consumers instanceof Error) throw consumers;
-      const interrupted = new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      try {
-        await Promise.race([interrupted, consumers.failed]);
-      } finally {
-        await consumers.stop();
-      }
-      return 0;
-    },
+    run: ({ settings }) => runConsume(settings),
   },
   deadLetterCommand,
   evaluatePolicyCommand,
@@ -199,6 +177,8 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
     help: 'cairn worker\n\nPolls the pipeline task queue; stops gracefully on SIGINT/SIGTERM.',
     options: {},
     async run({ settings }) {
+      // For the process's life, and before the worker connects: the runtime takes its exporter only then.
+      await serveMetrics(settings, { temporal: true });
       await runPipelineWorker(settings);
       return 0;
     },
