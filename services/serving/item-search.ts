@@ -2,7 +2,9 @@
  * Nearest items to a query vector, behind one interface: Elasticsearch kNN over the release's
  * own index in normal operation, an exact in-process search over the release's vectors when
  * Elasticsearch is slow or down. `FallbackSearch` chooses, within a time budget, and stays on
- * the in-process search for a cool-down after a failure before trying Elasticsearch again.
+ * the in-process search for a cool-down after a failure before trying Elasticsearch again. A
+ * release too large to scan within a request's deadline gets no kNN candidates instead: the
+ * other generators answer, and the reply says so.
  */
 import type { Client } from '@elastic/elasticsearch';
 import { nearestItems } from '../catalog/vector-index';
@@ -78,6 +80,13 @@ export function chooseSearch(
   };
 }
 
+/**
+ * The largest release (items × dimensions) the fallback scans: ~10–20 ms of one core. A 1M × 64
+ * release would take ~60 ms per request, and under the cool-down every request scans, so a
+ * slow Elasticsearch would leave the replica's event loop saturated and never recovering.
+ */
+export const fallbackScanCells = 16_000_000;
+
 export interface SearchOutcome {
   ids: string[];
   /** Why the in-process search answered, when it did. */
@@ -98,10 +107,7 @@ export class FallbackSearch {
     const primary = this.primaryFor(state);
     if (primary === this.fallback) return { ids: await primary.nearest(state, query, never) };
     if (Date.now() < this.skipUntil)
-      return {
-        ids: await this.fallback.nearest(state, query, never),
-        degraded: 'search cooling down after a failure',
-      };
+      return this.fallBack(state, query, 'search cooling down after a failure');
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const overBudget = new Promise<'over budget'>((resolve) => {
@@ -112,18 +118,22 @@ export class FallbackSearch {
       if (answer !== 'over budget') return { ids: answer };
       abort.abort();
       this.skipUntil = Date.now() + this.cooldownMs;
-      return {
-        ids: await this.fallback.nearest(state, query, never),
-        degraded: `search over its ${budgetMs} ms budget`,
-      };
+      return this.fallBack(state, query, `search over its ${budgetMs} ms budget`);
     } catch (error) {
       this.skipUntil = Date.now() + this.cooldownMs;
-      return {
-        ids: await this.fallback.nearest(state, query, never),
-        degraded: `search failed: ${(error as Error).message.slice(0, 200)}`,
-      };
+      return this.fallBack(state, query, `search failed: ${(error as Error).message.slice(0, 200)}`);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private async fallBack(state: HotState, query: KnnQuery, reason: string): Promise<SearchOutcome> {
+    const { ids, dims } = state.items;
+    if (ids.length * dims > fallbackScanCells)
+      return {
+        ids: [],
+        degraded: `${reason}; ${ids.length} items are too many to scan in process: no kNN candidates`,
+      };
+    return { ids: await this.fallback.nearest(state, query, new AbortController().signal), degraded: reason };
   }
 }
