@@ -1,17 +1,2 @@
-/** A port nothing listens on now, for a private server started beside the shared stack. */
-import { createServer } from 'node:net';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
+/** The free-port helper lives in services: the metrics endpoint needs it outside the harness too. */
+export { freePort } from '../../services/config/free-port';

@@ -5,8 +5,8 @@
  * endpoint appends them, so one scrape target per process has everything.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import type { CairnSettings } from '../config/environment';
+import { freePort } from '../config/free-port';
 import { installTemporalRuntime } from '../orchestration/temporal';
 import { log } from './log';
 import { metricsRegistry } from './metrics';
@@ -20,27 +20,12 @@ export interface MetricsEndpoint {
 /** A scrape must not wait on an SDK exporter that does not answer. */
 const temporalScrapeTimeoutMs = 2_000;
 
-function loopbackFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no free loopback port')),
-      );
-    });
-  });
-}
-
 /**
  * Turns on the Temporal SDK's Prometheus exporter on a free loopback port and returns how to
  * read it; undefined when the runtime was installed before (it takes its telemetry only then).
  */
 async function temporalSdkMetrics(): Promise<(() => Promise<string>) | undefined> {
-  const port = await loopbackFreePort();
+  const port = await freePort();
   if (!installTemporalRuntime(`127.0.0.1:${port}`)) {
     log.warn('the Temporal runtime was installed before the metrics endpoint: temporal_ series are left out');
     return undefined;
