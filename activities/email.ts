@@ -155,7 +155,15 @@ export function createEmailActivities(deps: EmailActivityDeps) {
         feed = undefined;
       },
     );
-    (await feed).assertHealthy();
+    const current = await feed;
+    try {
+      current.assertHealthy();
+    } catch (error) {
+      // A crashed feed would leave blocks unapplied; the next attempt starts a new one.
+      feed = undefined;
+      await current.stop().catch(() => undefined);
+      throw error;
+    }
     return catalog;
   };
   const connectedProducer = (): Promise<Producer> => {

@@ -212,7 +212,7 @@ describe('email slates', () => {
     assert.ok(slates.every((s) => s.slateId === emailSlateId('resume', s.userId)));
   });
 
-  it('a worker killed mid-run leaves no user out, and its re-sent slates repeat their slate ids', async () => {
+  it('a worker killed mid-run leaves no user out, and its re-sent slates repeat their slate ids', async (t) => {
     const batchSize = 5;
     const handle = await start('killed', { segment: { kind: 'all' }, k: 5, batchSize, campaign: 'killed' });
     const child = await spawnWorker(settings);
@@ -226,6 +226,7 @@ describe('email slates', () => {
       );
       child.kill('SIGKILL');
       assert.ok(reached.done < reached.users, `killed at ${reached.done} of ${reached.users}: mid-run`);
+      t.diagnostic(`worker killed with ${reached.done} of ${reached.users} users done`);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited(child);
@@ -240,6 +241,9 @@ describe('email slates', () => {
       byId.set(s.slateId, s.userId);
     }
     assert.equal(byId.size, servingData.userCount, 'after dedupe by slate id, one slate per user');
+    t.diagnostic(
+      `${slates.length} slates sent for ${byId.size} users (${slates.length - byId.size} re-sent)`,
+    );
     assert.ok(
       slates.length - byId.size <= batchSize,
       `${slates.length - byId.size} re-sent slates: at most the killed batch`,
