@@ -26,6 +26,7 @@ import {
 import { realtimeConfig, sessionBucket } from '../services/realtime/realtime-config';
 import { SessionView } from '../services/realtime/session-store';
 import { openModelRegistry } from '../services/registry/model-registry';
+import { readPinnedReleases } from '../services/serving/release-loader';
 import {
   parseServingConfig,
   readServingConfig,
@@ -96,6 +97,9 @@ export async function runServe(settings: CairnSettings, options: ServeOptions = 
   const connection = await workerConnection(settings);
   const client = await temporalClient(settings);
   try {
+    const registry = await openModelRegistry(nc, settings.registryBucket);
+    // Refused here, with the reason on the terminal, before a workflow is started that would fail.
+    await readPinnedReleases(registry, config);
     const worker = await Worker.create({
       connection,
       namespace: namespaceOf(settings),
@@ -106,7 +110,7 @@ export async function runServe(settings: CairnSettings, options: ServeOptions = 
         nc,
         search,
         kafka,
-        registry: await openModelRegistry(nc, settings.registryBucket),
+        registry,
         subject: settings.recommendSubject,
         topics: settings.topics,
         itemsAlias: settings.itemsAlias,

@@ -1,14 +1,21 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { servingIdentity } from '../../cli/serve';
 import type { Impression } from '../../schemas/events';
 import type { RecommendResponse, RecommendSlate } from '../../schemas/recommend';
 import { searchClient } from '../../services/catalog/elasticsearch';
 import { pinLeaseMs, pinnedIndexes } from '../../services/catalog/index-pins';
 import { indexName, publishVectorIndex } from '../../services/catalog/vector-index';
+import { repositoryRoot } from '../../services/config/environment';
 import type { ScratchSettings } from '../../services/config/scratch-namespace';
 import { syntheticUserId } from '../../services/data/synthetic';
 import { kafkaClient } from '../../services/events/kafka';
+import { temporalClient } from '../../services/orchestration/temporal';
 import { openModelRegistry } from '../../services/registry/model-registry';
 import { ServingReplica } from '../../services/serving/replica';
 import { parseServingConfig, ServingConfigError } from '../../services/serving/serving-config';
@@ -99,6 +106,53 @@ test('a config pinning a release the registry does not hold is refused at start,
       error.message.includes("variant 'pinned' pins release 'no-such-release'") &&
       error.message.includes(first.release.version),
   );
+});
+
+test('cairn serve refuses a config pinning an unknown release, exit 1, before it starts a serving workflow', async () => {
+  const configFile = join(settings.storeDir, 'serving-pinning-unknown.json');
+  await writeFile(
+    configFile,
+    JSON.stringify({
+      variants: [
+        { name: 'control', share: 0.5 },
+        { name: 'pinned', share: 0.5, models: { release: 'no-such-release' } },
+      ],
+    }),
+  );
+  const replicaName = 'vmod-unknown';
+  const child = spawn(
+    join(repositoryRoot, 'bin/cairn'),
+    ['serve', '--replica', replicaName, '--config', configFile],
+    {
+      env: { ...process.env, CAIRN_PREFIX: settings.prefix, CAIRN_STORE: settings.storeDir },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => {
+    const deadline = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(null);
+    }, 90_000);
+    child.once('exit', (exitCode) => {
+      clearTimeout(deadline);
+      resolve(exitCode);
+    });
+  });
+  assert.equal(code, 1, `cairn serve still running or exited ${code}: ${stderr}`);
+  assert.match(stderr, /variant 'pinned' pins release 'no-such-release'/);
+  const client = await temporalClient(settings);
+  try {
+    await assert.rejects(
+      client.workflow.getHandle(servingIdentity(settings, replicaName).workflowId).describe(),
+      WorkflowNotFoundError,
+    );
+  } finally {
+    await client.connection.close();
+  }
 });
 
 test('the pinned variant stays on its release when the champion is promoted; the other follows', async () => {
