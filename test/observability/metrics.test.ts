@@ -114,6 +114,7 @@ async function stop({ child }: CairnChild): Promise<void> {
 
 let served: ScratchSettings | undefined;
 let consumed: ScratchSettings | undefined;
+let worked: ScratchSettings | undefined;
 let nc: NatsConnection | undefined;
 let budgets: KV | undefined;
 const replica = 'metrics';
@@ -136,6 +137,7 @@ after(async () => {
   await nc?.close();
   await served?.cleanup();
   await consumed?.cleanup();
+  await worked?.cleanup();
 });
 
 test('cairn serve: requests, errors by code, stage histograms, degraded, budget spend, in flight, and the Temporal SDK series', async () => {
@@ -306,4 +308,27 @@ test('cairn consume: consumer lag per partition of both groups, dead letters by 
   const events = assertJsonLines(consume.stderr, 'cairn consume');
   assert.ok(events.some((e) => e.msg === 'consuming'));
   assert.ok(!events.some((e) => e.msg === 'batch projected'), 'a line per batch at info');
+});
+
+test("cairn worker: the Temporal SDK's series and the process's own on one endpoint", async () => {
+  worked = await scratchNamespace('obsw');
+  const port = await freePort();
+  const worker = cairn(worked, ['worker'], port);
+  let samples: Sample[] = [];
+  await waitFor(
+    async () => {
+      try {
+        samples = await scrape(port);
+      } catch {
+        return false;
+      }
+      return value(samples, 'temporal_num_pollers') > 0;
+    },
+    { what: 'cairn worker to poll its task queue', timeoutMs: 120_000, pollMs: 500 },
+  );
+  assert.ok(has(samples, 'temporal_worker_task_slots_available'));
+  assert.ok(has(samples, 'process_resident_memory_bytes'));
+  await stop(worker);
+  const events = assertJsonLines(worker.stderr, 'cairn worker');
+  assert.ok(events.some((e) => e.msg === 'metrics endpoint listening' && e.temporal === true));
 });
