@@ -161,6 +161,35 @@ describe('email slates', () => {
     }
   });
 
+  it('an active segment holds the users seen within its days of the newest interaction; a list gets exactly its users, one the release does not know included', async () => {
+    const days = 3;
+    const newest = Math.max(...synthetic.interactions.map((i) => i.occurredAt));
+    const active = new Set(
+      synthetic.interactions.filter((i) => i.occurredAt >= newest - days * 86_400_000).map((i) => i.userId),
+    );
+    assert.ok(active.size > 0 && active.size < servingData.userCount, `${active.size} active users`);
+    const listed = ['su7', 'su3', 'not-in-the-release'];
+    const activeRun = await start('active', {
+      segment: { kind: 'active', days },
+      k: 5,
+      batchSize: 50,
+      campaign: 'active',
+    });
+    const listedRun = await start('listed', {
+      segment: { kind: 'users', userIds: listed },
+      k: 5,
+      batchSize: 2,
+      campaign: 'listed',
+    });
+    await runPipelineWorker(settings, Promise.all([activeRun.result(), listedRun.result()]));
+    const slates = await slatesOnTopic(settings);
+    const usersOf = (campaign: string) => slates.filter((s) => s.campaign === campaign).map((s) => s.userId);
+    assert.deepEqual(usersOf('active').sort(), [...active].sort());
+    assert.deepEqual(new Set(usersOf('listed')), new Set(listed));
+    const cold = slates.find((s) => s.userId === 'not-in-the-release');
+    assert.equal(cold?.items.length, 5, 'a user the release does not know gets a cold-start slate');
+  });
+
   it('a batch whose send fails mid-way resumes after its last heartbeat: every user once, no slate re-sent', async () => {
     const nats = await natsConnection(settings);
     const search = searchClient(settings);
