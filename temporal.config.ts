@@ -30,6 +30,8 @@ export const temporalConfig = {
     pipeline: 'cairn-pipeline',
     /** One per serving replica (suffixed with its name): a replica hosts its own serving activity. */
     serving: 'cairn-serving',
+    /** iALS shard solves of fanned-out training: CPU-bound, one at a time per training worker. */
+    training: 'cairn-training',
   },
   workflowIds: {
     ingestMovielens: 'cairn-ingest-movielens',

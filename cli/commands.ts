@@ -16,6 +16,7 @@ import { GroupInUseError } from '../services/events/store-projector';
 import { serveMetrics } from '../services/observability/metrics-endpoint';
 import { InteractionStore } from '../services/store/interaction-store';
 import { rebuildStore } from '../services/store/rebuild';
+import { temporalConfig } from '../temporal.config';
 import { abCommand } from './ab';
 import { runConsume } from './consumers';
 import { deadLetterCommand } from './deadletter';
@@ -29,7 +30,7 @@ import { runRealtime } from './realtime';
 import { describeRetrain, runRetrain } from './retrain';
 import { applySchedule, showSchedule } from './schedule';
 import { runServe } from './serve';
-import { runPipelineWorker } from './worker';
+import { runPipelineWorker, runTrainingWorker } from './worker';
 
 export interface CommandContext {
   settings: CairnSettings;
@@ -174,12 +175,22 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
   {
     name: 'worker',
     summary: 'run a pipeline worker (Temporal activities and workflows) until interrupted',
-    help: 'cairn worker\n\nPolls the pipeline task queue; stops gracefully on SIGINT/SIGTERM.',
-    options: {},
-    async run({ settings }) {
+    help: `cairn worker [--queue cairn-pipeline|cairn-training]
+
+Polls the pipeline task queue (the default), or with --queue cairn-training the training task
+queue, solving fanned-out iALS shards one at a time: start one per machine to spread training.
+Stops gracefully on SIGINT/SIGTERM.`,
+    options: { queue: { type: 'string' } },
+    async run({ settings, values }) {
       // For the process's life, and before the worker connects: the runtime takes its exporter only then.
       await serveMetrics(settings, { temporal: true });
-      await runPipelineWorker(settings);
+      const queue = typeof values.queue === 'string' ? values.queue : temporalConfig.taskQueues.pipeline;
+      if (queue === temporalConfig.taskQueues.training) await runTrainingWorker(settings);
+      else if (queue === temporalConfig.taskQueues.pipeline) await runPipelineWorker(settings);
+      else {
+        console.error(`cairn worker: --queue must be cairn-pipeline or cairn-training, got '${queue}'`);
+        return 2;
+      }
       return 0;
     },
   },

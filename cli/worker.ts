@@ -8,6 +8,7 @@ import { createEmailActivities } from '../activities/email';
 import { createIngestActivities } from '../activities/ingest';
 import { createLifecycleActivities } from '../activities/lifecycle';
 import { createRetrainActivities } from '../activities/retrain';
+import { createTrainingShardActivities } from '../activities/training-shards';
 import { searchClient } from '../services/catalog/elasticsearch';
 import type { CairnSettings } from '../services/config/environment';
 import { natsConnection } from '../services/config/nats-connection';
@@ -16,6 +17,7 @@ import { openBudgetBucket } from '../services/lifecycle/exploration-budget';
 import { explorationBucket } from '../services/lifecycle/lifecycle-names';
 import { namespaceOf, workerConnection, workerDataConverter } from '../services/orchestration/temporal';
 import { openModelRegistry } from '../services/registry/model-registry';
+import { openTrainingStore, trainingBucket, trainingTaskQueue } from '../services/training/fan-out-store';
 import { temporalConfig } from '../temporal.config';
 
 /** Runs a pipeline worker until `until` settles (or, without it, until the process is signalled). */
@@ -75,15 +77,50 @@ export async function runPipelineWorker<T>(
       ...temporalConfig.worker,
       dataConverter: workerDataConverter,
     });
-    if (until === undefined) {
-      await worker.run();
-      return undefined;
-    }
-    return await worker.runUntil(until);
+    return await runUntil(worker, until);
   } finally {
     await email?.close();
     await connection.close();
     await nats.close();
     await search.close();
+  }
+}
+
+/** Runs the worker until `until` settles or, without it, until the process is signalled. */
+async function runUntil<T>(worker: Worker, until?: Promise<T>): Promise<T | undefined> {
+  if (until === undefined) {
+    await worker.run();
+    return undefined;
+  }
+  return worker.runUntil(until);
+}
+
+/**
+ * Runs a training worker until `until` settles (or until signalled): it polls the training task
+ * queue for iALS shards, one at a time, since a shard keeps a core busy. Add one per machine (or
+ * per core) to spread fanned-out training.
+ */
+export async function runTrainingWorker<T>(
+  settings: CairnSettings,
+  until?: Promise<T>,
+): Promise<T | undefined> {
+  const nats = await natsConnection(settings);
+  const connection = await workerConnection(settings);
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: namespaceOf(settings),
+      taskQueue: trainingTaskQueue(settings),
+      activities: createTrainingShardActivities({
+        store: await openTrainingStore(nats, trainingBucket(settings)),
+      }),
+      ...temporalConfig.worker,
+      maxConcurrentActivityTaskExecutions: 1,
+      dataConverter: workerDataConverter,
+    });
+    return await runUntil(worker, until);
+  } finally {
+    await connection.close();
+    await nats.close();
   }
 }

@@ -34,7 +34,7 @@ export interface IalsParams {
   onEpoch?: (epoch: number) => void;
 }
 
-const DEFAULT_CG_STEPS = 3;
+export const DEFAULT_CG_STEPS = 3;
 /** A cold fold-in has no warm start, so it gets more iterations than a training half-step. */
 const FOLD_IN_CG_STEPS = 12;
 
@@ -48,6 +48,29 @@ interface FitStorage {
   float32(length: number): Float32Array;
   int32(length: number): Int32Array;
   arena?: KernelArena;
+}
+
+/**
+ * The seeded start, users' rows then items' from one stream, shared with the fanned-out fit so
+ * both start from the same factors. Small and random: zero would be a fixed point of the solves.
+ */
+export function fillStartingFactors(users: Float32Array, items: Float32Array, k: number, seed = 1): void {
+  const random = mulberry32(seed);
+  const scale = 0.1 / Math.sqrt(k);
+  fillRandom(users, scale, random);
+  fillRandom(items, scale, random);
+}
+
+/** Loads G = YᵀY + λI, and its inverse when λ > 0, into a kernel step's single-precision slots. */
+export function loadKernelGramian(
+  kernel: { gram: Float32Array; inverse?: Float32Array },
+  gram: Float64Array,
+  k: number,
+  lambda: number,
+): void {
+  const regularised = Float64Array.from(gram, (g, n) => g + (n % (k + 1) === 0 ? lambda : 0));
+  kernel.gram.set(regularised);
+  kernel.inverse?.set(invertSymmetricPositiveDefinite(regularised, k));
 }
 
 function fitStorage(train: InteractionMatrix, k: number, threads: number, weighted: boolean): FitStorage {
@@ -81,7 +104,6 @@ export class Ials implements CandidateModel {
     const { factors: k, lambda, alpha, epochs } = this.params;
     const cgSteps = this.params.cgSteps ?? DEFAULT_CG_STEPS;
     const threads = this.params.threads ?? 1;
-    const random = mulberry32(this.params.seed ?? 1);
     const byUser =
       this.params.recencyHalfLife === undefined
         ? undefined
@@ -91,10 +113,9 @@ export class Ials implements CandidateModel {
       into.set(from);
       return into;
     };
-    // Small random start: zero would be a fixed point of the alternating solves.
-    const scale = 0.1 / Math.sqrt(k);
-    const users = fillRandom(storage.float32(train.nUsers * k), scale, random);
-    const items = fillRandom(storage.float32(train.nItems * k), scale, random);
+    const users = storage.float32(train.nUsers * k);
+    const items = storage.float32(train.nItems * k);
+    fillStartingFactors(users, items, k, this.params.seed);
     const userSide = {
       ptr: copy(storage.int32(train.nUsers + 1), train.userPtr),
       idx: copy(storage.int32(train.nnz), train.userItems),
@@ -132,11 +153,7 @@ export class Ials implements CandidateModel {
       gram: Float64Array,
       { ptr, idx, strength }: { ptr: Int32Array; idx: Int32Array; strength: Float32Array | undefined },
     ) => {
-      if (kernel) {
-        const regularised = Float64Array.from(gram, (g, n) => g + (n % (k + 1) === 0 ? lambda : 0));
-        kernel.gram.set(regularised);
-        kernel.inverse?.set(invertSymmetricPositiveDefinite(regularised, k));
-      }
+      if (kernel) loadKernelGramian(kernel, gram, k, lambda);
       const step: HalfStep = { target, fixed, gram, ptr, idx, strength, k, alpha, lambda, cgSteps, kernel };
       if (pool) await pool.solve(step);
       else solveRows(step, 0, targetRows);

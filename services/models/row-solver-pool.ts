@@ -51,7 +51,7 @@ function spawnWorker(): Worker {
 }
 
 /** Row ranges with roughly equal cost, a row costing about k² + k·|positives| per CG step. */
-function balancedBounds(step: Pick<HalfStep, 'ptr' | 'k'>, parts: number): number[] {
+export function balancedBounds(step: Pick<HalfStep, 'ptr' | 'k'>, parts: number): number[] {
   const rows = step.ptr.length - 1;
   const cost = (r: number) => r * step.k + step.ptr[r];
   const total = cost(rows);
