@@ -107,24 +107,33 @@ export async function nearestItems(
   options?: TransportRequestOptions,
 ): Promise<string[]> {
   const response = await client.search(
-    {
-      index,
-      size: k,
-      _source: false,
-      knn: {
-        field: 'vector',
-        query_vector: vector,
-        k,
-        num_candidates: numCandidates,
-        // int8 scores order near neighbours coarsely; rescoring the top candidates with the
-        // float vectors restores the exact order at a small cost.
-        rescore_vector: { oversample: 3 },
-        filter,
-      },
-    },
+    { index, ...knnSearchBody(vector, k, numCandidates, filter) },
     options,
   );
   return response.hits.hits.map((h) => h._id as string);
+}
+
+/** The body of a kNN search for the `k` nearest ids, alone or as one search of a multi-search. */
+export function knnSearchBody(
+  vector: number[],
+  k: number,
+  numCandidates: number,
+  filter?: Record<string, unknown>,
+) {
+  return {
+    size: k,
+    _source: false,
+    knn: {
+      field: 'vector',
+      query_vector: vector,
+      k,
+      num_candidates: numCandidates,
+      // int8 scores order near neighbours coarsely; rescoring the top candidates with the
+      // float vectors restores the exact order at a small cost.
+      rescore_vector: { oversample: 3 },
+      filter,
+    },
+  };
 }
 
 /**

@@ -7,8 +7,9 @@
  * other generators answer, and the reply says so.
  */
 import type { Client } from '@elastic/elasticsearch';
-import { nearestItems } from '../catalog/vector-index';
+import { knnSearchBody } from '../catalog/vector-index';
 import { topK } from '../evaluation/topk';
+import { SearchBatcher } from './batched-search';
 import type { HotState } from './hot-state';
 
 export interface KnnQuery {
@@ -49,19 +50,34 @@ export const exactSearch: ItemSearch = {
   },
 };
 
-/** kNN over the release's versioned index, availability and exclusions filtered inside the query. */
+type KnnSearch = ReturnType<typeof knnSearchBody> & { index: string };
+
+/**
+ * kNN over the release's versioned index, availability and exclusions filtered inside the query;
+ * concurrent requests' searches go to Elasticsearch together, as one `_msearch`.
+ */
 export function elasticsearchSearch(client: Client): ItemSearch {
+  const batcher = new SearchBatcher<KnnSearch, string[]>(async (searches) => {
+    const { responses } = await client.msearch(
+      { searches: searches.flatMap(({ index, ...body }) => [{ index }, body]) },
+      { maxRetries: 0 },
+    );
+    return responses.map((r) =>
+      'error' in r
+        ? new Error(`kNN search failed: ${r.error.reason ?? r.error.type}`)
+        : r.hits.hits.map((h) => h._id as string),
+    );
+  });
   return {
     nearest(state, { vector, k, excluded }, signal) {
-      return nearestItems(
-        client,
-        state.vectorIndex,
-        Array.from(vector),
-        k,
-        // Filtered-out history shrinks the candidate pool, so heavy users get a wider search.
-        Math.min(10_000, Math.max(2 * k, 100) + excluded.size),
-        { bool: { filter: { term: { status: 'active' } }, must_not: { ids: { values: [...excluded] } } } },
-        { signal, maxRetries: 0 },
+      const filter = {
+        bool: { filter: { term: { status: 'active' } }, must_not: { ids: { values: [...excluded] } } },
+      };
+      // Filtered-out history shrinks the candidate pool, so heavy users get a wider search.
+      const numCandidates = Math.min(10_000, Math.max(2 * k, 100) + excluded.size);
+      return batcher.search(
+        { index: state.vectorIndex, ...knnSearchBody(Array.from(vector), k, numCandidates, filter) },
+        signal,
       );
     },
   };
