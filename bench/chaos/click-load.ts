@@ -52,14 +52,20 @@ export function clickLoad(producer: Producer, options: ClickLoadOptions): ClickL
           const now = performance.now();
           for (const { click, due, done } of batch) {
             acknowledged.add(click.eventId);
-            const late = attempt > 0 || now - due > options.budgetMs;
-            done({ sentAt: due, latencyMs: now - due, outcome: late ? 'failed' : 'ok' });
+            const reason = attempt > 0 ? 'retried' : now - due > options.budgetMs ? 'late' : undefined;
+            done({
+              sentAt: due,
+              latencyMs: now - due,
+              outcome: reason === undefined ? 'ok' : 'failed',
+              reason,
+            });
           }
           break;
         } catch {
           const now = performance.now();
           if (now - batch[0].due > options.giveUpMs) {
-            for (const { due, done } of batch) done({ sentAt: due, latencyMs: now - due, outcome: 'failed' });
+            for (const { due, done } of batch)
+              done({ sentAt: due, latencyMs: now - due, outcome: 'failed', reason: 'unacknowledged' });
             break;
           }
           await sleep(250);

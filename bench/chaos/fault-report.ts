@@ -4,7 +4,7 @@
  */
 
 import type { EventAudit } from './event-audit';
-import { latencyQuantile, phaseCounts, type Sample, windowOf } from './measures';
+import { failureReasons, latencyQuantile, phaseCounts, type Sample, windowOf } from './measures';
 
 export interface Timeline {
   /** On the performance clock: the fault injected, the server healthy again, the load stopped. */
@@ -55,7 +55,7 @@ export function measuredReport(
     p99DuringMs: latencyQuantile(samples, 0.99, timeline.injectedAt, timeline.recoveredAt),
     p99AfterMs: latencyQuantile(samples, 0.99, afterFrom, timeline.stoppedAt),
     after: phaseCounts(samples, afterFrom, timeline.stoppedAt),
-    notes,
+    notes: failed.count === 0 ? notes : [...notes, `failed by reason: ${failureReasons(samples)}`],
   };
 }
 

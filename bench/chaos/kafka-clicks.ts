@@ -105,36 +105,42 @@ async function clicksThroughCrash(
       budgetMs: clickBudgetMs,
       giveUpMs: 180_000,
     });
-    await sleep(options.leadMs);
-    const injectedAt = performance.now();
-    options.log(`kafka: SIGKILL the broker after ${load.started()} clicks`);
-    broker.kill();
-    await sleep(options.downMs);
-    await broker.restart();
-    const recoveredAt = performance.now();
-    options.log(`kafka: broker healthy again after ${((recoveredAt - injectedAt) / 1000).toFixed(1)} s`);
-    await sleep(options.afterMs);
-    const stoppedAt = performance.now();
-    const samples = await load.stop();
-    const ends = await logEnd(admin, settings.topics, ['interactions']);
-    await waitFor(
-      () =>
-        ends.every((end) => BigInt(consumers.store.nextOffset(end.topic, end.partition) ?? '0') >= end.high),
-      { what: 'the store to apply every click on the log', timeoutMs: 180_000, pollMs: 250 },
-    );
-    const events = await auditStore(consumers.store, load.acknowledged);
-    const onLog = ends.reduce((sum, end) => sum + Number(end.high), 0);
-    return measuredReport(
-      'kafka-clicks',
-      `${options.rate} clicks/s, ${samples.length} clicks; broker SIGKILLed, down ${options.downMs / 1000} s + restart`,
-      samples,
-      { injectedAt, recoveredAt, stoppedAt, settleMs: options.settleMs },
-      events,
-      [
-        `${onLog} messages on the log for ${load.acknowledged.size} acknowledged clicks (${onLog - load.acknowledged.size} copies from retried sends, deduplicated by event id)`,
-        `"failed" = clicks acknowledged after more than ${clickBudgetMs / 1000} s or only on a retried send; the broker was healthy again ${((recoveredAt - injectedAt) / 1000).toFixed(1)} s after the kill; "after" = clicks sent from ${options.settleMs / 1000} s after that`,
-      ],
-    );
+    try {
+      await sleep(options.leadMs);
+      const injectedAt = performance.now();
+      options.log(`kafka: SIGKILL the broker after ${load.started()} clicks`);
+      broker.kill();
+      await sleep(options.downMs);
+      await broker.restart();
+      const recoveredAt = performance.now();
+      options.log(`kafka: broker healthy again after ${((recoveredAt - injectedAt) / 1000).toFixed(1)} s`);
+      await sleep(options.afterMs);
+      const stoppedAt = performance.now();
+      const samples = await load.stop();
+      const ends = await logEnd(admin, settings.topics, ['interactions']);
+      await waitFor(
+        () =>
+          ends.every(
+            (end) => BigInt(consumers.store.nextOffset(end.topic, end.partition) ?? '0') >= end.high,
+          ),
+        { what: 'the store to apply every click on the log', timeoutMs: 180_000, pollMs: 250 },
+      );
+      const events = await auditStore(consumers.store, load.acknowledged);
+      const onLog = ends.reduce((sum, end) => sum + Number(end.high), 0);
+      return measuredReport(
+        'kafka-clicks',
+        `${options.rate} clicks/s, ${samples.length} clicks; broker SIGKILLed, down ${options.downMs / 1000} s + restart`,
+        samples,
+        { injectedAt, recoveredAt, stoppedAt, settleMs: options.settleMs },
+        events,
+        [
+          `${onLog} messages on the log for ${load.acknowledged.size} acknowledged clicks (${onLog - load.acknowledged.size} copies from retried sends, deduplicated by event id)`,
+          `"failed" = clicks acknowledged after more than ${clickBudgetMs / 1000} s or only on a retried send; the broker was healthy again ${((recoveredAt - injectedAt) / 1000).toFixed(1)} s after the kill; "after" = clicks sent from ${options.settleMs / 1000} s after that`,
+        ],
+      );
+    } finally {
+      await load.stop();
+    }
   } finally {
     await consumers.stop();
     await producer.disconnect();

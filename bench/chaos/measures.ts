@@ -13,6 +13,8 @@ export interface Sample {
   /** From due to answered (or to given up, for a time-out). */
   latencyMs: number;
   outcome: Outcome;
+  /** Why a failed request failed: an error code, a time-out, a retried send. */
+  reason?: string;
 }
 
 export interface Window {
@@ -49,4 +51,16 @@ export function phaseCounts(samples: readonly Sample[], from: number, to: number
   const phase = samples.filter((s) => s.sentAt >= from && s.sentAt < to);
   const count = (outcome: Outcome) => phase.filter((s) => s.outcome === outcome).length;
   return { sent: phase.length, failed: count('failed'), degraded: count('degraded') };
+}
+
+/** Failed samples by reason, most frequent first: "timeout 120, overloaded 3". */
+export function failureReasons(samples: readonly Sample[]): string {
+  const counts = new Map<string, number>();
+  for (const s of samples)
+    if (s.outcome === 'failed')
+      counts.set(s.reason ?? 'unknown', (counts.get(s.reason ?? 'unknown') ?? 0) + 1);
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([reason, count]) => `${reason} ${count}`)
+    .join(', ');
 }

@@ -20,11 +20,12 @@ export function requestLoad(nc: NatsConnection, options: RequestLoadOptions): Ru
       const reply = await nc.request(options.subject, body, { timeout: options.timeoutMs });
       const answer = JSON.parse(reply.string()) as RecommendResponse;
       const latencyMs = performance.now() - due;
-      if (!answer.ok) return { sentAt: due, latencyMs, outcome: 'failed' };
+      if (!answer.ok) return { sentAt: due, latencyMs, outcome: 'failed', reason: answer.error.code };
       return { sentAt: due, latencyMs, outcome: answer.degraded ? 'degraded' : 'ok' };
-    } catch {
+    } catch (error) {
       // No responder, a time-out or a closed connection: the caller got no slate.
-      return { sentAt: due, latencyMs: performance.now() - due, outcome: 'failed' };
+      const reason = (error as { code?: string }).code ?? (error as Error).message;
+      return { sentAt: due, latencyMs: performance.now() - due, outcome: 'failed', reason: `nats ${reason}` };
     }
   });
 }

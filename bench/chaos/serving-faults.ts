@@ -173,28 +173,32 @@ async function underLoad(
       timeoutMs: options.timeoutMs,
       users: publishedData.userCount,
     });
-    await sleep(options.leadMs);
-    const injectedAt = performance.now();
-    options.log(`${fault}: ${injection.words.split(',')[0]} after ${load.started()} requests`);
-    injection.inject(server);
-    await sleep(options.downMs);
-    await injection.recover(server);
-    const recoveredAt = performance.now();
-    options.log(`${fault}: healthy again after ${((recoveredAt - injectedAt) / 1000).toFixed(1)} s`);
-    await sleep(options.afterMs);
-    const stoppedAt = performance.now();
-    const samples = await load.stop();
-    if (serve.exitCode !== null) throw new Error(`cairn serve exited (${serve.exitCode}) during the fault`);
-    return measuredReport(
-      fault,
-      `${options.rate} recommend req/s over NATS, ${samples.length} requests; ${injection.words} after ${(options.downMs / 1000).toFixed(0)} s`,
-      samples,
-      { injectedAt, recoveredAt, stoppedAt, settleMs: options.settleMs },
-      undefined,
-      [
-        `the server was healthy again ${((recoveredAt - injectedAt) / 1000).toFixed(1)} s after the fault; "after" = requests sent from ${options.settleMs / 1000} s after that; a request fails when not answered ok within ${options.timeoutMs} ms`,
-      ],
-    );
+    try {
+      await sleep(options.leadMs);
+      const injectedAt = performance.now();
+      options.log(`${fault}: ${injection.words.split(',')[0]} after ${load.started()} requests`);
+      injection.inject(server);
+      await sleep(options.downMs);
+      await injection.recover(server);
+      const recoveredAt = performance.now();
+      options.log(`${fault}: healthy again after ${((recoveredAt - injectedAt) / 1000).toFixed(1)} s`);
+      await sleep(options.afterMs);
+      const stoppedAt = performance.now();
+      const samples = await load.stop();
+      if (serve.exitCode !== null) throw new Error(`cairn serve exited (${serve.exitCode}) during the fault`);
+      return measuredReport(
+        fault,
+        `${options.rate} recommend req/s over NATS, ${samples.length} requests; ${injection.words} after ${(options.downMs / 1000).toFixed(0)} s`,
+        samples,
+        { injectedAt, recoveredAt, stoppedAt, settleMs: options.settleMs },
+        undefined,
+        [
+          `the server was healthy again ${((recoveredAt - injectedAt) / 1000).toFixed(1)} s after the fault; "after" = requests sent from ${options.settleMs / 1000} s after that; a request fails when not answered ok within ${options.timeoutMs} ms`,
+        ],
+      );
+    } finally {
+      await load.stop();
+    }
   } finally {
     await stopServing(settings, serve, replica);
     await nc.close();
