@@ -18,6 +18,7 @@ import { InteractionStore } from '../services/store/interaction-store';
 import { rebuildStore } from '../services/store/rebuild';
 import { temporalConfig } from '../temporal.config';
 import { abCommand } from './ab';
+import { chaosCommand } from './chaos';
 import { runConsume } from './consumers';
 import { deadLetterCommand } from './deadletter';
 import { runDemo } from './demo';
@@ -171,6 +172,7 @@ Runs the store projector (consumer group cairn-store: users, catalog, interactio
   deadLetterCommand,
   evaluatePolicyCommand,
   abCommand,
+  chaosCommand,
   emailCommand,
   {
     name: 'worker',
