@@ -161,7 +161,7 @@ describe('email slates', () => {
     }
   });
 
-  it('an active segment holds the users seen within its days of the newest interaction; a list gets exactly its users, one the release does not know included', async () => {
+  it('an active segment holds the users seen within its days of the newest interaction; a list gets exactly its users, one the release does not know included', async (t) => {
     const days = 3;
     const newest = Math.max(...synthetic.interactions.map((i) => i.occurredAt));
     const active = new Set(
@@ -185,6 +185,10 @@ describe('email slates', () => {
     const slates = await slatesOnTopic(settings);
     const usersOf = (campaign: string) => slates.filter((s) => s.campaign === campaign).map((s) => s.userId);
     assert.deepEqual(usersOf('active').sort(), [...active].sort());
+    const times = slates.filter((s) => s.campaign === 'active').map((s) => s.composedAt);
+    t.diagnostic(
+      `${times.length} active users' slates composed within ${Math.max(...times) - Math.min(...times)} ms (first to last, batches of 50)`,
+    );
     assert.deepEqual(new Set(usersOf('listed')), new Set(listed));
     const cold = slates.find((s) => s.userId === 'not-in-the-release');
     assert.equal(cold?.items.length, 5, 'a user the release does not know gets a cold-start slate');
