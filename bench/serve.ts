@@ -1,9 +1,11 @@
 /**
  * `cairn bench serve`: open-loop load over NATS against a `cairn serve` process answering from
- * a release trained on MovieLens 100K, at fixed rates, with a realistic mix (60% known users,
- * 30% known users with recent items, 10% new users). The same load against a trivial responder
- * on the same NATS server is the floor: what NATS and the client cost on this machine.
- * Runs in a scratch namespace (its own store, topics, indexes, registry) and removes it.
+ * a release trained on MovieLens 100K (or a synthetic catalog of a million items searched in
+ * Elasticsearch), at fixed rates, with a realistic mix (60% known users, 30% known users with
+ * recent items, 10% new users). The same load against a trivial responder on the same NATS
+ * server is the floor: what NATS and the client cost on this machine. MovieLens runs in a
+ * scratch namespace (its own store, topics, indexes, registry) and removes it; the synthetic
+ * catalog's namespace is kept (bench/data/synthetic-release.ts).
  */
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -21,10 +23,14 @@ import { mulberry32 } from '../services/models/random';
 import { retrainInput } from '../services/orchestration/schedules';
 import { temporalClient } from '../services/orchestration/temporal';
 import { InteractionStore } from '../services/store/interaction-store';
+import { syntheticServingCatalog } from './data/synthetic-release';
 
 export interface ServeBenchOptions {
   rates: number[];
   seconds: number;
+  /** `movielens`: ML-100K retrained in a scratch namespace; `synthetic`: `items` clustered items, kept between runs. */
+  catalog: 'movielens' | 'synthetic';
+  items: number;
   log: (line: string) => void;
 }
 
@@ -37,6 +43,8 @@ export interface LoadFigures {
   p99: number;
   max: number;
   errors: number;
+  /** Error replies by their code (`overloaded`, …); `transport` for requests that failed otherwise. */
+  errorCodes: Record<string, number>;
   timeouts: number;
   degraded: number;
   stages?: Record<keyof StageTimings, { mean: number; p99: number }>;
@@ -44,28 +52,25 @@ export interface LoadFigures {
 
 const requestTimeoutMs = 2_000;
 
+interface ServedCatalog {
+  settings: CairnSettings;
+  users: string[];
+  items: string[];
+  cleanup(): Promise<void>;
+}
+
 export async function benchServe(options: ServeBenchOptions): Promise<LoadFigures[]> {
-  const settings = await scratchNamespace('bench');
+  const catalog =
+    options.catalog === 'synthetic'
+      ? await syntheticServingCatalog(options.items, options.log)
+      : await movieLensCatalog(options.log);
+  const { settings, users, items } = catalog;
   const nc = await natsConnection(settings);
   let server: ChildProcess | undefined;
   try {
-    options.log(
-      'setting up: MovieLens 100K into a scratch store and the log, retrain (iALS, backfill, promote)',
-    );
-    const { users, items } = await loadMovieLensNamespace(settings);
-    const client = await temporalClient(settings);
-    await runPipelineWorker(
-      settings,
-      client.workflow.execute('retrain', {
-        taskQueue: settings.pipelineTaskQueue,
-        workflowId: `${settings.prefix}retrain`,
-        workflowExecutionTimeout: '15 minutes',
-        args: [retrainInput(settings, {})],
-      }),
-    );
-    await client.connection.close();
     server = spawnCairn(settings, ['serve', '--replica', 'bench']);
-    await untilAnswering(nc, settings);
+    // A 1M-item release takes minutes to download and lay out in memory.
+    await untilAnswering(nc, settings, options.catalog === 'synthetic' ? 900_000 : 120_000);
     const floorSubject = `${settings.recommendSubject}.floor`;
     const floor = nc.subscribe(floorSubject, {
       callback: (_error, message) => {
@@ -101,7 +106,30 @@ export async function benchServe(options: ServeBenchOptions): Promise<LoadFigure
       await exited(server);
     }
     await nc.close();
+    await catalog.cleanup();
+  }
+}
+
+async function movieLensCatalog(log: (line: string) => void): Promise<ServedCatalog> {
+  const settings = await scratchNamespace('bench');
+  try {
+    log('setting up: MovieLens 100K into a scratch store and the log, retrain (iALS, backfill, promote)');
+    const { users, items } = await loadMovieLensNamespace(settings);
+    const client = await temporalClient(settings);
+    await runPipelineWorker(
+      settings,
+      client.workflow.execute('retrain', {
+        taskQueue: settings.pipelineTaskQueue,
+        workflowId: `${settings.prefix}retrain`,
+        workflowExecutionTimeout: '15 minutes',
+        args: [retrainInput(settings, {})],
+      }),
+    );
+    await client.connection.close();
+    return { settings, users, items, cleanup: () => settings.cleanup() };
+  } catch (error) {
     await settings.cleanup();
+    throw error;
   }
 }
 
@@ -133,8 +161,12 @@ export async function loadMovieLensNamespace(
   return { users: data.users.map((u) => u.user), items: data.items.map((i) => i.item) };
 }
 
-async function untilAnswering(nc: NatsConnection, settings: CairnSettings): Promise<void> {
-  const deadline = Date.now() + 120_000;
+async function untilAnswering(
+  nc: NatsConnection,
+  settings: CairnSettings,
+  withinMs = 120_000,
+): Promise<void> {
+  const deadline = Date.now() + withinMs;
   for (;;) {
     try {
       const reply = JSON.parse(
@@ -144,7 +176,7 @@ async function untilAnswering(nc: NatsConnection, settings: CairnSettings): Prom
     } catch {
       // not subscribed yet
     }
-    if (Date.now() > deadline) throw new Error('cairn serve did not answer within 120 s');
+    if (Date.now() > deadline) throw new Error(`cairn serve did not answer within ${withinMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
@@ -160,8 +192,16 @@ async function openLoop(
 ): Promise<LoadFigures> {
   const total = Math.round(rate * seconds);
   const latencies: number[] = [];
-  const stages = new Map<keyof StageTimings, number[]>();
+  // One preallocated column per stage: the load generator shares the server's cores, so
+  // recording a reply must cost O(1), never a copy of what was recorded before.
+  const stages = new Map<keyof StageTimings, Float64Array>();
+  let timed = 0;
   let errors = 0;
+  const errorCodes: Record<string, number> = {};
+  const countError = (code: string) => {
+    errors++;
+    errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+  };
   let timeouts = 0;
   let degraded = 0;
   const pending: Promise<void>[] = [];
@@ -177,16 +217,23 @@ async function openLoop(
           // Measured from when the request was due: a late send is the server's delay too.
           latencies.push(performance.now() - due);
           const answer = JSON.parse(reply.string()) as RecommendResponse;
-          if (!answer.ok) errors++;
+          if (!answer.ok) countError(answer.error.code);
           else if (answer.timings !== undefined) {
             if (answer.degraded) degraded++;
-            for (const [stage, ms] of Object.entries(answer.timings) as [keyof StageTimings, number][])
-              stages.set(stage, [...(stages.get(stage) ?? []), ms]);
+            for (const [stage, ms] of Object.entries(answer.timings) as [keyof StageTimings, number][]) {
+              let column = stages.get(stage);
+              if (column === undefined) {
+                column = new Float64Array(total).fill(Number.NaN);
+                stages.set(stage, column);
+              }
+              column[timed] = ms;
+            }
+            timed++;
           }
         },
         (error: Error) => {
           if (/timeout/i.test(error.message)) timeouts++;
-          else errors++;
+          else countError('transport');
         },
       ),
     );
@@ -195,7 +242,7 @@ async function openLoop(
   latencies.sort((a, b) => a - b);
   const q = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
-  const sortedStage = (xs: number[]) => xs.sort((a, b) => a - b);
+  const sortedStage = (xs: Float64Array) => xs.subarray(0, timed).sort();
   return {
     target,
     rate,
@@ -205,6 +252,7 @@ async function openLoop(
     p99: q(0.99),
     max: latencies.at(-1) ?? Number.NaN,
     errors,
+    errorCodes,
     timeouts,
     degraded,
     stages:
@@ -234,6 +282,14 @@ export function formatServeBench(figures: LoadFigures[]): string[] {
       `${f.target.padEnd(12)}${String(f.rate).padStart(6)}${String(f.sent).padStart(7)}${ms(f.p50)}${ms(f.p95)}${ms(f.p99)}${ms(f.max)}${String(f.errors).padStart(8)}${String(f.timeouts).padStart(10)}${String(f.degraded).padStart(10)}${ratio.padStart(11)}`,
     );
   }
+  const withErrors = figures.filter((f) => f.errors > 0);
+  if (withErrors.length > 0) lines.push('', 'errors by code:');
+  for (const f of withErrors)
+    lines.push(
+      `  ${f.target.padEnd(12)}${String(f.rate).padStart(6)} rps  ${Object.entries(f.errorCodes)
+        .map(([code, n]) => `${code} ${n}`)
+        .join('   ')}`,
+    );
   lines.push('', 'per stage in cairn serve (ms, mean / p99):');
   for (const f of figures) {
     if (f.stages === undefined) continue;

@@ -388,7 +388,7 @@ within a second. Every slate goes to cairn.impressions.v1. SIGINT/SIGTERM drain 
     summary: 'run a benchmark on the real servers and print its figures',
     help: `cairn bench ingest [--dataset movielens|synthetic] [--events N] [--partitions P[,P…]]
 cairn bench backfill [--items N] [--dims D]
-cairn bench serve [--rates R[,R…]] [--seconds S]
+cairn bench serve [--rates R[,R…]] [--seconds S] [--catalog movielens|synthetic] [--items N]
 cairn bench session
 cairn bench agreement
 cairn bench click [--clicks N] [--rate R] [--seconds S]
@@ -401,6 +401,11 @@ cairn bench cold-users
   backfill  the embedding backfill workflow on a synthetic catalog of clustered vectors
           (default 1,000,000 items × 64 dims): documents/s, total time, index size, and
           kNN recall@100 against exact search.
+  serve   open-loop load over NATS on a 'cairn serve' process and on a trivial responder (the
+          floor) at each rate: latency quantiles, errors by code, per-stage timings. --catalog
+          movielens (default) retrains ML-100K in a scratch namespace; --catalog synthetic serves
+          --items clustered items (default 1,000,000) from Elasticsearch kNN, in a namespace kept
+          between runs because its index takes long to build.
   click   click-to-effect: a click produced to Kafka until a recommend call reflects it, at N
           clicks/s (default 50) alongside R requests/s (default 200), for S seconds (default 30).
   agreement  NDCG@10 of the pipeline offline ('cairn eval --pipeline' code, the release's iALS
@@ -416,6 +421,7 @@ cairn bench cold-users
       dims: { type: 'string' },
       rates: { type: 'string' },
       seconds: { type: 'string' },
+      catalog: { type: 'string' },
       clicks: { type: 'string' },
       rate: { type: 'string' },
     },
@@ -425,16 +431,28 @@ cairn bench cold-users
           .split(',')
           .map(Number);
         const seconds = Number(values.seconds ?? 60);
+        const catalog = String(values.catalog ?? 'movielens');
+        const items = Number(values.items ?? 1_000_000);
         if (
           rates.some((r) => !Number.isFinite(r) || r <= 0 || r > 10_000) ||
-          !(seconds > 0 && seconds <= 3600)
+          !(seconds > 0 && seconds <= 3600) ||
+          (catalog !== 'movielens' && catalog !== 'synthetic') ||
+          !(Number.isInteger(items) && items >= 100 && items <= 5_000_000)
         ) {
-          console.error('cairn bench serve: --rates a list of 1..10000 requests/s, --seconds 1..3600');
+          console.error(
+            'cairn bench serve: --rates a list of 1..10000 requests/s, --seconds 1..3600, --catalog movielens|synthetic, --items 100..5000000',
+          );
           return 2;
         }
         const command = `command: cairn bench serve ${process.argv.slice(4).join(' ')}`.trim();
         console.log(command);
-        const figures = await benchServe({ rates, seconds, log: (line) => console.log(`  ${line}`) });
+        const figures = await benchServe({
+          rates,
+          seconds,
+          catalog,
+          items,
+          log: (line) => console.log(`  ${line}`),
+        });
         console.log(command);
         for (const line of formatServeBench(figures)) console.log(line);
         return 0;
