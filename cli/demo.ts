@@ -30,6 +30,7 @@ import { splitInteractions } from '../services/evaluation/splits';
 import { eventProducer, kafkaClient } from '../services/events/kafka';
 import { ensureTopics, topicNames } from '../services/events/topics';
 import { ExplorationBudget } from '../services/lifecycle/exploration-budget';
+import { terminateLifecycles } from '../services/lifecycle/lifecycle-cleanup';
 import { CatalogLifecycles, CountSignaller } from '../services/lifecycle/lifecycle-consumers';
 import {
   explorationBucket,
@@ -610,6 +611,11 @@ async function mainJob(
       sessions?.close(),
       budget.close(),
     ]);
+    // Nothing drives the demo's lifecycles once it has ended; --keep-stack keeps them to inspect.
+    if (!options.keepStack)
+      console.log(
+        `ended ${await terminateLifecycles(temporal, settings.pipelineTaskQueue, 'demo ended')} item lifecycles of the demo's namespace`,
+      );
     await temporal.connection.close();
   }
 
