@@ -7,6 +7,7 @@ import {
   elasticsearchKilled,
   natsRestarted,
   servingFaultDefaults,
+  temporalRestarted,
 } from './serving-faults';
 
 export interface Fault {
@@ -35,6 +36,11 @@ export const faults: Fault[] = [
     name: 'nats-restart',
     what: "cairn serve's private NATS server SIGKILLed and restarted after 2 s",
     run: (log) => natsRestarted({ ...servingFaultDefaults, downMs: 2_000, log }),
+  },
+  {
+    name: 'temporal-restart',
+    what: "cairn serve's private Temporal server SIGKILLed and restarted after 5 s",
+    run: (log) => temporalRestarted({ ...servingFaultDefaults, downMs: 5_000, log }),
   },
   {
     name: 'consumer-commit',

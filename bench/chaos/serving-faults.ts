@@ -43,12 +43,13 @@ export interface ServingFaultOptions {
 }
 
 export const servingFaultDefaults: Omit<ServingFaultOptions, 'log'> = {
-  rate: 50,
+  // Low enough that the replica keeps up on the shared 2-core machine, so that what fails is the fault's doing.
+  rate: 20,
   timeoutMs: 2_000,
   leadMs: 5_000,
   downMs: 10_000,
-  afterMs: 20_000,
-  settleMs: 10_000,
+  afterMs: 15_000,
+  settleMs: 5_000,
 };
 
 /** How the fault is done to the server, and undone. */
@@ -81,6 +82,10 @@ export const elasticsearchFrozen = (options: ServingFaultOptions) =>
   servingFault('es-frozen', 'elasticsearch', frozen, options);
 
 /** NATS restarted: the replica and the caller reconnect; errors only while it is down. */
+/** Temporal restarted (its state on disk): the serving workflow runs on, and requests never needed it. */
+export const temporalRestarted = (options: ServingFaultOptions) =>
+  servingFault('temporal-restart', 'temporal', killed, options);
+
 export const natsRestarted = (options: ServingFaultOptions) =>
   servingFault('nats-restart', 'nats', killed, options);
 
@@ -186,6 +191,7 @@ async function underLoad(
       const stoppedAt = performance.now();
       const samples = await load.stop();
       if (serve.exitCode !== null) throw new Error(`cairn serve exited (${serve.exitCode}) during the fault`);
+      const workflow = await servingWorkflowState(settings, replica);
       return measuredReport(
         fault,
         `${options.rate} recommend req/s over NATS, ${samples.length} requests; ${injection.words} after ${(options.downMs / 1000).toFixed(0)} s`,
@@ -194,6 +200,7 @@ async function underLoad(
         undefined,
         [
           `the server was healthy again ${((recoveredAt - injectedAt) / 1000).toFixed(1)} s after the fault; "after" = requests sent from ${options.settleMs / 1000} s after that; a request fails when not answered ok within ${options.timeoutMs} ms`,
+          `afterwards the ${workflow}`,
         ],
       );
     } finally {
@@ -223,6 +230,19 @@ async function untilServing(
     },
     { what: 'cairn serve to answer', timeoutMs: 120_000, pollMs: 500 },
   );
+}
+
+/** The serving workflow's status and its serving activity's attempt, in words. */
+async function servingWorkflowState(settings: ScratchSettings, replica: string): Promise<string> {
+  const client = await temporalClient(settings);
+  try {
+    const handle = client.workflow.getHandle(servingIdentity(settings, replica).workflowId);
+    const description = await handle.describe();
+    const attempts = (description.raw.pendingActivities ?? []).map((a) => a.attempt ?? 1);
+    return `serving workflow is ${description.status.name}, its serving activity on attempt ${attempts.join(', ') || 'none'}`;
+  } finally {
+    await client.connection.close();
+  }
 }
 
 /** SIGTERM drains the replica; its serving workflow would then start the next lifetime, so it is ended. */
