@@ -4,7 +4,7 @@
  */
 
 import type { EventAudit } from './event-audit';
-import { failureReasons, latencyQuantile, phaseCounts, type Sample, windowOf } from './measures';
+import { latencyQuantile, phaseCounts, reasons, type Sample, windowOf } from './measures';
 
 export interface Timeline {
   /** On the performance clock: the fault injected, the server healthy again, the load stopped. */
@@ -44,6 +44,16 @@ export function measuredReport(
   const failed = windowOf(samples, 'failed');
   const degraded = windowOf(samples, 'degraded');
   const afterFrom = timeline.recoveredAt + timeline.settleMs;
+  const before = phaseCounts(samples, Number.NEGATIVE_INFINITY, timeline.injectedAt);
+  const afterPhase = phaseCounts(samples, afterFrom, timeline.stoppedAt);
+  const counts = (p: typeof before) => `${p.failed} failed and ${p.degraded} degraded of ${p.sent}`;
+  const why = (phase: string, from: number, to: number, outcome: 'failed' | 'degraded') => {
+    const text = reasons(
+      samples.filter((s) => s.sentAt >= from && s.sentAt < to),
+      outcome,
+    );
+    return text === '' ? [] : [`${outcome} ${phase}, by reason: ${text}`];
+  };
   return {
     fault,
     load,
@@ -54,8 +64,14 @@ export function measuredReport(
     degraded: degraded.count,
     p99DuringMs: latencyQuantile(samples, 0.99, timeline.injectedAt, timeline.recoveredAt),
     p99AfterMs: latencyQuantile(samples, 0.99, afterFrom, timeline.stoppedAt),
-    after: phaseCounts(samples, afterFrom, timeline.stoppedAt),
-    notes: failed.count === 0 ? notes : [...notes, `failed by reason: ${failureReasons(samples)}`],
+    after: afterPhase,
+    notes: [
+      ...notes,
+      `before the fault ${counts(before)}; after recovery ${counts(afterPhase)}`,
+      ...why('overall', Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 'failed'),
+      ...why('overall', Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 'degraded'),
+      ...why('after recovery', afterFrom, timeline.stoppedAt, 'degraded'),
+    ],
   };
 }
 

@@ -13,7 +13,7 @@ export interface Sample {
   /** From due to answered (or to given up, for a time-out). */
   latencyMs: number;
   outcome: Outcome;
-  /** Why a failed request failed: an error code, a time-out, a retried send. */
+  /** Why a request failed or was degraded: an error code, a time-out, a retried send, a search failure. */
   reason?: string;
 }
 
@@ -53,11 +53,11 @@ export function phaseCounts(samples: readonly Sample[], from: number, to: number
   return { sent: phase.length, failed: count('failed'), degraded: count('degraded') };
 }
 
-/** Failed samples by reason, most frequent first: "timeout 120, overloaded 3". */
-export function failureReasons(samples: readonly Sample[]): string {
+/** Samples of an outcome by reason, most frequent first: "timeout 120, overloaded 3". */
+export function reasons(samples: readonly Sample[], outcome: Outcome): string {
   const counts = new Map<string, number>();
   for (const s of samples)
-    if (s.outcome === 'failed')
+    if (s.outcome === outcome)
       counts.set(s.reason ?? 'unknown', (counts.get(s.reason ?? 'unknown') ?? 0) + 1);
   return [...counts]
     .sort((a, b) => b[1] - a[1])

@@ -95,7 +95,7 @@ export const natsRestarted = (options: ServingFaultOptions) =>
  */
 const servingConfig: ServingConfigInput = {
   search: 'elasticsearch',
-  searchBudgetMs: 500,
+  searchBudgetMs: 1_000,
   searchCooldownMs: 2_000,
   deadlineMs: 1_500,
 };
