@@ -5,9 +5,12 @@
  * producer does), so the ids acknowledged are exactly what the store must end up holding, once
  * each.
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer } from 'kafkajs';
 import type { Interaction } from '../../schemas/events';
+import { syntheticItems, syntheticUsers } from '../../services/data/synthetic';
+import type { TopicSet } from '../../services/events/topics';
 import { fixedRate, type RunningLoad } from './fixed-rate';
 import type { Sample } from './measures';
 
@@ -91,4 +94,48 @@ export function clickLoad(producer: Producer, options: ClickLoadOptions): ClickL
       }),
   );
   return { ...load, acknowledged };
+}
+
+const entities = { seed: 3, itemCount: 50, userCount: 20 };
+
+export interface ClickEntities {
+  users: string[];
+  items: string[];
+}
+
+/** The users and items the clicks are about, on the log first so that the store accepts the clicks. */
+export async function publishClickEntities(producer: Producer, topics: TopicSet): Promise<ClickEntities> {
+  const users = [...syntheticUsers(entities)];
+  const items = [...syntheticItems(entities)];
+  await producer.send({
+    topic: topics.users,
+    acks: -1,
+    messages: users.map((e) => ({ key: e.userId, value: JSON.stringify(e) })),
+  });
+  await producer.send({
+    topic: topics.catalog,
+    acks: -1,
+    messages: items.map((e) => ({ key: e.itemId, value: JSON.stringify(e) })),
+  });
+  return { users: users.map((u) => u.userId), items: items.map((i) => i.itemId) };
+}
+
+/** A click is late after 2 s: the producer's caller would notice that stall. */
+export const clickBudgetMs = 2_000;
+
+/** Clicks about the published entities at `rate`, with fresh ids. */
+export function clicksAbout(
+  producer: Producer,
+  topics: TopicSet,
+  rate: number,
+  about: ClickEntities,
+): ClickLoad {
+  return clickLoad(producer, {
+    topic: topics.interactions,
+    rate,
+    runId: randomUUID(),
+    ...about,
+    budgetMs: clickBudgetMs,
+    giveUpMs: 180_000,
+  });
 }

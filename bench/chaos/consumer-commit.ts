@@ -7,36 +7,26 @@
  * counted twice.
  */
 import type { ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { watch } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
 import { exited, spawnCairn } from '../../services/config/cairn-process';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
-import { syntheticItems, syntheticUsers } from '../../services/data/synthetic';
 import { eventProducer, kafkaClient } from '../../services/events/kafka';
 import { waitForStore } from '../../services/events/store-progress';
 import { InteractionStore } from '../../services/store/interaction-store';
-import { clickLoad } from './click-load';
+import { clicksAbout, publishClickEntities } from './click-load';
 import { auditStore } from './event-audit';
-import { type FaultReport, measuredReport } from './fault-report';
+import { type FaultReport, type LoadOptions, measuredReport } from './fault-report';
 import { waitFor } from './wait';
 
-export interface ConsumerCommitOptions {
-  rate: number;
-  leadMs: number;
-  afterMs: number;
-  log: (line: string) => void;
-}
+export type ConsumerCommitOptions = LoadOptions;
 
 export const consumerCommitDefaults: Omit<ConsumerCommitOptions, 'log'> = {
   rate: 100,
   leadMs: 5_000,
   afterMs: 10_000,
 };
-
-const entities = { seed: 3, itemCount: 50, userCount: 20 };
-const clickBudgetMs = 2_000;
 
 export async function consumerCommitFault(options: ConsumerCommitOptions): Promise<FaultReport> {
   const settings = await scratchNamespace('chaos');
@@ -57,29 +47,10 @@ async function killBetweenCommits(
   await producer.connect();
   let consume: ChildProcess | undefined;
   try {
-    const users = [...syntheticUsers(entities)];
-    const items = [...syntheticItems(entities)];
-    await producer.send({
-      topic: settings.topics.users,
-      acks: -1,
-      messages: users.map((e) => ({ key: e.userId, value: JSON.stringify(e) })),
-    });
-    await producer.send({
-      topic: settings.topics.catalog,
-      acks: -1,
-      messages: items.map((e) => ({ key: e.itemId, value: JSON.stringify(e) })),
-    });
+    const about = await publishClickEntities(producer, settings.topics);
     consume = spawnCairn(settings, ['consume']);
     await caughtUp(admin, settings, 'the store to hold the users and items');
-    const load = clickLoad(producer, {
-      topic: settings.topics.interactions,
-      rate: options.rate,
-      runId: randomUUID(),
-      users: users.map((u) => u.userId),
-      items: items.map((i) => i.itemId),
-      budgetMs: clickBudgetMs,
-      giveUpMs: 180_000,
-    });
+    const load = clicksAbout(producer, settings.topics, options.rate, about);
     try {
       await sleep(options.leadMs / 2);
       const earlier = await committedOffsets(admin, settings);

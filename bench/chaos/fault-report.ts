@@ -6,6 +6,14 @@
 import type { EventAudit } from './event-audit';
 import { latencyQuantile, phaseCounts, reasons, type Sample, windowOf } from './measures';
 
+/** What every fault is given: its load's rate, how long it runs before and after the fault, a log. */
+export interface LoadOptions {
+  rate: number;
+  leadMs: number;
+  afterMs: number;
+  log: (line: string) => void;
+}
+
 export interface Timeline {
   /** On the performance clock: the fault injected, the server healthy again, the load stopped. */
   injectedAt: number;

@@ -3,28 +3,22 @@
  * projector consumes them. Private broker; the projector runs in this process. Every click the
  * broker acknowledged must be in the store exactly once.
  */
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startConsumers } from '../../cli/consumers';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
-import { syntheticItems, syntheticUsers } from '../../services/data/synthetic';
 import { eventProducer, kafkaClient } from '../../services/events/kafka';
 import { logEnd } from '../../services/events/store-projector';
-import { clickLoad } from './click-load';
+import { clickBudgetMs, clicksAbout, publishClickEntities } from './click-load';
 import { auditStore } from './event-audit';
-import { type FaultReport, measuredReport } from './fault-report';
+import { type FaultReport, type LoadOptions, measuredReport } from './fault-report';
 import { startPrivateStack } from './private-stack';
 import { waitFor } from './wait';
 
-export interface KafkaClicksOptions {
-  rate: number;
-  /** Load before the kill, broker down, and load after it is healthy again. */
-  leadMs: number;
+export interface KafkaClicksOptions extends LoadOptions {
+  /** How long the broker stays down before it is started again. */
   downMs: number;
-  afterMs: number;
   /** "After" is the clicks sent from this long after the broker is healthy again. */
   settleMs: number;
-  log: (line: string) => void;
 }
 
 export const kafkaClicksDefaults: Omit<KafkaClicksOptions, 'log'> = {
@@ -36,9 +30,6 @@ export const kafkaClicksDefaults: Omit<KafkaClicksOptions, 'log'> = {
   afterMs: 20_000,
   settleMs: 10_000,
 };
-
-const entities = { seed: 3, itemCount: 50, userCount: 20 };
-const clickBudgetMs = 2_000;
 
 export async function kafkaClicksFault(options: KafkaClicksOptions): Promise<FaultReport> {
   options.log('kafka: starting a private broker');
@@ -74,37 +65,19 @@ async function clicksThroughCrash(
       ),
     { what: 'the leaders of the scratch topics', timeoutMs: 30_000, pollMs: 250 },
   );
-  const users = [...syntheticUsers(entities)];
-  const items = [...syntheticItems(entities)];
-  await producer.send({
-    topic: settings.topics.users,
-    acks: -1,
-    messages: users.map((e) => ({ key: e.userId, value: JSON.stringify(e) })),
-  });
-  await producer.send({
-    topic: settings.topics.catalog,
-    acks: -1,
-    messages: items.map((e) => ({ key: e.itemId, value: JSON.stringify(e) })),
-  });
+  const about = await publishClickEntities(producer, settings.topics);
   const consumers = await startConsumers(settings);
   try {
     await waitFor(
       () =>
-        consumers.store.counts().items === items.length && consumers.store.counts().users === users.length,
+        consumers.store.counts().items === about.items.length &&
+        consumers.store.counts().users === about.users.length,
       {
         what: 'the store to hold the users and items',
         timeoutMs: 60_000,
       },
     );
-    const load = clickLoad(producer, {
-      topic: settings.topics.interactions,
-      rate: options.rate,
-      runId: randomUUID(),
-      users: users.map((u) => u.userId),
-      items: items.map((i) => i.itemId),
-      budgetMs: clickBudgetMs,
-      giveUpMs: 180_000,
-    });
+    const load = clicksAbout(producer, settings.topics, options.rate, about);
     try {
       await sleep(options.leadMs);
       const injectedAt = performance.now();

@@ -24,22 +24,18 @@ import { readRelease } from '../../services/serving/release-loader';
 import type { ServingConfigInput } from '../../services/serving/serving-config';
 import { retrievalFamily } from '../../services/training/families';
 import { publishedData, publishedNamespace } from '../data/published-release';
-import { type FaultReport, measuredReport } from './fault-report';
+import { type FaultReport, type LoadOptions, measuredReport } from './fault-report';
 import { type PrivateServer, startPrivateStack } from './private-stack';
 import { requestLoad } from './request-load';
 import { waitFor } from './wait';
 
-export interface ServingFaultOptions {
-  rate: number;
+export interface ServingFaultOptions extends LoadOptions {
   /** The caller's budget: a request not answered within it failed. */
   timeoutMs: number;
-  /** Load before the fault, how long the server stays down, and load after it is healthy again. */
-  leadMs: number;
+  /** How long the server stays down (killed) or hung (frozen). */
   downMs: number;
-  afterMs: number;
   /** "After" is the requests sent from this long after the server is healthy again. */
   settleMs: number;
-  log: (line: string) => void;
 }
 
 export const servingFaultDefaults: Omit<ServingFaultOptions, 'log'> = {
