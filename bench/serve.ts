@@ -8,21 +8,14 @@
  * catalog's namespace is kept (bench/data/synthetic-release.ts).
  */
 import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { runPipelineWorker } from '../cli/worker';
 import type { RecommendResponse, StageTimings } from '../schemas/recommend';
 import { exited, spawnCairn } from '../services/config/cairn-process';
 import type { CairnSettings } from '../services/config/environment';
 import { natsConnection } from '../services/config/nats-connection';
-import { type ScratchSettings, scratchNamespace } from '../services/config/scratch-namespace';
-import { loadMovieLens } from '../services/data/movielens';
-import { itemCreated, ratingInteraction, userCreated } from '../services/data/movielens-events';
-import { eventProducer, kafkaClient } from '../services/events/kafka';
+import { scratchNamespace } from '../services/config/scratch-namespace';
 import { mulberry32 } from '../services/models/random';
-import { retrainInput } from '../services/orchestration/schedules';
-import { temporalClient } from '../services/orchestration/temporal';
-import { InteractionStore } from '../services/store/interaction-store';
+import { promotedMovieLensNamespace } from './data/movielens-release';
 import { syntheticServingCatalog } from './data/synthetic-release';
 
 export interface ServeBenchOptions {
@@ -114,18 +107,7 @@ async function movieLensCatalog(log: (line: string) => void): Promise<ServedCata
   const settings = await scratchNamespace('bench');
   try {
     log('setting up: MovieLens 100K into a scratch store and the log, retrain (iALS, backfill, promote)');
-    const { users, items } = await loadMovieLensNamespace(settings);
-    const client = await temporalClient(settings);
-    await runPipelineWorker(
-      settings,
-      client.workflow.execute('retrain', {
-        taskQueue: settings.pipelineTaskQueue,
-        workflowId: `${settings.prefix}retrain`,
-        workflowExecutionTimeout: '15 minutes',
-        args: [retrainInput(settings, {})],
-      }),
-    );
-    await client.connection.close();
+    const { users, items } = await promotedMovieLensNamespace(settings);
     return { settings, users, items, cleanup: () => settings.cleanup() };
   } catch (error) {
     await settings.cleanup();
@@ -133,35 +115,7 @@ async function movieLensCatalog(log: (line: string) => void): Promise<ServedCata
   }
 }
 
-/** Users, items and ratings into the namespace's store; users and items also onto the log for serving. */
-export async function loadMovieLensNamespace(
-  settings: ScratchSettings,
-): Promise<{ users: string[]; items: string[] }> {
-  const data = await loadMovieLens(join(settings.cacheDir, 'data', 'ml-100k'));
-  const since = data.ratings.reduce((min, r) => Math.min(min, r.timestamp), Number.POSITIVE_INFINITY) * 1000;
-  const users = data.users.map((u) => userCreated(u, since));
-  const items = data.items.map((i) => itemCreated(i, since));
-  const store = await InteractionStore.open(settings.storeDir);
-  for (const event of users) store.apply({ stream: 'users', event });
-  for (const event of items) store.apply({ stream: 'catalog', event });
-  for (const row of data.ratings) store.apply({ stream: 'interactions', event: ratingInteraction(row) });
-  await store.commit({});
-  await store.close();
-  const producer = eventProducer(kafkaClient(settings, 'cairn-bench-serve'));
-  await producer.connect();
-  await producer.send({
-    topic: settings.topics.users,
-    messages: users.map((e) => ({ key: e.userId, value: JSON.stringify(e) })),
-  });
-  await producer.send({
-    topic: settings.topics.catalog,
-    messages: items.map((e) => ({ key: e.itemId, value: JSON.stringify(e) })),
-  });
-  await producer.disconnect();
-  return { users: data.users.map((u) => u.user), items: data.items.map((i) => i.item) };
-}
-
-async function untilAnswering(
+export async function untilAnswering(
   nc: NatsConnection,
   settings: CairnSettings,
   withinMs = 120_000,

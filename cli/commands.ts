@@ -7,6 +7,7 @@ import { benchIngest } from '../bench/ingest';
 import { benchAgreement } from '../bench/online-offline';
 import { benchServe, formatServeBench } from '../bench/serve';
 import { benchSessionSignal } from '../bench/session-signal';
+import { benchSoak, formatSoak } from '../bench/soak';
 import { formatStatus, parseServerNames, stackDown, stackStatus, stackUp } from '../deploy/local/stack';
 import type { CairnSettings } from '../services/config/environment';
 import { fetchMovieLens } from '../services/data/fetch';
@@ -393,6 +394,7 @@ cairn bench session
 cairn bench agreement
 cairn bench click [--clicks N] [--rate R] [--seconds S]
 cairn bench cold-users
+cairn bench soak [--minutes N] [--rate R] [--clicks C]
 
   ingest  events/s end to end: produced to Kafka, consumed by a 'cairn consume' process,
           durable in the interaction store. Runs in a scratch namespace (own topics, groups,
@@ -412,7 +414,12 @@ cairn bench cold-users
           and ranker, temporal protocol of the store) and of the same models served through NATS
           for every test user, exploration off; exits 1 when they differ by more than 2%.
   cold-users  NDCG@10 of users held out of training after replaying their first 0, 1, 3, 5
-          interactions, against global and cohort popularity (ML-100K).`,
+          interactions, against global and cohort popularity (ML-100K).
+  soak    'cairn serve', 'cairn realtime', 'cairn consume' and 'cairn worker' as child processes
+          for N minutes (default 30) under R requests/s (default 100) and C clicks/s (default 20)
+          to Kafka, a retrain started half-way: RSS of each process and p50/p99 per 10 s window;
+          exits 1 when a process's RSS grows by 1 MiB/min or more after the retrain is served,
+          requests fail beyond 0.5%, a click is missing from the store or the release is not served.`,
     options: {
       dataset: { type: 'string' },
       events: { type: 'string' },
@@ -424,6 +431,7 @@ cairn bench cold-users
       catalog: { type: 'string' },
       clicks: { type: 'string' },
       rate: { type: 'string' },
+      minutes: { type: 'string' },
     },
     async run({ settings, positionals, values }) {
       if (positionals[0] === 'serve') {
@@ -476,6 +484,29 @@ cairn bench cold-users
         });
         for (const line of formatClickBench(r)) console.log(line);
         return 0;
+      }
+      if (positionals[0] === 'soak') {
+        const minutes = Number(values.minutes ?? 30);
+        const rate = Number(values.rate ?? 100);
+        const clicksPerSecond = Number(values.clicks ?? 20);
+        if (
+          !(minutes >= 1 && minutes <= 24 * 60) ||
+          ![rate, clicksPerSecond].every((v) => v > 0 && v <= 10_000)
+        ) {
+          console.error(
+            'cairn bench soak: --minutes 1..1440, --rate and --clicks positive numbers up to 10000',
+          );
+          return 2;
+        }
+        console.log(`command: cairn bench soak ${process.argv.slice(4).join(' ')}`.trim());
+        const r = await benchSoak({
+          minutes,
+          rate,
+          clicksPerSecond,
+          log: (line) => console.log(`  ${line}`),
+        });
+        for (const line of formatSoak(r)) console.log(line);
+        return r.passed ? 0 : 1;
       }
       if (positionals[0] === 'cold-users') {
         console.log('command: cairn bench cold-users');

@@ -1,0 +1,589 @@
+/**
+ * `cairn bench soak`: the processes a deployment runs (`cairn serve`, `cairn realtime`,
+ * `cairn consume`, `cairn worker`), each its own child process, under steady open-loop serving
+ * load with clicks produced to Kafka, and a retrain started half-way. Every 10 s it samples each
+ * process's resident memory (its process tree's VmRSS) and the window's latency percentiles.
+ *
+ * Memory is judged on the steady part of the run: from the later of half-time and the moment
+ * serving answered from the retrain's release, to the end. A retrain legitimately grows the
+ * worker (training buffers, WebAssembly memory never shrinks) and a release swap the replica;
+ * a leak is growth that goes on while the load stays the same, which is what that part shows.
+ * The run is extended past `minutes` until serving has answered from the new release for
+ * `settleMs`, so the steady part is never empty.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kvm } from '@nats-io/kv';
+import { servingIdentity } from '../cli/serve';
+import type { RecommendResponse } from '../schemas/recommend';
+import { exited } from '../services/config/cairn-process';
+import { repositoryRoot } from '../services/config/environment';
+import { natsConnection } from '../services/config/nats-connection';
+import { type ScratchSettings, scratchNamespace } from '../services/config/scratch-namespace';
+import { eventProducer, kafkaClient } from '../services/events/kafka';
+import { waitForStore } from '../services/events/store-progress';
+import { explorationBucket } from '../services/lifecycle/lifecycle-names';
+import { mulberry32 } from '../services/models/random';
+import { retrainInput } from '../services/orchestration/schedules';
+import { temporalClient } from '../services/orchestration/temporal';
+import { sessionBucket } from '../services/realtime/realtime-config';
+import { fingerprint } from '../services/store/fingerprint';
+import { InteractionStore } from '../services/store/interaction-store';
+import type { RetrainResult } from '../workflows/retrain';
+import { promotedMovieLensNamespace } from './data/movielens-release';
+import { untilAnswering } from './serve';
+
+export interface SoakOptions {
+  minutes: number;
+  /** Recommend requests per second. */
+  rate: number;
+  clicksPerSecond: number;
+  log: (line: string) => void;
+}
+
+export interface SoakWindow {
+  /** Seconds since the load started, at the window's end. */
+  at: number;
+  /**
+   * Resident MiB per process (its process tree), the lowest and highest of the window's 1 s
+   * samples: garbage waiting for a collection swings RSS by tens of MiB within seconds, so the
+   * floor is what a leak raises.
+   */
+  rssMiB: Record<string, number>;
+  peakMiB: Record<string, number>;
+  sent: number;
+  answered: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  timeouts: number;
+  clicks: number;
+  /** The machine's 1-minute load average at the window's end: every figure here is under it. */
+  load: number;
+  /** The retrieval release most replies of the window came from. */
+  release: string;
+}
+
+export interface ProcessVerdict {
+  process: string;
+  firstMiB: number;
+  peakMiB: number;
+  lastMiB: number;
+  /** Least-squares slope of the windows' RSS floors over the steady part. */
+  slopeMiBPerMinute: number;
+  flat: boolean;
+}
+
+export interface SoakResult {
+  windows: SoakWindow[];
+  /** Seconds since the load started from which memory is judged. */
+  steadyFrom: number;
+  verdicts: ProcessVerdict[];
+  requests: number;
+  errors: number;
+  /** Error replies by their code. */
+  errorCodes: Record<string, number>;
+  timeouts: number;
+  clicksProduced: number;
+  clickSendErrors: number;
+  /** Acknowledged clicks that are not in the store at the end. */
+  clicksMissing: number;
+  retrain: {
+    startedAt: number;
+    finishedAt?: number;
+    promoted?: boolean;
+    reason?: string;
+    from: string;
+    to?: string;
+    /** Seconds since the load started of the first reply from the new release. */
+    pickedUpAt?: number;
+  };
+  memoryFlat: boolean;
+  errorsWithinBound: boolean;
+  /** Ended early by SIGINT/SIGTERM: never a pass. */
+  interrupted: boolean;
+  /** Children that exited before the load stopped, with their exit code or signal. */
+  exitedEarly: string[];
+  passed: boolean;
+}
+
+const windowMs = 10_000;
+const requestTimeoutMs = 2_000;
+/** How long serving must answer from the retrain's release before the run may end. */
+const settleMs = 60_000;
+/** How long past `minutes` the run waits for the retrain to finish and be served. */
+const retrainGraceMs = 20 * 60_000;
+/**
+ * Flat: RSS grows by less than this over the steady part. At 100 requests/s it is 170 bytes per
+ * request; a per-request leak of one reply's JSON (≈2 KiB) would be 12 MiB/min and fail it.
+ */
+export const flatMiBPerMinute = 1;
+/** Failed or timed-out requests and click sends allowed, as a share of what was sent. */
+export const errorShare = 0.005;
+
+const deployment = [
+  { name: 'serve', args: ['serve', '--replica', 'soak'] },
+  { name: 'realtime', args: ['realtime'] },
+  { name: 'consume', args: ['consume'] },
+  { name: 'worker', args: ['worker'] },
+] as const;
+
+interface Child {
+  name: string;
+  process: ChildProcess;
+}
+
+export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
+  const settings = await scratchNamespace('soak');
+  // The children's own state directory: the worker prunes snapshots in it, so never the shared one.
+  const stateDir = await mkdtemp(join(tmpdir(), 'cairn-soak-state-'));
+  const nc = await natsConnection(settings);
+  const client = await temporalClient(settings);
+  const kafka = kafkaClient(settings, 'cairn-bench-soak');
+  const producer = eventProducer(kafka);
+  const children: Child[] = [];
+  const abandon = new AbortController();
+  // Ctrl-C ends the run early but through the same end: children stopped, namespace removed.
+  let interrupted = false;
+  const interrupt = () => {
+    interrupted = true;
+    options.log('interrupted: ending the run (a second signal kills it)');
+  };
+  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+  try {
+    options.log(`setting up in ${settings.prefix}: MovieLens 100K, first retrain (in this process)`);
+    const { users, items } = await promotedMovieLensNamespace(settings);
+    for (const { name, args } of deployment) children.push(spawnDeployed(settings, stateDir, name, args));
+    options.log(`started ${children.map((c) => `${c.name} (pid ${c.process.pid})`).join(', ')}`);
+    await untilAnswering(nc, settings);
+    await producer.connect();
+
+    const random = mulberry32(12);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)];
+    const request = (): string => {
+      const r = random();
+      if (r < 0.6) return JSON.stringify({ userId: pick(users), k: 10 });
+      if (r < 0.9)
+        return JSON.stringify({ userId: pick(users), k: 10, recentItems: [pick(items), pick(items)] });
+      return JSON.stringify({ userId: `soak-new-${Math.floor(random() * 1e9)}`, k: 10 });
+    };
+
+    const started = performance.now();
+    const since = () => (performance.now() - started) / 1000;
+    let current = openWindow();
+    const windows: SoakWindow[] = [];
+    const versions = new Map<string, number>();
+    let stopping = false;
+    let requests = 0;
+    let errors = 0;
+    const errorCodes: Record<string, number> = {};
+    let timeouts = 0;
+    const inFlight = new Set<Promise<void>>();
+    const track = (p: Promise<void>) => {
+      inFlight.add(p);
+      p.finally(() => inFlight.delete(p));
+    };
+
+    const retrain: SoakResult['retrain'] = { startedAt: Number.NaN, from: '' };
+    const serveLoop = async () => {
+      for (let n = 0; !stopping; n++) {
+        const due = started + (n * 1000) / options.rate;
+        const wait = due - performance.now();
+        if (wait > 1) await sleep(wait);
+        requests++;
+        current.sent++;
+        track(
+          nc.request(settings.recommendSubject, request(), { timeout: requestTimeoutMs }).then(
+            (reply) => {
+              const answer = JSON.parse(reply.string()) as RecommendResponse;
+              if (!answer.ok) {
+                errors++;
+                errorCodes[answer.error.code] = (errorCodes[answer.error.code] ?? 0) + 1;
+                current.errors++;
+                return;
+              }
+              // Measured from when the request was due: a late send is the system's delay too.
+              current.latencies.push(performance.now() - due);
+              current.answered++;
+              versions.set(answer.modelVersion, (versions.get(answer.modelVersion) ?? 0) + 1);
+              if (retrain.from === '') retrain.from = answer.modelVersion;
+              if (retrain.to === answer.modelVersion && retrain.pickedUpAt === undefined)
+                retrain.pickedUpAt = since();
+            },
+            (error: Error) => {
+              if (/timeout/i.test(error.message)) {
+                timeouts++;
+                current.timeouts++;
+              } else {
+                errors++;
+                current.errors++;
+              }
+            },
+          ),
+        );
+      }
+    };
+
+    const produced: string[] = [];
+    let clickSendErrors = 0;
+    const clickLoop = async () => {
+      for (let n = 0; !stopping; n++) {
+        const due = started + (n * 1000) / options.clicksPerSecond;
+        const wait = due - performance.now();
+        if (wait > 1) await sleep(wait);
+        const event = {
+          eventId: `${settings.prefix}click-${n}`,
+          type: 'click',
+          userId: pick(users),
+          itemId: pick(items),
+          occurredAt: Date.now(),
+          surface: 'homepage',
+        };
+        track(
+          producer
+            .send({
+              topic: settings.topics.interactions,
+              messages: [{ key: event.userId, value: JSON.stringify(event) }],
+            })
+            .then(
+              () => {
+                produced.push(event.eventId);
+                current.clicks++;
+              },
+              () => {
+                clickSendErrors++;
+              },
+            ),
+        );
+      }
+    };
+
+    const halfMs = (options.minutes * 60_000) / 2;
+    const startRetrain = async () => {
+      await sleep(halfMs, undefined, { signal: abandon.signal });
+      retrain.startedAt = since();
+      options.log(`${retrain.startedAt.toFixed(0)} s: retrain started (worker process)`);
+      const handle = await client.workflow.start('retrain', {
+        taskQueue: settings.pipelineTaskQueue,
+        workflowId: `${settings.prefix}retrain-soak`,
+        workflowExecutionTimeout: '30 minutes',
+        args: [retrainInput(settings, {})],
+      });
+      try {
+        const result: RetrainResult = await handle.result();
+        retrain.finishedAt = since();
+        retrain.promoted = result.decision.promote;
+        retrain.reason = result.decision.reason;
+        if (result.decision.promote) retrain.to = result.release.version;
+        options.log(
+          `${retrain.finishedAt.toFixed(0)} s: retrain done, ${result.release.version}: ${result.decision.reason}`,
+        );
+      } catch (error) {
+        retrain.finishedAt = since();
+        retrain.promoted = false;
+        retrain.reason = `failed: ${(error as Error).message}`;
+        options.log(`retrain ${retrain.reason}`);
+      }
+    };
+
+    const sampler = async () => {
+      const plannedMs = options.minutes * 60_000;
+      for (;;) {
+        // The next tick of the 10 s grid at least a second away: a late sample (a busy machine)
+        // skips a tick instead of closing windows of a few seconds to catch up.
+        const elapsed = performance.now() - started;
+        await sleep(Math.ceil((elapsed + windowMs / 2) / windowMs) * windowMs - elapsed);
+        const closed = current;
+        current = openWindow();
+        const { floor: rssMiB, peak: peakMiB } = await memory.take();
+        const sorted = closed.latencies.sort((a, b) => a - b);
+        const q = (p: number) =>
+          sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+        const release = [...versions].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
+        versions.clear();
+        windows.push({
+          at: since(),
+          rssMiB,
+          peakMiB,
+          sent: closed.sent,
+          answered: closed.answered,
+          p50: q(0.5),
+          p99: q(0.99),
+          errors: closed.errors,
+          timeouts: closed.timeouts,
+          clicks: closed.clicks,
+          load: loadavg()[0],
+          release,
+        });
+        const w = windows[windows.length - 1];
+        options.log(
+          `${w.at.toFixed(0).padStart(5)} s  load ${w.load.toFixed(1)}  p99 ${w.p99.toFixed(0)} ms  ${Object.entries(
+            rssMiB,
+          )
+            .map(([name, mib]) => `${name} ${mib.toFixed(0)}–${peakMiB[name].toFixed(0)}`)
+            .join('  ')} MiB`,
+        );
+        const elapsedMs = performance.now() - started;
+        const settled =
+          retrain.finishedAt !== undefined &&
+          (retrain.to === undefined ||
+            (retrain.pickedUpAt !== undefined && elapsedMs - retrain.pickedUpAt * 1000 >= settleMs));
+        if (interrupted || (elapsedMs >= plannedMs && (settled || elapsedMs >= plannedMs + retrainGraceMs)))
+          return;
+      }
+    };
+
+    const memory = memoryProbe(children);
+    const loops = Promise.all([serveLoop(), clickLoop(), memory.run(() => stopping)]);
+    // A run that ends early (an error) must not start the retrain later.
+    startRetrain().catch(() => undefined);
+    await sampler();
+    stopping = true;
+    await loops;
+    await Promise.all(inFlight);
+
+    // A child that exited on its own before the end is a failed run whatever else it shows.
+    const exitedEarly = children
+      .filter((c) => c.process.exitCode !== null || c.process.signalCode !== null)
+      .map((c) => `${c.name} (${c.process.exitCode ?? c.process.signalCode})`);
+    options.log('load stopped; waiting for the store to hold every produced click');
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await waitForStore(
+        admin,
+        settings.consumerGroups.store,
+        settings.topics,
+        ['interactions'],
+        undefined,
+        500,
+        AbortSignal.timeout(120_000),
+      );
+    } catch (error) {
+      options.log(`the store did not catch up within 120 s: ${(error as Error).message}`);
+    } finally {
+      await admin.disconnect();
+    }
+    await stopAll(children);
+    const clicksMissing = await missingFromStore(settings.storeDir, produced);
+
+    const steadyFrom = Math.max(halfMs / 1000, retrain.pickedUpAt ?? retrain.finishedAt ?? 0);
+    const steady = windows.filter((w) => w.at >= steadyFrom);
+    const verdicts = deployment.map(({ name }) => verdictOf(name, windows, steady));
+    const failures = errors + timeouts + clickSendErrors;
+    const memoryFlat = steady.length >= 3 && verdicts.every((v) => v.flat);
+    const errorsWithinBound = failures <= errorShare * (requests + produced.length + clickSendErrors);
+    return {
+      windows,
+      steadyFrom,
+      verdicts,
+      requests,
+      errors,
+      errorCodes,
+      timeouts,
+      clicksProduced: produced.length,
+      clickSendErrors,
+      clicksMissing,
+      retrain,
+      memoryFlat,
+      errorsWithinBound,
+      interrupted,
+      exitedEarly,
+      passed:
+        !interrupted &&
+        exitedEarly.length === 0 &&
+        memoryFlat &&
+        errorsWithinBound &&
+        clicksMissing === 0 &&
+        (retrain.to === undefined ? retrain.promoted === false : retrain.pickedUpAt !== undefined),
+    };
+  } finally {
+    process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
+    abandon.abort();
+    await stopAll(children);
+    await producer.disconnect().catch(() => undefined);
+    await client.workflow
+      .getHandle(servingIdentity(settings, 'soak').workflowId)
+      .terminate('soak over')
+      .catch(() => undefined);
+    await client.workflow
+      .getHandle(`${settings.prefix}retrain-soak`)
+      .terminate('soak over')
+      .catch(() => undefined);
+    await client.connection.close();
+    const kvm = new Kvm(nc);
+    for (const bucket of [sessionBucket(settings), explorationBucket(settings)])
+      await kvm
+        .open(bucket)
+        .then((kv) => kv.destroy())
+        .catch(() => undefined);
+    await nc.close();
+    await settings.cleanup();
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+function openWindow() {
+  return { sent: 0, answered: 0, errors: 0, timeouts: 0, clicks: 0, latencies: [] as number[] };
+}
+
+/** A `cairn` command as deployed, in the namespace, with its output kept in the state directory. */
+function spawnDeployed(
+  settings: ScratchSettings,
+  stateDir: string,
+  name: string,
+  args: readonly string[],
+): Child {
+  const child = spawn(join(repositoryRoot, 'bin/cairn'), args, {
+    env: {
+      ...process.env,
+      CAIRN_PREFIX: settings.prefix,
+      CAIRN_STORE: settings.storeDir,
+      CAIRN_STATE: stateDir,
+      CAIRN_CACHE: settings.cacheDir,
+      CAIRN_LOG_LEVEL: 'ERROR',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = createWriteStream(join(stateDir, `${name}.log`));
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(process.stderr);
+  return { name, process: child };
+}
+
+async function stopAll(children: Child[]): Promise<void> {
+  await Promise.all(
+    children.map(async ({ process: child }) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      // A child that does not drain in time is killed: the soak must not hang on it.
+      if ((await Promise.race([exited(child).then(() => true), sleep(30_000, false)])) === false) {
+        child.kill('SIGKILL');
+        await exited(child);
+      }
+    }),
+  );
+}
+
+/** Samples every second; `take` gives each child's lowest and highest RSS since the last take. */
+function memoryProbe(children: Child[]) {
+  let floor: Record<string, number> = {};
+  let peak: Record<string, number> = {};
+  const sample = async () => {
+    for (const [name, mib] of Object.entries(await residentMiB(children))) {
+      floor[name] = Math.min(floor[name] ?? Number.POSITIVE_INFINITY, mib);
+      peak[name] = Math.max(peak[name] ?? 0, mib);
+    }
+  };
+  return {
+    async run(stopped: () => boolean): Promise<void> {
+      while (!stopped()) {
+        await sample();
+        await sleep(1_000);
+      }
+    },
+    /** Samples once more, so a window the sampling loop fell behind in still has a figure. */
+    async take(): Promise<{ floor: Record<string, number>; peak: Record<string, number> }> {
+      await sample();
+      const taken = { floor, peak };
+      floor = {};
+      peak = {};
+      return taken;
+    },
+  };
+}
+
+/** Each child's resident memory with its descendants', from /proc. */
+async function residentMiB(children: Child[]): Promise<Record<string, number>> {
+  const parents = new Map<number, number[]>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (Number.isInteger(ppid)) parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+  }
+  const result: Record<string, number> = {};
+  for (const { name, process: child } of children) {
+    let kib = 0;
+    const tree = child.pid === undefined ? [] : [child.pid];
+    while (tree.length > 0) {
+      const pid = tree.pop() as number;
+      const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+      kib += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      tree.push(...(parents.get(pid) ?? []));
+    }
+    result[name] = kib / 1024;
+  }
+  return result;
+}
+
+async function missingFromStore(storeDir: string, eventIds: readonly string[]): Promise<number> {
+  const stored = new Set<string>();
+  const store = await InteractionStore.open(storeDir);
+  try {
+    await store.scanInteractions((r) => stored.add(`${r.fpHi}:${r.fpLo}`));
+  } finally {
+    await store.close();
+  }
+  return eventIds.filter((id) => {
+    const fp = fingerprint(id);
+    return !stored.has(`${fp.hi}:${fp.lo}`);
+  }).length;
+}
+
+function verdictOf(name: string, windows: SoakWindow[], steady: SoakWindow[]): ProcessVerdict {
+  const floors = windows.map((w) => w.rssMiB[name]);
+  const slope = leastSquaresSlope(steady.map((w) => [w.at / 60, w.rssMiB[name]]));
+  return {
+    process: name,
+    firstMiB: floors[0] ?? Number.NaN,
+    peakMiB: Math.max(...windows.map((w) => w.peakMiB[name])),
+    lastMiB: floors.at(-1) ?? Number.NaN,
+    slopeMiBPerMinute: slope,
+    flat: slope < flatMiBPerMinute,
+  };
+}
+
+function leastSquaresSlope(points: [number, number][]): number {
+  const n = points.length;
+  if (n < 2) return Number.NaN;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return sxy / sxx;
+}
+
+export function formatSoak(r: SoakResult): string[] {
+  const names = r.verdicts.map((v) => v.process);
+  const lines = [
+    `RSS per process (MiB, process tree; lowest–highest of the 1 s samples) and serving latency per ${windowMs / 1000} s window; * = steady part (memory judged on the lowest)`,
+    `     s  ${names.map((n) => n.padStart(10)).join('')}   sent  p50 ms  p99 ms  err  t/o  clicks  load  release`,
+  ];
+  for (const w of r.windows)
+    lines.push(
+      `${w.at.toFixed(0).padStart(6)}${w.at >= r.steadyFrom ? '*' : ' '} ${names.map((n) => `${w.rssMiB[n].toFixed(0)}–${w.peakMiB[n].toFixed(0)}`.padStart(10)).join('')}${String(w.sent).padStart(7)}${w.p50.toFixed(1).padStart(8)}${w.p99.toFixed(1).padStart(8)}${String(w.errors).padStart(5)}${String(w.timeouts).padStart(5)}${String(w.clicks).padStart(8)}${w.load.toFixed(1).padStart(6)}  ${w.release}`,
+    );
+  const t = r.retrain;
+  lines.push(
+    '',
+    `retrain: started ${t.startedAt.toFixed(0)} s, ${t.finishedAt === undefined ? 'not finished' : `finished ${t.finishedAt.toFixed(0)} s`}; ${t.reason ?? ''}`,
+    `  serving ${t.from} → ${t.to === undefined ? '(no new release)' : `${t.to}, first answer from it at ${t.pickedUpAt === undefined ? 'never' : `${t.pickedUpAt.toFixed(0)} s`}`}`,
+    `memory from ${r.steadyFrom.toFixed(0)} s (flat: least-squares slope of the windows' lowest RSS < ${flatMiBPerMinute} MiB/min):`,
+  );
+  for (const v of r.verdicts)
+    lines.push(
+      `  ${v.process.padEnd(9)} first lowest ${v.firstMiB.toFixed(1)}  peak ${v.peakMiB.toFixed(1)}  last lowest ${v.lastMiB.toFixed(1)} MiB  slope ${v.slopeMiBPerMinute.toFixed(2)} MiB/min  ${v.flat ? 'flat' : 'GROWING'}`,
+    );
+  lines.push(
+    `requests ${r.requests}: ${r.errors} errors ${JSON.stringify(r.errorCodes)}, ${r.timeouts} time-outs (> ${requestTimeoutMs} ms); clicks produced ${r.clicksProduced}, send errors ${r.clickSendErrors}, missing from the store ${r.clicksMissing}`,
+    `processes that exited during the run: ${r.exitedEarly.length === 0 ? 'none' : r.exitedEarly.join(', ')}`,
+    `verdict: memory ${r.memoryFlat ? 'flat' : 'NOT flat'}, errors ${r.errorsWithinBound ? 'within' : 'ABOVE'} ${errorShare * 100}%, ${r.passed ? 'PASS' : 'FAIL'}`,
+  );
+  return lines;
+}
