@@ -222,8 +222,8 @@ describe('fanned-out iALS training', () => {
     const params: IalsFanOutParams = { factors: 64, lambda: 5, alpha: 2, epochs: 2, seed: 1 };
     const shards = 2;
     const handle = await fanOut(matrix, 'killed', params, shards);
-    // Activity 1 starts the run and activities 2…shards+1 solve the user half, then one assembles
-    // it: a started shard after those is in the item half, when the user half's shards are done.
+    // Activity 1 starts the run; each half-step is `shards` shards and an assembly. A shard from
+    // activity 2·shards + 4 on is in the second epoch, when every shard of the first is finished.
     const victim = await waitFor(
       async () => {
         const pending = (await handle.describe()).raw.pendingActivities ?? [];
@@ -231,14 +231,14 @@ describe('fanned-out iALS training', () => {
           (a) =>
             a.activityType?.name === 'solveIalsShard' &&
             a.state === PendingActivityState.PENDING_ACTIVITY_STATE_STARTED &&
-            Number(a.activityId) > shards + 2,
+            Number(a.activityId) >= 2 * shards + 4,
         );
         const identity = started[0]?.lastWorkerIdentity;
         return identity
           ? { pid: Number(identity.split('@')[0]), activityId: started[0].activityId }
           : undefined;
       },
-      { what: 'a shard of the item half-step to start', timeoutMs: 300_000, pollMs: 50 },
+      { what: 'a shard of the second epoch to start', timeoutMs: 300_000, pollMs: 50 },
     );
     const killed = trainers.find((child) => child.pid === victim.pid);
     assert.ok(killed, `shard ran on worker ${victim.pid}, which is not one of ours`);
@@ -251,6 +251,7 @@ describe('fanned-out iALS training', () => {
     assert.equal(new Set(executions.map((e) => e.key)).size, executions.length);
     const retried = executions.filter((e) => e.attempt > 1);
     assert.equal(retried.length, 1, `retried: ${JSON.stringify(retried)}`);
+    assert.match(retried[0].key, /\/epoch-1\//, 'only the killed shard of the second epoch ran twice');
     assert.notEqual(
       retried[0].identity.split('@')[0],
       String(victim.pid),
