@@ -22,6 +22,11 @@ export interface TrainingStore {
 }
 
 const TWO_DAYS_NANOS = 2 * 24 * 3600 * 1e9;
+/**
+ * The client's default 128 KiB chunks moved a 25.6 MB object at about 3 MB/s each way on the
+ * loaded machine; 1 MiB chunks (NATS's default maximum payload) roughly halved the time.
+ */
+const CHUNK_BYTES = 1024 * 1024;
 
 /** JetStream bucket names allow no dots. */
 export const trainingBucket = (settings: CairnSettings): string =>
@@ -55,7 +60,7 @@ class JetStreamTrainingStore implements TrainingStore {
   }
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
-    await this.store.putBlob({ name: key }, bytes);
+    await this.store.putBlob({ name: key, options: { max_chunk_size: CHUNK_BYTES } }, bytes);
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
