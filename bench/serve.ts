@@ -40,6 +40,8 @@ export interface LoadFigures {
   errorCodes: Record<string, number>;
   timeouts: number;
   degraded: number;
+  /** Degraded replies by their first reason, numbers masked (`search over its # ms budget`, …). */
+  degradedReasons: Record<string, number>;
   stages?: Record<keyof StageTimings, { mean: number; p99: number }>;
 }
 
@@ -158,6 +160,7 @@ async function openLoop(
   };
   let timeouts = 0;
   let degraded = 0;
+  const degradedReasons: Record<string, number> = {};
   const pending: Promise<void>[] = [];
   const start = performance.now();
   for (let n = 0; n < total; n++) {
@@ -173,7 +176,11 @@ async function openLoop(
           const answer = JSON.parse(reply.string()) as RecommendResponse;
           if (!answer.ok) countError(answer.error.code);
           else if (answer.timings !== undefined) {
-            if (answer.degraded) degraded++;
+            if (answer.degraded) {
+              degraded++;
+              const reason = (answer.degradedReasons[0] ?? '').replace(/\d+(\.\d+)?/g, '#');
+              degradedReasons[reason] = (degradedReasons[reason] ?? 0) + 1;
+            }
             for (const [stage, ms] of Object.entries(answer.timings) as [keyof StageTimings, number][]) {
               let column = stages.get(stage);
               if (column === undefined) {
@@ -209,6 +216,7 @@ async function openLoop(
     errorCodes,
     timeouts,
     degraded,
+    degradedReasons,
     stages:
       stages.size === 0
         ? undefined
@@ -244,6 +252,11 @@ export function formatServeBench(figures: LoadFigures[]): string[] {
         .map(([code, n]) => `${code} ${n}`)
         .join('   ')}`,
     );
+  const withDegraded = figures.filter((f) => f.degraded > 0);
+  if (withDegraded.length > 0) lines.push('', 'degraded by first reason:');
+  for (const f of withDegraded)
+    for (const [reason, n] of Object.entries(f.degradedReasons).sort((a, b) => b[1] - a[1]))
+      lines.push(`  ${String(f.rate).padStart(4)} rps  ${String(n).padStart(6)}  ${reason}`);
   lines.push('', 'per stage in cairn serve (ms, mean / p99):');
   for (const f of figures) {
     if (f.stages === undefined) continue;
