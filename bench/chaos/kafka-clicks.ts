@@ -25,10 +25,10 @@ export const kafkaClicksDefaults: Omit<KafkaClicksOptions, 'log'> = {
   rate: 100,
   leadMs: 5_000,
   downMs: 5_000,
-  // The clients reconnect with kafkajs' backoff (up to 30 s between attempts): "after" starts
-  // once a reconnection has had time to happen.
-  afterMs: 20_000,
-  settleMs: 10_000,
+  // kafkajs waits up to its 30 s maximum retry time between reconnection attempts, so produce
+  // may resume that long after the broker is back (20 s in one run here): "after" starts then.
+  afterMs: 40_000,
+  settleMs: 30_000,
 };
 
 export async function kafkaClicksFault(options: KafkaClicksOptions): Promise<FaultReport> {
