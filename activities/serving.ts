@@ -8,6 +8,7 @@ import type { Client } from '@elastic/elasticsearch';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ApplicationFailure, CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import type { Kafka } from 'kafkajs';
+import { withDeadline } from '../services/concurrency/deadline';
 import type { TopicSet } from '../services/events/topics';
 import type { SessionLookup } from '../services/realtime/session-store';
 import type { ModelRegistry } from '../services/registry/model-registry';
@@ -36,6 +37,8 @@ export interface ServingLifetime extends ReplicaCounters {
 }
 
 const heartbeatEveryMs = 2_000;
+/** In-flight requests end within their deadline; this bounds the rest (impressions, the feed). */
+const drainMs = 30_000;
 
 export function createServingActivities(deps: ServingActivityDeps) {
   return {
@@ -66,13 +69,24 @@ export function createServingActivities(deps: ServingActivityDeps) {
           if (failure !== undefined) resolve(failure);
         }, heartbeatEveryMs);
       });
+      let ended: unknown;
       try {
-        const ended = await Promise.race([failed, context.cancelled.catch((reason: unknown) => reason)]);
-        if (!(ended instanceof CancelledFailure)) throw ended;
+        ended = await Promise.race([failed, context.cancelled.catch((reason: unknown) => reason)]);
       } finally {
         clearInterval(beat);
       }
-      const counters = await replica.drain();
+      // A lifetime that ends for any reason leaves the queue group and frees its worker's slot,
+      // so the next attempt (a heartbeat time-out starts one at once) is the only replica here.
+      const drained = withDeadline(
+        replica.drain(),
+        drainMs,
+        `the replica did not drain within ${drainMs / 1000} s`,
+      );
+      if (!(ended instanceof CancelledFailure)) {
+        await drained.catch((error: unknown) => context.log.warn((error as Error).message));
+        throw ended;
+      }
+      const counters = await drained;
       return { ...counters, startedAt, endedAt: new Date().toISOString(), attempt: context.info.attempt };
     },
   };

@@ -5,6 +5,7 @@
  * its last, small one.
  */
 import type { Admin, Kafka } from 'kafkajs';
+import { withDeadline } from '../concurrency/deadline';
 import { log } from './log';
 import { addLagProbe, consumerLag } from './metrics';
 
@@ -40,14 +41,6 @@ async function measure(admin: Admin, { groupId, topics }: WatchedGroup): Promise
   );
 }
 
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from Kafka within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
-
 /** Exports the lag of these groups until the returned stop() is called. */
 export async function watchConsumerLag(
   kafka: Kafka,
@@ -58,7 +51,11 @@ export async function watchConsumerLag(
   const remove = addLagProbe(async () => {
     try {
       const rows = (
-        await withDeadline(Promise.all(groups.map((g) => measure(admin, g))), measureTimeoutMs)
+        await withDeadline(
+          Promise.all(groups.map((g) => measure(admin, g))),
+          measureTimeoutMs,
+          `no answer from Kafka within ${measureTimeoutMs} ms`,
+        )
       ).flat();
       for (const { lag, ...labels } of rows) consumerLag.set(labels, lag);
     } catch (error) {

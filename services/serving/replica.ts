@@ -8,6 +8,7 @@ import type { Client } from '@elastic/elasticsearch';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Kafka, Producer } from 'kafkajs';
 import { pinIndex, pinLeaseMs, pinRenewMs } from '../catalog/index-pins';
+import { withDeadline } from '../concurrency/deadline';
 import { eventProducer } from '../events/kafka';
 import type { TopicSet } from '../events/topics';
 import { declareFoldIn, foldInParamsOf } from '../realtime/session-fold-in';
@@ -210,7 +211,11 @@ export class ServingReplica {
    * old one, then one assignment switches release and index together.
    */
   refresh(): Promise<string | undefined> {
-    this.loading ??= this.loadChampion().finally(() => {
+    this.loading ??= withDeadline(
+      this.loadChampion(),
+      this.deps.config.releaseLoadMs,
+      `loading the champion took over ${this.deps.config.releaseLoadMs} ms; trying again at the next poll`,
+    ).finally(() => {
       this.loading = undefined;
     });
     return this.loading;
@@ -220,6 +225,11 @@ export class ServingReplica {
     const release = await this.deps.registry.champion(retrievalFamily);
     if (release === undefined || release.version === this.state?.version) return this.state?.version;
     const next = await this.load(release);
+    if (this.draining) {
+      // A load that outlived its replica: nobody will serve it, so its native sessions go now.
+      if (next !== this.state && !this.pinned.has(next.version)) await next.ranker?.release();
+      return this.state?.version;
+    }
     const replaced = this.state;
     const previous = replaced?.version;
     this.state = next;
@@ -273,7 +283,6 @@ export class ServingReplica {
     clearInterval(this.poll);
     await this.subscription?.drain();
     await this.responder.settled();
-    await this.loading?.catch(() => undefined);
     await this.impressions.close();
     await this.producer.disconnect();
     await this.feed.stop();

@@ -110,6 +110,8 @@ export const servingConfigSchema = z
     maxInFlight: z.number().int().min(1).max(100_000).default(256),
     /** How often the champion is checked for a promotion. */
     championPollMs: z.number().int().min(100).max(600_000).default(2_000),
+    /** A promoted release not loaded within this is given up on and tried again at the next poll. */
+    releaseLoadMs: z.number().int().min(100).max(3_600_000).default(120_000),
     impressions: z
       .object({
         batchSize: z.number().int().min(1).max(10_000).default(500),
