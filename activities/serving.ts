@@ -39,8 +39,26 @@ export interface ServingLifetime extends ReplicaCounters {
 const heartbeatEveryMs = 2_000;
 /** In-flight requests end within their deadline; this bounds the rest (impressions, the feed). */
 const drainMs = 30_000;
+/** How long a replica whose lifetime Temporal ended keeps answering while its successor starts. */
+const handOverMs = 120_000;
+
+const drainWithin = (replica: ServingReplica) =>
+  withDeadline(replica.drain(), drainMs, `the replica did not drain within ${drainMs / 1000} s`);
 
 export function createServingActivities(deps: ServingActivityDeps) {
+  /**
+   * A replica whose lifetime the server ended while this process is healthy (a missed heartbeat,
+   * a Temporal server restart): it keeps answering until the next lifetime listens, so callers
+   * see no gap while that one reads the catalog and loads the release.
+   */
+  let outgoing: { replica: ServingReplica; expiry: NodeJS.Timeout } | undefined;
+  const retireOutgoing = async (log: (line: string) => void) => {
+    const leaving = outgoing;
+    outgoing = undefined;
+    if (leaving === undefined) return;
+    clearTimeout(leaving.expiry);
+    await drainWithin(leaving.replica).catch((error: unknown) => log((error as Error).message));
+  };
   return {
     async serveRecommendations(input: { config: unknown }): Promise<ServingLifetime> {
       let config: ReturnType<typeof parseServingConfig>;
@@ -52,6 +70,7 @@ export function createServingActivities(deps: ServingActivityDeps) {
         throw error;
       }
       const context = Context.current();
+      const warn = (line: string) => context.log.warn(line);
       const startedAt = new Date().toISOString();
       // Reading the catalog from the log can take longer than the heartbeat time-out on a large one.
       const starting = setInterval(() => heartbeat({ starting: true }), heartbeatEveryMs);
@@ -60,6 +79,7 @@ export function createServingActivities(deps: ServingActivityDeps) {
         config,
         log: (line) => context.log.info(line),
       }).finally(() => clearInterval(starting));
+      await retireOutgoing(warn);
       heartbeat(replica.counters());
       let beat: NodeJS.Timeout | undefined;
       const failed = new Promise<Error>((resolve) => {
@@ -75,19 +95,35 @@ export function createServingActivities(deps: ServingActivityDeps) {
       } finally {
         clearInterval(beat);
       }
-      // A lifetime that ends for any reason leaves the queue group and frees its worker's slot,
-      // so the next attempt (a heartbeat time-out starts one at once) is the only replica here.
-      const drained = withDeadline(
-        replica.drain(),
-        drainMs,
-        `the replica did not drain within ${drainMs / 1000} s`,
-      );
+      const lifetime = (counters: ReplicaCounters): ServingLifetime => ({
+        ...counters,
+        startedAt,
+        endedAt: new Date().toISOString(),
+        attempt: context.info.attempt,
+      });
       if (!(ended instanceof CancelledFailure)) {
-        await drained.catch((error: unknown) => context.log.warn((error as Error).message));
+        await drainWithin(replica).catch((error: unknown) => warn((error as Error).message));
         throw ended;
       }
-      const counters = await drained;
-      return { ...counters, startedAt, endedAt: new Date().toISOString(), attempt: context.info.attempt };
+      // The server gave this lifetime up (a missed heartbeat, a restart lost it): the process is
+      // fine and the next lifetime starts here, so the replica serves on until it listens.
+      const details = context.cancellationDetails;
+      const lostByServer =
+        details?.timedOut === true ||
+        details?.notFound === true ||
+        ended.message === 'TIMED_OUT' ||
+        ended.message === 'NOT_FOUND';
+      if (lostByServer) {
+        // Returning frees this lifetime's worker slot for the next one.
+        await retireOutgoing(warn);
+        outgoing = {
+          replica,
+          expiry: setTimeout(() => void retireOutgoing(warn), handOverMs).unref(),
+        };
+        return lifetime(replica.counters());
+      }
+      await retireOutgoing(warn);
+      return lifetime(await drainWithin(replica));
     },
   };
 }
