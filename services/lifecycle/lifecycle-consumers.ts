@@ -4,9 +4,12 @@
  *   signal-with-start; item_retired and item_blocked signal it.
  *   item_updated signals it too.
  * - `CountSignaller` (cairn.impressions.v1, cairn.interactions.v1): counts each item's
- *   impressions and interactions and signals them in batches, at most once per item per interval,
- *   by signal-with-start: counts that come before item_created start the lifecycle, which keeps
- *   them and waits for its content.
+ *   impressions and interactions and signals them in batches, at most once per item per interval.
+ *   Counts for an item the catalog does not know yet, or created within the last hour, go by
+ *   signal-with-start: they start the lifecycle, which keeps them and waits for its content.
+ *   Counts for an item created earlier only reach a lifecycle that exists: an item older than
+ *   the lifecycle consumers (a trained catalog item) gets none, rather than one that waits for
+ *   an item_created that will never come.
  * Offsets are committed only after the signals for everything below them were accepted by
  * Temporal, so a crash loses no event; the workflows skip what they already counted. Invalid
  * messages are skipped here: the store projector owns dead-lettering.
@@ -23,6 +26,8 @@ import {
 } from '../../workflows/item-lifecycle';
 import type { CairnSettings } from '../config/environment';
 import { validateMessage } from '../events/validation';
+import { CatalogFeed } from '../serving/catalog-feed';
+import { LiveCatalog } from '../serving/live-catalog';
 import { CountBatcher, type DueBatch } from './count-batcher';
 import { lifecycleGroups, lifecycleWorkflowId } from './lifecycle-names';
 import type { CountedStream } from './lifecycle-state';
@@ -138,13 +143,20 @@ export interface CountSignallerOptions {
   concurrency?: number;
 }
 
+/** An item created within this long may have a lifecycle about to start: its counts start it. */
+const creationWindowMs = 60 * 60_000;
+/** How long the signaller may take to read the catalog before it counts. */
+const catalogCatchUpMs = 120_000;
+
 export class CountSignaller {
   private consumer?: Consumer;
+  private readonly catalog = new LiveCatalog();
+  private feed?: CatalogFeed;
   private readonly batcher: CountBatcher;
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
   signals = 0;
-  /** Batches for items whose lifecycle has ended (retired or blocked). */
+  /** Batches for items without a running lifecycle: ended (retired, blocked), or older than the lifecycles. */
   dropped = 0;
 
   constructor(
@@ -155,6 +167,13 @@ export class CountSignaller {
   }
 
   async start(): Promise<void> {
+    this.feed = new CatalogFeed(
+      this.deps.kafka,
+      this.deps.settings.topics,
+      this.catalog,
+      this.deps.settings.prefix,
+    );
+    await this.feed.start(catalogCatchUpMs);
     this.consumer = this.deps.kafka.consumer({ groupId: lifecycleGroups(this.deps.settings).counts });
     await this.consumer.connect();
     const { impressions, interactions } = this.deps.settings.topics;
@@ -179,6 +198,7 @@ export class CountSignaller {
     await this.flushing;
     await this.flush(Number.POSITIVE_INFINITY);
     await this.consumer?.disconnect();
+    await this.feed?.stop();
   }
 
   private async count({ batch, heartbeat }: EachBatchPayload): Promise<void> {
@@ -218,6 +238,19 @@ export class CountSignaller {
   }
 
   private async send(due: DueBatch): Promise<void> {
+    const item = this.catalog.item(due.itemId);
+    if (item !== undefined && Date.now() - item.createdAt > creationWindowMs) {
+      try {
+        const handle = this.deps.temporal.workflow.getHandle(
+          lifecycleWorkflowId(this.deps.settings, due.itemId),
+        );
+        if (await signalIfRunning(() => handle.signal(countsSignal, due.batch))) this.signals++;
+        else this.dropped++;
+      } catch {
+        this.batcher.requeue(due);
+      }
+      return;
+    }
     try {
       await this.deps.temporal.workflow.signalWithStart(itemLifecycle, {
         workflowId: lifecycleWorkflowId(this.deps.settings, due.itemId),

@@ -1,0 +1,97 @@
+/**
+ * Which counts start a lifecycle: an item the catalog does not know yet gets one that waits for
+ * its item_created; an item created long before the lifecycle consumers (a trained catalog item,
+ * as in the demo's replay) gets none, instead of a workflow that waits an hour for an
+ * item_created that never comes. No worker runs here: only which executions exist is asserted.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { type Client as TemporalClient, WorkflowNotFoundError } from '@temporalio/client';
+import type { Producer } from 'kafkajs';
+import type { CatalogEvent, Interaction } from '../../schemas/events';
+import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
+import { eventProducer, kafkaClient } from '../../services/events/kafka';
+import { terminateLifecycles } from '../../services/lifecycle/lifecycle-cleanup';
+import { CountSignaller } from '../../services/lifecycle/lifecycle-consumers';
+import { lifecycleGroups, lifecycleWorkflowId } from '../../services/lifecycle/lifecycle-names';
+import { temporalClient } from '../../services/orchestration/temporal';
+import { waitFor } from '../support/wait';
+
+let settings: ScratchSettings;
+let temporal: TemporalClient;
+let producer: Producer;
+let counts: CountSignaller | undefined;
+
+before(async () => {
+  settings = await scratchNamespace('lccat');
+  temporal = await temporalClient(settings);
+  producer = eventProducer(kafkaClient(settings, 'count-signaller-catalog-test'));
+  await producer.connect();
+});
+
+after(async () => {
+  await counts?.stop();
+  await terminateLifecycles(temporal, settings.pipelineTaskQueue, 'test ended');
+  await producer?.disconnect();
+  const admin = kafkaClient(settings, 'count-signaller-catalog-cleanup').admin();
+  await admin.connect();
+  await admin.deleteGroups(Object.values(lifecycleGroups(settings))).catch(() => undefined);
+  await admin.disconnect();
+  await temporal?.connection.close();
+  await settings?.cleanup();
+});
+
+const exists = async (itemId: string): Promise<boolean> => {
+  try {
+    await temporal.workflow.getHandle(lifecycleWorkflowId(settings, itemId)).describe();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+};
+
+test('counts start a waiting lifecycle for an unknown item, and none for an item created before the lifecycles', async () => {
+  const trained: CatalogEvent = {
+    type: 'item_created',
+    eventId: 'c1',
+    itemId: 'trained-item',
+    occurredAt: Date.UTC(1997, 0, 1),
+    title: 'Star Wars',
+    categories: ['sci-fi'],
+    year: 1977,
+    text: '',
+    qualityFlags: [],
+  };
+  await producer.send({
+    topic: settings.topics.catalog,
+    messages: [{ key: trained.itemId, value: JSON.stringify(trained) }],
+  });
+  counts = new CountSignaller(
+    { kafka: kafkaClient(settings, 'count-signaller-catalog'), temporal, settings },
+    { intervalMs: 200 },
+  );
+  await counts.start();
+  const click = (itemId: string, n: number): Interaction => ({
+    type: 'click',
+    eventId: `i${n}`,
+    userId: 'u1',
+    itemId,
+    occurredAt: Date.now(),
+    surface: 'homepage',
+  });
+  await producer.send({
+    topic: settings.topics.interactions,
+    messages: [click('trained-item', 1), click('not-yet-created', 2)].map((e) => ({
+      key: e.itemId,
+      value: JSON.stringify(e),
+    })),
+  });
+  await waitFor(() => (counts !== undefined && counts.signals + counts.dropped >= 2 ? true : undefined), {
+    what: 'both items counted',
+    timeoutMs: 60_000,
+  });
+  assert.equal(counts.dropped, 1, 'the trained item has no lifecycle to count for');
+  assert.equal(await exists('trained-item'), false);
+  assert.equal(await exists('not-yet-created'), true, 'counts before item_created start the lifecycle');
+});
