@@ -42,7 +42,7 @@ import type { Interaction } from '../services/models/types';
 import { temporalClient } from '../services/orchestration/temporal';
 import { realtimeConfig, sessionBucket, sessionGroup } from '../services/realtime/realtime-config';
 import { SessionConsumer } from '../services/realtime/session-consumer';
-import { SessionView } from '../services/realtime/session-store';
+import { openSessionBucket, SessionView } from '../services/realtime/session-store';
 import { openModelRegistry } from '../services/registry/model-registry';
 import {
   type DemoReportData,
@@ -522,6 +522,11 @@ async function mainJob(
   ]);
   await startAtLogEnd(admin, sessionGroup(settings), [settings.topics.interactions]);
   await admin.disconnect();
+  // Each replay starts with no sessions: an earlier run's clicks would otherwise count as seen
+  // and filter the very held-out items this run is scored on.
+  await openSessionBucket(nc, sessionBucket(settings), realtimeConfig.sessionTtlMs).then((kv) =>
+    kv.destroy(),
+  );
 
   const plan = planReplay(split.test, options.users, requestsPerUser, seed);
   const serveStatus = statusLine('serve');
@@ -757,6 +762,17 @@ function summary(report: DemoReportData, outcome: ReplayOutcome, seconds: number
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   lines.push(
     `latency (NATS round trip): p50 ${at(0.5).toFixed(1)} ms, p95 ${at(0.95).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms; ${outcome.errors} errors`,
+  );
+  const reasons = new Map<string, number>();
+  for (const { slate } of outcome.served)
+    for (const reason of slate.degradedReasons) {
+      const kind = reason.replace(/[0-9.]+ ?ms/g, '# ms');
+      reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
+    }
+  const degraded = outcome.served.filter(({ slate }) => slate.degraded).length;
+  lines.push(
+    `degraded slates (the request's deadline or a search fallback): ${degraded} of ${outcome.served.length}` +
+      (reasons.size === 0 ? '' : ` (${[...reasons].map(([r, n]) => `${r}: ${n}`).join('; ')})`),
   );
   const effect = [...outcome.clickToEffectMs].sort((a, b) => a - b);
   lines.push(
