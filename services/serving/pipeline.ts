@@ -37,7 +37,7 @@ import { explore } from './post/exploration';
 import { reserveFreshSlot } from './post/freshness-slot';
 import { diversify } from './post/mmr';
 import type { ServingConfig } from './serving-config';
-import { assignVariant, type Variant } from './variants';
+import { type Variant, variantOfRequest } from './variants';
 
 export interface PipelineDeps {
   config: ServingConfig;
@@ -69,7 +69,7 @@ export async function runPipeline(
   deps: PipelineDeps,
   startedAt = performance.now(),
 ): Promise<PipelineResult> {
-  const variantName = request.variant ?? assignVariant(deps.config, request.userId);
+  const variantName = variantOfRequest(deps.config, request);
   const variant = deps.variants.get(variantName);
   if (variant === undefined)
     return {
