@@ -12,7 +12,7 @@ import { encodeItemVectors } from '../services/catalog/item-vectors';
 import { runInThread, ThreadTaskError } from '../services/concurrency/threads';
 import { permanentFailure } from '../services/orchestration/failures';
 import type { ModelRegistry } from '../services/registry/model-registry';
-import { releaseFiles } from '../services/serving/release-loader';
+import { encodeUserFiles, releaseFiles } from '../services/serving/release-loader';
 import type { HoldoutScore } from '../services/training/candidate-training';
 import { parseTrainingConfig, type TrainingConfig, TrainingConfigError } from '../services/training/config';
 import { encodeContentMap } from '../services/training/content-map-artifact';
@@ -176,9 +176,7 @@ export function createRetrainActivities({
       const files = {
         ...ranker.files,
         ...encodeItemVectors(trained.items),
-        'user-ids.json': encoder.encode(JSON.stringify(trained.users.ids)),
-        'user-vectors.f32': new Uint8Array(trained.users.vectors.buffer),
-        'user-seen.json': encoder.encode(JSON.stringify(trained.users.seen)),
+        ...encodeUserFiles(trained.users),
         [releaseFiles.neighbours]: encoder.encode(JSON.stringify(trained.tables.neighbours)),
         [releaseFiles.cohortPopularity]: encoder.encode(JSON.stringify(trained.tables.cohortPopularity)),
         ...(trained.tables.contentMap === undefined ? {} : encodeContentMap(trained.tables.contentMap)),

@@ -4,6 +4,7 @@
  * clustered item vectors and each user's vector the mean of their history's.
  */
 import { connect } from '@nats-io/transport-node';
+import { encodeItemVectors } from '../../services/catalog/item-vectors';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
 import {
   syntheticInteractions,
@@ -13,12 +14,11 @@ import {
 } from '../../services/data/synthetic';
 import { eventProducer, kafkaClient } from '../../services/events/kafka';
 import { openModelRegistry } from '../../services/registry/model-registry';
-import { releaseFiles } from '../../services/serving/release-loader';
+import { encodeUserFiles } from '../../services/serving/release-loader';
 import { retrievalFamily } from '../../services/training/families';
 
 export const publishedData = { seed: 5, itemCount: 400, userCount: 300, interactionCount: 15_000 };
 const dims = 16;
-const encoder = new TextEncoder();
 
 export async function publishedNamespace(label: string): Promise<ScratchSettings> {
   const settings = await scratchNamespace(label);
@@ -60,11 +60,8 @@ export async function publishedNamespace(label: string): Promise<ScratchSettings
       retrievalFamily,
       version,
       {
-        [releaseFiles.itemIds]: encoder.encode(JSON.stringify(itemIds)),
-        [releaseFiles.itemVectors]: new Uint8Array(itemVectors.buffer),
-        [releaseFiles.userIds]: encoder.encode(JSON.stringify(userIds)),
-        [releaseFiles.userVectors]: new Uint8Array(userVectors.buffer),
-        [releaseFiles.seen]: encoder.encode(JSON.stringify(seen.map((s) => [...s]))),
+        ...encodeItemVectors({ ids: itemIds, dims, similarity: 'max_inner_product', vectors: itemVectors }),
+        ...encodeUserFiles({ ids: userIds, vectors: userVectors, seen: seen.map((s) => [...s]) }),
       },
       { dims, config: { ials: { factors: dims, lambda: 5, alpha: 10 } } },
     );

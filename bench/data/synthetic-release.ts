@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPipelineWorker } from '../../cli/worker';
 import { searchClient } from '../../services/catalog/elasticsearch';
+import { encodeItemVectors } from '../../services/catalog/item-vectors';
 import { indexName } from '../../services/catalog/vector-index';
 import { type CairnSettings, readSettings } from '../../services/config/environment';
 import { natsConnection } from '../../services/config/nats-connection';
@@ -22,14 +23,13 @@ import { ensureTopics } from '../../services/events/topics';
 import { mulberry32 } from '../../services/models/random';
 import { temporalClient } from '../../services/orchestration/temporal';
 import { openModelRegistry } from '../../services/registry/model-registry';
-import { releaseFiles } from '../../services/serving/release-loader';
+import { encodeUserFiles } from '../../services/serving/release-loader';
 import { retrievalFamily } from '../../services/training/families';
 import { temporalConfig } from '../../temporal.config';
 
 const dims = 64;
 const users = 5_000;
 const historyLength = 20;
-const encoder = new TextEncoder();
 
 export interface SyntheticServingCatalog {
   settings: CairnSettings;
@@ -135,11 +135,8 @@ async function publishRelease(
       retrievalFamily,
       version,
       {
-        [releaseFiles.itemIds]: encoder.encode(JSON.stringify(itemIds)),
-        [releaseFiles.itemVectors]: new Uint8Array(itemVectors.buffer),
-        [releaseFiles.userIds]: encoder.encode(JSON.stringify(userIds)),
-        [releaseFiles.userVectors]: new Uint8Array(userVectors.buffer),
-        [releaseFiles.seen]: encoder.encode(JSON.stringify(seen)),
+        ...encodeItemVectors({ ids: itemIds, dims, similarity: 'max_inner_product', vectors: itemVectors }),
+        ...encodeUserFiles({ ids: userIds, vectors: userVectors, seen: seen }),
       },
       { dims, similarity: 'max_inner_product', config: { ials: { factors: dims, lambda: 5, alpha: 10 } } },
     );

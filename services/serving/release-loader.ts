@@ -3,6 +3,7 @@
  * release may add (`item-neighbours.json`, `cohort-popularity.json`) are used when present and
  * computed from the vectors and histories otherwise.
  */
+import { itemVectorFiles } from '../catalog/item-vectors';
 import { indexName } from '../catalog/vector-index';
 import { decodeFeatureTables } from '../ranking/feature-tables-artifact';
 import type { ModelRegistry, ModelRelease } from '../registry/model-registry';
@@ -17,8 +18,8 @@ import { type ServingConfig, ServingConfigError } from './serving-config';
 const rankerCapacity = 1_024;
 
 export const releaseFiles = {
-  itemIds: 'item-ids.json',
-  itemVectors: 'item-vectors.f32',
+  itemIds: itemVectorFiles.ids,
+  itemVectors: itemVectorFiles.vectors,
   userIds: 'user-ids.json',
   userVectors: 'user-vectors.f32',
   seen: 'user-seen.json',
@@ -27,6 +28,24 @@ export const releaseFiles = {
 } as const;
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** The user half of a retrieval release as `readRelease` reads it; the item half is `encodeItemVectors`. */
+export function encodeUserFiles(users: {
+  ids: readonly string[];
+  vectors: Float32Array;
+  seen: readonly (readonly number[])[];
+}): Record<string, Uint8Array> {
+  return {
+    [releaseFiles.userIds]: encoder.encode(JSON.stringify(users.ids)),
+    [releaseFiles.userVectors]: new Uint8Array(
+      users.vectors.buffer,
+      users.vectors.byteOffset,
+      users.vectors.byteLength,
+    ),
+    [releaseFiles.seen]: encoder.encode(JSON.stringify(users.seen)),
+  };
+}
 
 export async function readRelease(registry: ModelRegistry, release: ModelRelease): Promise<ReleaseArtifacts> {
   const read = (file: string) => registry.artifact(release.family, release.version, file);
