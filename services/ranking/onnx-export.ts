@@ -188,21 +188,7 @@ export function treeEnsembleToOnnx(ensemble: TreeEnsemble, graphName: string): U
     },
   ];
   if (logistic) nodes.push({ opType: 'Sigmoid', input: ['margin'], output: [ONNX_OUTPUT] });
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [
-      { domain: '', version: 17 },
-      { domain: 'ai.onnx.ml', version: 3 },
-    ],
-    producerName: 'cairn-ranking',
-    graph: {
-      name: graphName,
-      node: nodes,
-      input: [{ name: ONNX_INPUT, type: floatTensorType(['batch', ensemble.featureCount]) }],
-      output: [{ name: ONNX_OUTPUT, type: floatTensorType(['batch', 1]) }],
-    },
-  });
-  return onnx.ModelProto.encode(model).finish();
+  return encodeScoringGraph(graphName, nodes, [], ensemble.featureCount);
 }
 
 /**
@@ -242,7 +228,16 @@ export function rankerToOnnx(
     );
   }
   nodes.push({ opType: 'Sum', input: used.map(({ name }) => `${name}_term`), output: [ONNX_OUTPUT] });
-  const featureCount = used[0].ensemble.featureCount;
+  return encodeScoringGraph('ranker', nodes, initializer, used[0].ensemble.featureCount);
+}
+
+/** A model over `features` [batch, featureCount] giving `prediction` [batch, 1], as serving runs it. */
+function encodeScoringGraph(
+  name: string,
+  node: onnx.INodeProto[],
+  initializer: onnx.ITensorProto[],
+  featureCount: number,
+): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
     opsetImport: [
@@ -251,8 +246,8 @@ export function rankerToOnnx(
     ],
     producerName: 'cairn-ranking',
     graph: {
-      name: 'ranker',
-      node: nodes,
+      name,
+      node,
       initializer,
       input: [{ name: ONNX_INPUT, type: floatTensorType(['batch', featureCount]) }],
       output: [{ name: ONNX_OUTPUT, type: floatTensorType(['batch', 1]) }],
