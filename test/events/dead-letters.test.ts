@@ -7,25 +7,12 @@ import { logEnd, StoreProjector } from '../../services/events/store-projector';
 import { type EventStream, eventStreams, type TopicSet } from '../../services/events/topics';
 import { InteractionStore } from '../../services/store/interaction-store';
 import { waitFor } from '../support/wait';
+import { itemCreated, userCreated } from './entity-events';
 
 const now = Date.now();
 const valid = {
-  user: (id: string) => ({
-    eventId: `u-${id}`,
-    type: 'user_created',
-    userId: id,
-    occurredAt: now,
-    demographics: { age: 30 },
-  }),
-  item: (id: string) => ({
-    eventId: `i-${id}`,
-    type: 'item_created',
-    itemId: id,
-    occurredAt: now,
-    title: `Item ${id}`,
-    categories: ['Drama'],
-    year: 1999,
-  }),
+  user: userCreated,
+  item: itemCreated,
   click: (n: number) => ({
     eventId: `c-${n}`,
     type: 'click',
