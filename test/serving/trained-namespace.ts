@@ -32,22 +32,30 @@ export async function retrainNow(
   }
 }
 
+/** The serving data's items and users on the log, where serving's catalog feed reads them. */
+export async function publishServingEntities(settings: ScratchSettings): Promise<void> {
+  const producer = eventProducer(kafkaClient(settings, 'cairn-test-catalog'));
+  await producer.connect();
+  try {
+    await producer.send({
+      topic: settings.topics.catalog,
+      messages: [...syntheticItems(servingData)].map((e) => ({ key: e.itemId, value: JSON.stringify(e) })),
+    });
+    await producer.send({
+      topic: settings.topics.users,
+      messages: [...syntheticUsers(servingData)].map((e) => ({ key: e.userId, value: JSON.stringify(e) })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 export async function trainedNamespace(
   label: string,
 ): Promise<{ settings: ScratchSettings; release: RetrainResult }> {
   const settings = await scratchNamespace(label);
   await fillSyntheticStore(settings, servingData);
-  const producer = eventProducer(kafkaClient(settings, 'cairn-test-catalog'));
-  await producer.connect();
-  await producer.send({
-    topic: settings.topics.catalog,
-    messages: [...syntheticItems(servingData)].map((e) => ({ key: e.itemId, value: JSON.stringify(e) })),
-  });
-  await producer.send({
-    topic: settings.topics.users,
-    messages: [...syntheticUsers(servingData)].map((e) => ({ key: e.userId, value: JSON.stringify(e) })),
-  });
-  await producer.disconnect();
+  await publishServingEntities(settings);
   const release = await retrainNow(
     settings,
     { ials: { factors: 16, lambda: 5, alpha: 10, epochs: 6, seed: 1 } },
