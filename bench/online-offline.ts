@@ -9,13 +9,12 @@ import { availableParallelism } from 'node:os';
 import { connect } from '@nats-io/transport-node';
 import type { RecommendResponse } from '../schemas/recommend';
 import type { CairnSettings } from '../services/config/environment';
-import { spec } from '../services/evaluation/grid-search';
 import { summariseTopK } from '../services/evaluation/metrics';
 import { relevanceOf } from '../services/evaluation/ranking';
 import { splitInteractions } from '../services/evaluation/splits';
 import { Ials } from '../services/models/ials';
 import { indexInteractions, itemsOfUser } from '../services/models/interaction-matrix';
-import { type FittedPipeline, runPipelineEvaluation } from '../services/ranking/pipeline-evaluation';
+import type { FittedPipeline } from '../services/ranking/pipeline-evaluation';
 import { buildHotState } from '../services/serving/hot-state';
 import { exactSearch, FallbackSearch } from '../services/serving/item-search';
 import { LiveCatalog } from '../services/serving/live-catalog';
@@ -26,7 +25,7 @@ import { variantsOf } from '../services/serving/variants';
 import { InteractionStore } from '../services/store/interaction-store';
 import { readTrainingSet } from '../services/store/training-set';
 import { trainingConfigSchema } from '../services/training/config';
-import { rankerCandidates, releaseTreeGrid } from '../services/training/release-ranker';
+import { evaluateReleasePipeline, rankerCandidates } from '../services/training/release-ranker';
 
 export interface AgreementResult {
   users: number;
@@ -56,15 +55,7 @@ export async function benchAgreement(
   // The ranker is disposed once the evaluation returns: it is kept as its scoring graph.
   let fitted: (Omit<FittedPipeline, 'ranker'> & { onnx: Uint8Array }) | undefined;
 
-  const result = await runPipelineEvaluation(training.interactions, {
-    signals: [spec('ials', [ials], (p) => new Ials({ ...p, threads }))],
-    catalog: training.itemContent,
-    demographics: training.demographics,
-    candidates: rankerCandidates,
-    protocols: ['temporal'],
-    treeGrid: releaseTreeGrid,
-    seed,
-    threads,
+  const result = await evaluateReleasePipeline(training, ials, seed, threads, {
     log,
     onRanker: (_, { ranker, ...models }) => {
       fitted = { ...models, onnx: ranker.toScoringOnnx() };

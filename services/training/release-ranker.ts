@@ -14,6 +14,7 @@ import type { CatalogItem } from '../ranking/features';
 import { RankingFeatures } from '../ranking/features';
 import {
   DEFAULT_TREE_GRID,
+  type PipelineOptions,
   type PipelineResult,
   runPipelineEvaluation,
 } from '../ranking/pipeline-evaluation';
@@ -62,6 +63,31 @@ function skipped(reason: string): {
   return { spec, files: { [rankerFiles.spec]: encoder.encode(JSON.stringify(spec)) } };
 }
 
+/**
+ * The release's pipeline on the temporal protocol: the iALS generator with the release's
+ * hyperparameters, its candidates, the tree grid. The retrain gates its ranker on it, and
+ * `cairn bench agreement` serves what it fits, so both measure the same pipeline.
+ */
+export function evaluateReleasePipeline(
+  training: TrainingSet,
+  ials: TrainingConfig['ials'],
+  seed: number,
+  threads: number,
+  hooks: Pick<PipelineOptions<'temporal'>, 'onRanker' | 'log'>,
+): Promise<PipelineResult<'temporal'>> {
+  return runPipelineEvaluation(training.interactions, {
+    signals: [spec('ials', [ials], (p) => new Ials({ ...p, threads }))],
+    catalog: training.itemContent,
+    demographics: training.demographics,
+    candidates: rankerCandidates,
+    protocols: ['temporal'],
+    treeGrid: releaseTreeGrid,
+    seed,
+    threads,
+    ...hooks,
+  });
+}
+
 export async function trainReleaseRanker(
   training: TrainingSet,
   ials: TrainingConfig['ials'],
@@ -74,15 +100,7 @@ export async function trainReleaseRanker(
   let kept: { onnx: Uint8Array; weights: RankingWeights } | undefined;
   let result: PipelineResult<'temporal'>;
   try {
-    result = await runPipelineEvaluation(training.interactions, {
-      signals: [spec('ials', [ials], (p) => new Ials({ ...p, threads }))],
-      catalog,
-      demographics: training.demographics,
-      candidates: rankerCandidates,
-      protocols: ['temporal'],
-      treeGrid: releaseTreeGrid,
-      seed,
-      threads,
+    result = await evaluateReleasePipeline(training, ials, seed, threads, {
       onRanker: (_, { ranker }) => {
         kept = { onnx: ranker.toScoringOnnx(), weights: ranker.weights };
       },
