@@ -167,11 +167,14 @@ export class CountSignaller {
   }
 
   async start(): Promise<void> {
+    // Only when each item was created matters here, not who the users are.
+    const withUsers = false;
     this.feed = new CatalogFeed(
       this.deps.kafka,
       this.deps.settings.topics,
       this.catalog,
       this.deps.settings.prefix,
+      withUsers,
     );
     await this.feed.start(catalogCatchUpMs);
     this.consumer = this.deps.kafka.consumer({ groupId: lifecycleGroups(this.deps.settings).counts });

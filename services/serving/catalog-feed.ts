@@ -23,6 +23,8 @@ export class CatalogFeed {
     private readonly topics: TopicSet,
     private readonly catalog: LiveCatalog,
     groupPrefix: string,
+    /** Users feed cohorts and interests; a reader that needs only the items leaves them out. */
+    private readonly withUsers = true,
   ) {
     this.groupId = `${groupPrefix}cairn-serving-feed-${randomUUID().slice(0, 8)}`;
   }
@@ -33,7 +35,7 @@ export class CatalogFeed {
     await admin.connect();
     const targets = new Map<string, bigint>();
     try {
-      for (const topic of [this.topics.catalog, this.topics.users])
+      for (const topic of this.followed())
         for (const p of await admin.fetchTopicOffsets(topic))
           if (BigInt(p.high) > BigInt(p.low)) targets.set(`${topic}/${p.partition}`, BigInt(p.high));
     } finally {
@@ -45,7 +47,7 @@ export class CatalogFeed {
       this.crashed = payload.error;
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: [this.topics.catalog, this.topics.users], fromBeginning: true });
+    await consumer.subscribe({ topics: this.followed(), fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
@@ -69,6 +71,10 @@ export class CatalogFeed {
         throw new Error(`catalog feed: not caught up with ${this.topics.catalog} after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+  }
+
+  private followed(): string[] {
+    return this.withUsers ? [this.topics.catalog, this.topics.users] : [this.topics.catalog];
   }
 
   /** A crashed feed would leave blocks unapplied: the owner fails and is restarted instead. */
