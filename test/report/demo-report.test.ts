@@ -59,7 +59,7 @@ export function reportFixture(): DemoReportData {
     impressions
       .filter((i) => i.variant === 'control')
       .map((i) =>
-        i.items.map((x, p) => ({
+        i.items.map((_item, p) => ({
           reward: p === 0 ? 0.1 : 0,
           loggingPropensity: 0.95,
           targetProbability: p < 5 ? 0.95 : 0.02,
