@@ -9,6 +9,7 @@ import { LiveCatalog } from '../../services/serving/live-catalog';
 import type { PipelineDeps } from '../../services/serving/pipeline';
 import { parseServingConfig, type ServingConfigInput } from '../../services/serving/serving-config';
 import { variantsOf } from '../../services/serving/variants';
+import { interactionColumns } from '../../services/store/training-set';
 import { trainRetrieval } from '../../services/training/candidate-training';
 import { trainingConfigSchema } from '../../services/training/config';
 
@@ -19,8 +20,10 @@ export async function movieLensServingState(
 ): Promise<HotState> {
   const ials = trainingConfigSchema.parse({}).ials;
   const trained = await trainRetrieval(
-    train,
-    data.items.map((i) => i.item),
+    interactionColumns(
+      train,
+      data.items.map((i) => i.item),
+    ),
     ials,
     2,
   );

@@ -134,6 +134,78 @@ export function matrixFromPairKeys(
   };
 }
 
+/** Interactions as columns in a matrix's index spaces: row, column and time of each. */
+export interface IndexedColumns {
+  readonly length: number;
+  row(n: number): number;
+  column(n: number): number;
+  readonly time: Float64Array;
+}
+
+/**
+ * Ascending, distinct pair keys `user · nItems + item` and one time per pair, the earliest or the
+ * latest of its repeats: what `matrixFromPairKeys` builds from, with no object per interaction.
+ * Two stable counting sorts (by item, then by user) order millions of pairs in linear time.
+ * A negative row or column leaves the interaction out.
+ */
+export function collapsePairs(
+  columns: IndexedColumns,
+  nUsers: number,
+  nItems: number,
+  keep: 'earliest' | 'latest',
+): { keys: Float64Array; times: Float64Array } {
+  const { length, time } = columns;
+  const rows = new Int32Array(length);
+  const byItem = countingOrder(length, nItems, (n) => columns.column(n), null);
+  for (let n = 0; n < length; n++) rows[n] = columns.row(n);
+  const order = countingOrder(length, nUsers, (n) => rows[n], byItem);
+  const kept = order.length;
+  let distinct = 0;
+  for (let k = 0; k < kept; k++)
+    if (
+      k === 0 ||
+      rows[order[k]] !== rows[order[k - 1]] ||
+      columns.column(order[k]) !== columns.column(order[k - 1])
+    )
+      distinct++;
+  const keys = new Float64Array(distinct);
+  const times = new Float64Array(distinct);
+  let at = -1;
+  let last = -1;
+  for (let k = 0; k < kept; k++) {
+    const n = order[k];
+    const key = rows[n] * nItems + columns.column(n);
+    if (key !== last) {
+      keys[++at] = key;
+      times[at] = time[n];
+      last = key;
+    } else if (keep === 'latest' ? time[n] > times[at] : time[n] < times[at]) times[at] = time[n];
+  }
+  return { keys, times };
+}
+
+/**
+ * The positions of `within` (or 0..length-1) stably ordered by `bucket`, leaving out those whose
+ * bucket is negative.
+ */
+function countingOrder(
+  length: number,
+  buckets: number,
+  bucket: (n: number) => number,
+  within: Int32Array | null,
+): Int32Array {
+  const starts = new Int32Array(buckets + 1);
+  const from = within ?? Int32Array.from({ length }, (_, n) => n);
+  for (const n of from) if (bucket(n) >= 0) starts[bucket(n) + 1]++;
+  for (let b = 0; b < buckets; b++) starts[b + 1] += starts[b];
+  const order = new Int32Array(starts[buckets]);
+  for (const n of from) {
+    const b = bucket(n);
+    if (b >= 0) order[starts[b]++] = n;
+  }
+  return order;
+}
+
 export function itemsOfUser(matrix: InteractionMatrix, user: number): Int32Array {
   return matrix.userItems.subarray(matrix.userPtr[user], matrix.userPtr[user + 1]);
 }

@@ -317,11 +317,16 @@ export class InteractionStore {
   }
 
   async scanInteractions(visit: (r: ReturnType<typeof readInteraction>) => void): Promise<void> {
+    await this.scanInteractionRecords((view, at) => visit(readInteraction(view, at)));
+  }
+
+  /** The raw records, for a reader that decodes only the fields it needs, with no object per record. */
+  async scanInteractionRecords(visit: (view: DataView, at: number) => void): Promise<void> {
     await this.scanRecords(
       files.interactions,
       this.checkpoint.interactionsBytes,
       interactionRecordBytes,
-      (view, at) => visit(readInteraction(view, at)),
+      visit,
     );
   }
 

@@ -25,6 +25,8 @@
 import { interactionTypes, surfaces } from '../../schemas/events';
 
 export const interactionRecordBytes = 32;
+/** Byte offsets of the fields training reads, for decoders that skip the rest of the record. */
+export const interactionFields = { occurredAt: 8, user: 16, item: 20, value: 24 } as const;
 export const impressionRecordBytes = 24;
 
 export interface InteractionRecord {
@@ -65,10 +67,10 @@ export function readInteraction(view: DataView, at: number): InteractionRecord {
   return {
     fpHi: view.getUint32(at, true),
     fpLo: view.getUint32(at + 4, true),
-    occurredAt: view.getFloat64(at + 8, true),
-    user: view.getUint32(at + 16, true),
-    item: view.getUint32(at + 20, true),
-    value: view.getFloat32(at + 24, true),
+    occurredAt: view.getFloat64(at + interactionFields.occurredAt, true),
+    user: view.getUint32(at + interactionFields.user, true),
+    item: view.getUint32(at + interactionFields.item, true),
+    value: view.getFloat32(at + interactionFields.value, true),
     type: view.getUint8(at + 28),
     surface: view.getUint8(at + 29),
   };

@@ -5,16 +5,18 @@
  */
 
 import type { ItemVectors } from '../catalog/item-vectors';
-import { evaluateRanking, relevanceOf } from '../evaluation/ranking';
-import { splitInteractions } from '../evaluation/splits';
+import { evaluateRanking, type Relevance } from '../evaluation/ranking';
+import { TEST_FRACTION } from '../evaluation/splits';
 import { Ials } from '../models/ials';
 import {
-  buildInteractionMatrix,
+  collapsePairs,
   IdIndex,
-  indexInteractions,
+  type InteractionMatrix,
   itemsOfUser,
+  matrixFromPairKeys,
 } from '../models/interaction-matrix';
-import type { Interaction } from '../models/types';
+import { mulberry32, shuffleInPlace } from '../models/random';
+import type { InteractionColumns } from '../store/training-set';
 import type { TrainingConfig } from './config';
 
 export interface HoldoutScore {
@@ -30,34 +32,99 @@ export interface TrainedRetrieval {
   fitSeconds: number;
 }
 
+/** A sorted index of the store's ids (those the interactions use, or all), and each id's place in it. */
+function indexOfIds(ids: readonly string[], used: Uint32Array | null): { index: IdIndex; place: Int32Array } {
+  const keep = new Uint8Array(ids.length).fill(used === null ? 1 : 0);
+  if (used !== null) for (const id of used) keep[id] = 1;
+  const index = IdIndex.of(ids.filter((_, id) => keep[id] === 1));
+  const place = Int32Array.from(ids, (id) => index.indexOf(id) ?? -1);
+  return { index, place };
+}
+
+/**
+ * The distinct (user, item) pairs of the snapshot, over the users who interacted and either the
+ * items interacted with or the whole catalog, with the earliest or latest time of each pair.
+ */
+function snapshotPairs(columns: InteractionColumns, wholeCatalog: boolean, keep: 'earliest' | 'latest') {
+  const users = indexOfIds(columns.userIds, columns.user);
+  const items = indexOfIds(columns.itemIds, wholeCatalog ? null : columns.item);
+  const pairs = collapsePairs(
+    {
+      length: columns.length,
+      row: (n) => users.place[columns.user[n]],
+      column: (n) => items.place[columns.item[n]],
+      time: columns.time,
+    },
+    users.index.size,
+    items.index.size,
+    keep,
+  );
+  return { users: users.index, items: items.index, ...pairs };
+}
+
+/**
+ * The stratified per-user holdout of `splitInteractions`, on pairs instead of objects: the same
+ * users in the same order, the same histories (one per pair, its earliest time) sorted by item id,
+ * shuffled by the same PRNG stream, so the split and the holdout score are the same.
+ */
+export function holdoutSplit(
+  interactions: InteractionColumns,
+  seed: number,
+): { train: InteractionMatrix; test: Relevance } {
+  const { keys, times, users, items } = snapshotPairs(interactions, false, 'earliest');
+  const nItems = items.size;
+  const random = mulberry32(seed);
+  const inTrain = new Uint8Array(keys.length);
+  const test = new Map<number, Set<number>>();
+  for (let start = 0; start < keys.length; ) {
+    const user = Math.floor(keys[start] / nItems);
+    let end = start + 1;
+    while (end < keys.length && Math.floor(keys[end] / nItems) === user) end++;
+    const history = shuffleInPlace(
+      Array.from({ length: end - start }, (_, k) => start + k),
+      random,
+    );
+    const cut =
+      history.length - Math.min(history.length - 1, Math.round(history.length * TEST_FRACTION.stratified));
+    for (let k = 0; k < cut; k++) inTrain[history[k]] = 1;
+    if (cut < history.length) test.set(user, new Set(history.slice(cut).map((n) => keys[n] % nItems)));
+    start = end;
+  }
+  const trainKeys = keys.filter((_, n) => inTrain[n] === 1);
+  const trainTimes = times.filter((_, n) => inTrain[n] === 1);
+  return { train: matrixFromPairKeys(trainKeys, trainTimes, users, items), test };
+}
+
 /** NDCG@10 of a config fitted on a per-user 75% and scored on the held-out 25% (full ranking). */
 export async function holdoutScore(
-  interactions: readonly Interaction[],
+  interactions: InteractionColumns,
   ials: TrainingConfig['ials'],
   holdoutSeed: number,
   threads: number,
 ): Promise<HoldoutScore> {
-  const { users, items } = indexInteractions(interactions);
-  const split = splitInteractions('stratified', interactions, holdoutSeed);
-  const train = buildInteractionMatrix(split.train, users, items);
+  const { train, test } = holdoutSplit(interactions, holdoutSeed);
   const model = new Ials({ ...ials, threads });
   await model.fit(train);
-  const { report } = evaluateRanking(model, train, relevanceOf(split.test, users, items), 10);
+  const { report } = evaluateRanking(model, train, test, 10);
   return { ndcgAt10: report.ndcg, recallAt10: report.recall, users: report.users };
+}
+
+/** Every (user, item) pair once with its latest time, over the users who interacted and the whole catalog. */
+export function snapshotMatrix(interactions: InteractionColumns): InteractionMatrix {
+  const { users, items, keys, times } = snapshotPairs(interactions, true, 'latest');
+  return matrixFromPairKeys(keys, times, users, items);
 }
 
 /** Items nobody interacted with yet get a zero vector: in the index, but never retrieved by it. */
 export async function trainRetrieval(
-  interactions: readonly Interaction[],
-  catalog: readonly string[],
+  interactions: InteractionColumns,
   ials: TrainingConfig['ials'],
   threads: number,
 ): Promise<TrainedRetrieval> {
   const started = performance.now();
-  const { users } = indexInteractions(interactions);
-  const items = IdIndex.of([...catalog, ...interactions.map((x) => x.item)]);
+  const matrix = snapshotMatrix(interactions);
+  const { users, items } = matrix;
   const model = new Ials({ ...ials, threads });
-  const matrix = buildInteractionMatrix(interactions, users, items);
   await model.fit(matrix);
   return {
     // Inner product is what iALS scores with; the index must rank by the same measure.

@@ -19,7 +19,7 @@ import {
   runPipelineEvaluation,
 } from '../ranking/pipeline-evaluation';
 import type { RankingWeights } from '../ranking/ranker';
-import type { TrainingSet } from '../store/training-set';
+import { type ColumnarTrainingSet, type TrainingSet, trainingObjects } from '../store/training-set';
 import type { TrainingConfig } from './config';
 
 /** Per-request features score every item of the catalog; above this the ranker is not served. */
@@ -88,14 +88,29 @@ export function evaluateReleasePipeline(
   });
 }
 
+const tooManyItems = (items: number) => skipped(`not trained: ${items} items, over ${rankerMaxItems}`);
+
+/**
+ * The retrain's ranker, from the snapshot's columns. Its pipeline evaluation takes one object per
+ * interaction; over `rankerMaxItems` it is not trained, so none are made.
+ */
+export function trainSnapshotRanker(
+  training: ColumnarTrainingSet,
+  ials: TrainingConfig['ials'],
+  seed: number,
+  threads: number,
+): ReturnType<typeof trainReleaseRanker> {
+  if (training.items.length > rankerMaxItems) return Promise.resolve(tooManyItems(training.items.length));
+  return trainReleaseRanker(trainingObjects(training), ials, seed, threads);
+}
+
 export async function trainReleaseRanker(
   training: TrainingSet,
   ials: TrainingConfig['ials'],
   seed: number,
   threads: number,
 ): Promise<{ spec: RankerSpec | { won: false; reason: string }; files: Record<string, Uint8Array> }> {
-  if (training.items.length > rankerMaxItems)
-    return skipped(`not trained: ${training.items.length} items, over ${rankerMaxItems}`);
+  if (training.items.length > rankerMaxItems) return tooManyItems(training.items.length);
   const catalog: ReadonlyMap<string, CatalogItem> = training.itemContent;
   let kept: { onnx: Uint8Array; weights: RankingWeights } | undefined;
   let result: PipelineResult<'temporal'>;

@@ -5,10 +5,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { answerFromThread } from '../concurrency/threads';
 import { InteractionStore } from '../store/interaction-store';
-import { readTrainingSet } from '../store/training-set';
+import { readColumnarTrainingSet } from '../store/training-set';
 import { holdoutScore, type TrainedRetrieval, trainRetrieval } from './candidate-training';
 import type { TrainingConfig } from './config';
-import { trainReleaseRanker } from './release-ranker';
+import { trainSnapshotRanker } from './release-ranker';
 import { buildServingTables, type ServingTableSources, type ServingTables } from './serving-tables';
 
 export type TrainingTask =
@@ -51,13 +51,13 @@ function sideInformation(store: InteractionStore): Pick<ServingTableSources, 'de
 
 async function run(task: TrainingTask): Promise<unknown> {
   const store = await InteractionStore.open(task.snapshotDir);
-  const training = await readTrainingSet(store);
-  const { interactions, items } = training;
+  const training = await readColumnarTrainingSet(store);
+  const { interactions } = training;
   const side = sideInformation(store);
   await store.close();
   if (task.task === 'holdout') return holdoutScore(interactions, task.ials, task.holdoutSeed, task.threads);
-  if (task.task === 'ranker') return trainReleaseRanker(training, task.ials, task.holdoutSeed, task.threads);
-  const trained = await trainRetrieval(interactions, items, task.ials, task.threads);
+  if (task.task === 'ranker') return trainSnapshotRanker(training, task.ials, task.holdoutSeed, task.threads);
+  const trained = await trainRetrieval(interactions, task.ials, task.threads);
   const release: TrainedReleaseModels = {
     ...trained,
     tables: buildServingTables({ items: trained.items, users: trained.users, ...side }),
