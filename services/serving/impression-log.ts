@@ -38,30 +38,33 @@ export class ImpressionLog {
   flush(): Promise<void> {
     if (this.sending !== undefined) return this.sending;
     if (this.buffer.length === 0) return Promise.resolve();
-    const batch = this.buffer;
-    this.buffer = [];
-    this.sending = this.producer
-      .send({
-        topic: this.topic,
-        messages: batch.map((i) => ({ key: i.userId, value: JSON.stringify(i) })),
-      })
-      .then(
-        () => {
-          this.sent += batch.length;
-        },
-        (error: unknown) => {
-          this.failures++;
-          this.lastError = (error as Error).message;
-          this.log(
-            `impressions: send of ${batch.length} failed (${this.lastError}); kept for the next flush`,
-          );
-          this.buffer = [...batch, ...this.buffer];
-        },
-      )
-      .finally(() => {
-        this.sending = undefined;
-      });
+    this.sending = this.sendBuffered().finally(() => {
+      this.sending = undefined;
+    });
     return this.sending;
+  }
+
+  /**
+   * One request per batch: a backlog sent whole (after a failed or slow send) could outgrow the
+   * broker's message size limit, and then fail on every retry while the backlog grows.
+   */
+  private async sendBuffered(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.splice(0, this.batchSize);
+      try {
+        await this.producer.send({
+          topic: this.topic,
+          messages: batch.map((i) => ({ key: i.userId, value: JSON.stringify(i) })),
+        });
+        this.sent += batch.length;
+      } catch (error) {
+        this.failures++;
+        this.lastError = (error as Error).message;
+        this.log(`impressions: send of ${batch.length} failed (${this.lastError}); kept for the next flush`);
+        this.buffer = [...batch, ...this.buffer];
+        return;
+      }
+    }
   }
 
   /** Stops the timer and sends what is left; a send that keeps failing is reported, not hung on. */
