@@ -53,14 +53,44 @@ export const exactSearch: ItemSearch = {
 type KnnSearch = ReturnType<typeof knnSearchBody> & { index: string };
 
 /**
- * kNN over the release's versioned index, availability and exclusions filtered inside the query;
- * concurrent requests' searches go to Elasticsearch together, as one `_msearch`.
+ * Availability inside the query, as one query that never changes: Elasticsearch caches a
+ * repeated filter's matches per segment, and a filtered kNN otherwise builds them afresh on
+ * every search, one pass over all of the index's documents (on 1M items that pass cost more
+ * than the graph search itself).
+ */
+export const availableItems = { bool: { must_not: { terms: { status: ['blocked', 'retired'] } } } };
+
+/** Elasticsearch's ceiling on `num_candidates` (and so on `k`). */
+const maxCandidates = 10_000;
+
+/**
+ * The kNN search for `k` items none of which is in `excluded`. The exclusions differ per request,
+ * so they are not a filter of the query (that would be a pass over the whole index per search):
+ * the search asks for that many more and the answer drops them. Unavailable items are not
+ * counted, since the availability filter already keeps them out.
+ */
+export function knnSearch(
+  index: string,
+  { vector, k, excluded }: KnnQuery,
+  unavailable: ReadonlySet<string>,
+): KnnSearch {
+  let personal = 0;
+  for (const id of excluded) if (!unavailable.has(id)) personal++;
+  const wanted = Math.min(maxCandidates, k + personal);
+  const numCandidates = Math.min(maxCandidates, Math.max(Math.ceil(1.5 * wanted), 100));
+  return { index, ...knnSearchBody(Array.from(vector), wanted, numCandidates, availableItems) };
+}
+
+/**
+ * kNN over the release's versioned index, availability filtered inside the query; concurrent
+ * requests' searches go to Elasticsearch together, as one `_msearch`, cancelled once every
+ * request in it has given up at its budget.
  */
 export function elasticsearchSearch(client: Client): ItemSearch {
-  const batcher = new SearchBatcher<KnnSearch, string[]>(async (searches) => {
+  const batcher = new SearchBatcher<KnnSearch, string[]>(async (searches, abandoned) => {
     const { responses } = await client.msearch(
       { searches: searches.flatMap(({ index, ...body }) => [{ index }, body]) },
-      { maxRetries: 0 },
+      { maxRetries: 0, signal: abandoned },
     );
     return responses.map((r) =>
       'error' in r
@@ -69,16 +99,12 @@ export function elasticsearchSearch(client: Client): ItemSearch {
     );
   });
   return {
-    nearest(state, { vector, k, excluded }, signal) {
-      const filter = {
-        bool: { filter: { term: { status: 'active' } }, must_not: { ids: { values: [...excluded] } } },
-      };
-      // Filtered-out history shrinks the candidate pool, so heavy users get a wider search.
-      const numCandidates = Math.min(10_000, Math.max(2 * k, 100) + excluded.size);
-      return batcher.search(
-        { index: state.vectorIndex, ...knnSearchBody(Array.from(vector), k, numCandidates, filter) },
+    async nearest(state, query, signal) {
+      const ids = await batcher.search(
+        knnSearch(state.vectorIndex, query, state.catalog.unavailable),
         signal,
       );
+      return ids.filter((id) => !query.excluded.has(id)).slice(0, query.k);
     },
   };
 }

@@ -2,13 +2,19 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SearchBatcher } from '../../services/serving/batched-search';
 
+interface HeldBatch {
+  requests: string[];
+  abandoned: AbortSignal;
+  answer(results: (string | Error)[]): void;
+  fail(e: Error): void;
+}
+
 /** A sender whose batches the test answers by hand, recording what each carried. */
 function heldSender() {
-  const batches: { requests: string[]; answer(results: (string | Error)[]): void; fail(e: Error): void }[] =
-    [];
-  const send = (requests: string[]) =>
+  const batches: HeldBatch[] = [];
+  const send = (requests: string[], abandoned: AbortSignal) =>
     new Promise<(string | Error)[]>((resolve, reject) => {
-      batches.push({ requests, answer: resolve, fail: reject });
+      batches.push({ requests, abandoned, answer: resolve, fail: reject });
     });
   return { send, batches };
 }
@@ -39,9 +45,9 @@ test('searches arriving together go out as one batch, each caller getting its ow
   ]);
 });
 
-test('searches arriving while a batch is in flight go together as soon as it returns', async () => {
+test('searches arriving while every slot is busy go together as soon as one frees', async () => {
   const { send, batches } = heldSender();
-  const batcher = new SearchBatcher(send, 1);
+  const batcher = new SearchBatcher(send, 1, 64, 1);
   const first = batcher.search('a', never());
   await tick();
   const later = ['b', 'c', 'd'].map((q) => batcher.search(q, never()));
@@ -64,7 +70,7 @@ test('searches arriving while a batch is in flight go together as soon as it ret
 
 test('an aborted search is rejected at once and, while it still waits, is not sent', async () => {
   const { send, batches } = heldSender();
-  const batcher = new SearchBatcher(send, 1);
+  const batcher = new SearchBatcher(send, 1, 64, 1);
   const inFlight = new AbortController();
   const sent = settle(batcher.search('a', inFlight.signal));
   await tick();
@@ -96,4 +102,51 @@ test('a full batch goes without waiting for the window, and a short answer fails
     { value: 'A' },
     { error: 'the batch answered fewer searches than it was sent' },
   ]);
+});
+
+test('a slow batch holds only its own searches: the next goes out in another slot', async () => {
+  const { send, batches } = heldSender();
+  const batcher = new SearchBatcher(send, 1, 64, 2);
+  const slow = settle(batcher.search('a', never()));
+  await tick();
+  const quick = batcher.search('b', never());
+  await tick();
+  assert.deepEqual(
+    batches.map((b) => b.requests),
+    [['a'], ['b']],
+  );
+  batches[1].answer(['B']);
+  assert.equal(await quick, 'B', 'answered while the first batch is still out');
+  const queued = batcher.search('c', never());
+  const alsoQueued = batcher.search('d', never());
+  await tick();
+  assert.deepEqual(batches[2].requests, ['c', 'd']);
+  batches[0].fail(new Error('Request timed out'));
+  assert.deepEqual(await slow, { error: 'Request timed out' });
+  batches[2].answer(['C', 'D']);
+  assert.deepEqual(await Promise.all([queued, alsoQueued]), ['C', 'D']);
+});
+
+test('a batch whose every caller gave up is cancelled and frees its slot at once', async () => {
+  const { send, batches } = heldSender();
+  const batcher = new SearchBatcher(send, 1, 64, 1);
+  const callers = [new AbortController(), new AbortController()];
+  const given = callers.map((c, i) => settle(batcher.search(`q${i}`, c.signal)));
+  await tick();
+  const behind = batcher.search('r', never());
+  await tick();
+  assert.equal(batches.length, 1, 'the one slot is taken');
+  callers[0].abort();
+  await tick(0);
+  assert.equal(batches[0].abandoned.aborted, false, 'one caller still waits for the batch');
+  callers[1].abort();
+  assert.equal(batches[0].abandoned.aborted, true, 'nobody waits: the sender is told to cancel');
+  assert.deepEqual(await Promise.all(given), [{ error: 'search aborted' }, { error: 'search aborted' }]);
+  await tick(0);
+  assert.deepEqual(batches[1]?.requests, ['r'], 'sent without waiting for the cancelled batch to return');
+  batches[1].answer(['R']);
+  assert.equal(await behind, 'R');
+  batches[0].fail(new Error('Request aborted'));
+  await tick(0);
+  assert.equal(batches.length, 2, 'the late failure of the cancelled batch sends nothing twice');
 });

@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { test } from 'node:test';
+import { Client } from '@elastic/elasticsearch';
 import type { HotState } from '../../services/serving/hot-state';
 import {
+  availableItems,
+  elasticsearchSearch,
   exactSearch,
   FallbackSearch,
   fallbackScanCells,
   type ItemSearch,
+  knnSearch,
 } from '../../services/serving/item-search';
 import { fixtureState } from './hot-state-fixture';
 
@@ -58,4 +64,55 @@ test('a release too large to scan in process gets no kNN candidates when Elastic
   assert.deepEqual(answered.ids, ['a1', 'a2'], 'a small release is still scanned exactly');
   assert.equal(answered.degraded, 'search cooling down after a failure');
   assert.equal(scans(), 1);
+});
+
+test('every kNN search has the same availability filter, and asks for as many more items as the request excludes', () => {
+  const unavailable = new Set(['c7', 'b3']);
+  const excluded = new Set(['a0', 'a1', 'c7']);
+  const search = knnSearch('idx', { vector: Float32Array.of(1, 0, 0), k: 100, excluded }, unavailable);
+  assert.equal(search.index, 'idx');
+  assert.deepEqual(search.knn.filter, availableItems, 'no per-request ids: the filter stays cacheable');
+  assert.equal(search.knn.k, 102, 'a0 and a1 may come back and be dropped; c7 is filtered by status');
+  assert.equal(search.size, 102);
+  assert.ok(search.knn.num_candidates >= search.knn.k);
+  const heavy = new Set(Array.from({ length: 20_000 }, (_, i) => `h${i}`));
+  const capped = knnSearch('idx', { vector: Float32Array.of(1, 0, 0), k: 100, excluded: heavy }, unavailable);
+  assert.equal(capped.knn.k, 10_000, "Elasticsearch's ceiling");
+  assert.equal(capped.knn.num_candidates, 10_000);
+});
+
+test('a kNN search its caller gave up on is cancelled on the wire, not left to the client time-out', async () => {
+  // An Elasticsearch that accepts the search and never answers.
+  const open = new Set<Socket>();
+  const closed: Socket[] = [];
+  const server = createServer(() => undefined);
+  server.on('connection', (socket) => {
+    open.add(socket);
+    socket.on('close', () => closed.push(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = new Client({
+    node: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requestTimeout: 60_000,
+  });
+  try {
+    const search = elasticsearchSearch(client);
+    const state = { ...fixtureState(), vectorIndex: 'idx' };
+    const caller = new AbortController();
+    const answer = search.nearest(state, query, caller.signal).then(
+      () => 'answered',
+      (error: Error) => error.message,
+    );
+    const deadline = Date.now() + 5_000;
+    while (open.size === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(open.size, 1, 'the search reached the server');
+    caller.abort();
+    assert.equal(await answer, 'search aborted');
+    while (closed.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(closed.length, 1, 'the abandoned request was closed, long before the 60 s time-out');
+  } finally {
+    await client.close();
+    for (const socket of open) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
