@@ -67,7 +67,8 @@ function tinyProblem() {
     embeddingDim: 3,
     towers,
   };
-  // Rows 0 and 1 share a user (its other positive is then a masked column); row 2 trains its item as cold.
+  // Rows 0 and 1 share a user (its other positive is then a masked column); row 2 trains its item as
+  // cold, row 3 its user as new.
   const entries = [0, 1, 4, 7, 9, 12];
   const entryUser = (n: number) => {
     let u = 0;
@@ -91,6 +92,7 @@ function tinyProblem() {
     users: rowUsers,
     items: Int32Array.from(entries, (n) => train.userItems[n]),
     known: Uint8Array.from(entries, (_, a) => (a === 2 ? 0 : 1)),
+    userKnown: Uint8Array.from(entries, (_, a) => (a === 3 ? 0 : 1)),
     history,
   };
   const logQ = Float64Array.from({ length: train.nItems }, () => Math.log(0.05 + random() * 0.2));

@@ -75,8 +75,15 @@ function fnv1a(text: string): number {
   return hash >>> 0;
 }
 
+/** The vocabularies a fitted model's columns were laid out from, as a release records them. */
+export interface VocabularyLists {
+  genders: readonly string[];
+  occupations: readonly string[];
+  genres: readonly string[];
+}
+
 /** Column layout of the one-hot / multi-hot side features. */
-export class FeatureVocabulary {
+export class FeatureVocabulary implements VocabularyLists {
   readonly demographicsWidth: number;
   readonly contentWidth: number;
 
@@ -99,14 +106,30 @@ export class FeatureVocabulary {
     );
   }
 
+  static fromLists(lists: VocabularyLists): FeatureVocabulary {
+    return new FeatureVocabulary(lists.genders, lists.occupations, lists.genres);
+  }
+
   /** Writes age band, gender and occupation one-hots; a user without demographics stays all-zero. */
   encodeDemographics(d: Demographics | undefined, out: Float32Array, offset: number): void {
+    this.encodeCohort(d && { band: ageBand(d.age), gender: d.gender, occupation: d.occupation }, out, offset);
+  }
+
+  /**
+   * The same columns from what serving knows of a user, the age band rather than the age; a
+   * missing part (or one this vocabulary never saw) leaves its columns zero.
+   */
+  encodeCohort(
+    c: { band?: number; gender?: string; occupation?: string } | undefined,
+    out: Float32Array,
+    offset: number,
+  ): void {
     out.fill(0, offset, offset + this.demographicsWidth);
-    if (!d) return;
-    out[offset + ageBand(d.age)] = 1;
-    const gender = this.genders.indexOf(d.gender);
+    if (!c) return;
+    if (c.band !== undefined && c.band >= 0 && c.band < AGE_BANDS) out[offset + c.band] = 1;
+    const gender = c.gender === undefined ? -1 : this.genders.indexOf(c.gender);
     if (gender >= 0) out[offset + AGE_BANDS + gender] = 1;
-    const occupation = this.occupations.indexOf(d.occupation);
+    const occupation = c.occupation === undefined ? -1 : this.occupations.indexOf(c.occupation);
     if (occupation >= 0) out[offset + AGE_BANDS + this.genders.length + occupation] = 1;
   }
 

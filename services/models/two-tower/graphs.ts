@@ -169,18 +169,19 @@ export interface UserTowerExport {
 }
 
 /**
- * Self-contained user tower for serving. Inputs: user_index int64 [n],
- * history_items int64 [n, h] with history_weights [n, h] (1/|history| per real
- * entry, 0 for padding), demographics [n, W]. Output: user_vector [n, d].
+ * Self-contained user tower for serving. Inputs: user_index int64 [n] (the number of fitted
+ * users for a new user), history_items int64 [n, h] with history_weights [n, h] (1/|history|
+ * per real entry, 0 for padding), demographics [n, W]. Output: user_vector [n, d].
  */
 export function exportUserTower(spec: UserTowerExport): Uint8Array {
   const g = new GraphBuilder('float32', 'two_tower_user');
   const d = spec.embeddingDim;
-  const userTable = g.floatInitializer(
-    'user_embeddings',
-    [spec.userEmbeddings.length / d, d],
-    spec.userEmbeddings,
-  );
+  // One zero row past the fitted users is the index of a user the model never saw: what a
+  // training row with its user id dropped looked like.
+  const fitted = spec.userEmbeddings.length / d;
+  const userRows = new Float32Array((fitted + 1) * d);
+  userRows.set(spec.userEmbeddings);
+  const userTable = g.floatInitializer('user_embeddings', [fitted + 1, d], userRows);
   const historyTable = g.floatInitializer(
     'history_embeddings',
     [spec.historyEmbeddings.length / d, d],

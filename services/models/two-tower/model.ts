@@ -18,7 +18,7 @@ import {
 import type { Floats } from './onnx-graph';
 import { initialParameters, type Parameters, parameterArrays, zeroParameters } from './parameters';
 import { type ExportedTowers, TowerServer } from './serving';
-import { historyWindows, TowerInputs, type TrainingHistory } from './tower-inputs';
+import { type HistoryWindows, historyWindows, TowerInputs, type TrainingHistory } from './tower-inputs';
 import { floats, TrainingStep } from './training-step';
 
 export interface TwoTowerParams {
@@ -42,6 +42,16 @@ export interface TwoTowerParams {
    * embedding, so the content path alone learns to place items (cold start).
    */
   itemIdDropout: number;
+  /**
+   * Share of training rows whose user goes through the tower without its id embedding, so
+   * demographics and history alone learn to place a user the model never saw (a new user).
+   */
+  userIdDropout?: number;
+  /**
+   * A row trained as a new user pools a window of 0..newUserHistory of its items (uniformly),
+   * as a user a few interactions old would be served; without it, the usual window.
+   */
+  newUserHistory?: number;
   /** Hash buckets for title words. */
   titleVocabulary?: number;
   seed?: number;
@@ -129,9 +139,11 @@ export class TwoTower implements CandidateModel {
       users: new Int32Array(batchSize),
       items: new Int32Array(batchSize),
       known: new Uint8Array(batchSize),
+      userKnown: new Uint8Array(batchSize).fill(1),
       history: historyWindows(batchSize),
     };
     const stepsPerEpoch = Math.floor(train.nnz / batchSize);
+    const userIdDropout = p.userIdDropout ?? 0;
     const epochLosses: number[] = [];
     try {
       for (let epoch = 0; epoch < p.epochs; epoch++) {
@@ -144,8 +156,11 @@ export class TwoTower implements CandidateModel {
             batch.users[a] = entryUser[entry];
             batch.items[a] = train.userItems[entry];
             batch.known[a] = random() < p.itemIdDropout ? 0 : 1;
+            // Drawn only when asked for, so fits without it keep their random sequence.
+            if (userIdDropout > 0) batch.userKnown[a] = random() < userIdDropout ? 0 : 1;
           }
           inputs.trainingWindows(batch.users, entries, p.trainingHistory, batch.history);
+          if (p.newUserHistory !== undefined) shortenNewUserWindows(batch, p.newUserHistory, random);
           lossSum += await step.run(parameters, batch, gradients);
           adam.step(parameterArrays(gradients));
         }
@@ -159,7 +174,7 @@ export class TwoTower implements CandidateModel {
     const served = historyWindows(train.nUsers);
     inputs.servingWindows(everyone, served);
     const userVectors = await towerForward('user', shapes, parameters, threads, train.nUsers, (out) =>
-      inputs.assembleUsers(parameters, everyone, served, out),
+      inputs.assembleUsers(parameters, everyone, served, undefined, out),
     );
     const itemVectors = await towerForward('item', shapes, parameters, threads, train.nItems, (out) =>
       inputs.assembleItems(parameters, range(train.nItems), undefined, out),
@@ -223,6 +238,19 @@ function logSamplingProbability(train: InteractionMatrix): Float64Array {
   return Float64Array.from({ length: train.nItems }, (_, i) =>
     Math.log(Math.max(1, train.itemPtr[i + 1] - train.itemPtr[i]) / train.nnz),
   );
+}
+
+/** The skipped target may fall inside the shortened window, which then pools one item fewer. */
+function shortenNewUserWindows(
+  batch: { userKnown: Uint8Array; history: HistoryWindows },
+  longest: number,
+  random: () => number,
+): void {
+  const { from, to } = batch.history;
+  for (let a = 0; a < batch.userKnown.length; a++) {
+    if (batch.userKnown[a]) continue;
+    to[a] = Math.min(to[a], from[a] + Math.floor(random() * (longest + 1)));
+  }
 }
 
 function range(n: number): Int32Array {

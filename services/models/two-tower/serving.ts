@@ -15,7 +15,7 @@ export interface ExportedTowers {
 }
 
 /** Pads per-row index lists to one width; weights are 1/|list| (a mean) and 0 on padding. */
-function meanBag(lists: readonly ArrayLike<number>[]): { indices: ort.Tensor; weights: ort.Tensor } {
+export function meanBag(lists: readonly ArrayLike<number>[]): { indices: ort.Tensor; weights: ort.Tensor } {
   const width = Math.max(1, ...lists.map((l) => l.length));
   const indices = new BigInt64Array(lists.length * width);
   const weights = new Float32Array(lists.length * width);

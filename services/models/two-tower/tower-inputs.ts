@@ -86,7 +86,7 @@ export class TowerInputs {
 
   private constructor(
     readonly layout: FeatureLayout,
-    private readonly vocabulary: FeatureVocabulary,
+    readonly vocabulary: FeatureVocabulary,
     readonly titleVocabulary: number,
     /** [nUsers × demographicsWidth] */
     readonly demographics: Float32Array,
@@ -184,7 +184,14 @@ export class TowerInputs {
     }
   }
 
-  assembleUsers(p: Parameters, users: Int32Array, windows: HistoryWindows, out: Floats): void {
+  /** `known[a] = 0` zeroes row a's id embedding: a user the model never saw. */
+  assembleUsers(
+    p: Parameters,
+    users: Int32Array,
+    windows: HistoryWindows,
+    known: Uint8Array | undefined,
+    out: Floats,
+  ): void {
     const { embeddingDim: d, demographicsWidth, userWidth } = this.layout;
     const userTable = p.embeddings.userId;
     const historyTable = p.embeddings.history;
@@ -195,7 +202,8 @@ export class TowerInputs {
     for (let a = 0; a < users.length; a++) {
       const u = users[a];
       const row = a * userWidth;
-      for (let k = 0; k < d; k++) out[row + k] = userTable[u * d + k];
+      const idKnown = known ? known[a] : 1;
+      for (let k = 0; k < d; k++) out[row + k] = idKnown ? userTable[u * d + k] : 0;
       sum.fill(0);
       const skip = windows.skip[a];
       let count = 0;
@@ -215,7 +223,13 @@ export class TowerInputs {
   }
 
   /** Adds the embedding gradients implied by `dFeatures` (the graph's grad.user_features). */
-  scatterUsers(grad: Parameters, users: Int32Array, windows: HistoryWindows, dFeatures: Floats): void {
+  scatterUsers(
+    grad: Parameters,
+    users: Int32Array,
+    windows: HistoryWindows,
+    known: Uint8Array | undefined,
+    dFeatures: Floats,
+  ): void {
     const { embeddingDim: d, userWidth } = this.layout;
     const userTable = grad.embeddings.userId;
     const historyTable = grad.embeddings.history;
@@ -224,7 +238,7 @@ export class TowerInputs {
     for (let a = 0; a < users.length; a++) {
       const u = users[a];
       const row = a * userWidth;
-      for (let k = 0; k < d; k++) userTable[u * d + k] += dFeatures[row + k];
+      if (!known || known[a]) for (let k = 0; k < d; k++) userTable[u * d + k] += dFeatures[row + k];
       const skip = windows.skip[a];
       let count = 0;
       for (let n = windows.from[a]; n < windows.to[a]; n++) if (values[n] !== skip) count++;

@@ -15,12 +15,13 @@ import type { HistoryWindows, TowerInputs } from './tower-inputs';
 
 /**
  * Row a pairs users[a], seen through `history` window a, with its positive
- * items[a]; known[a] = 0 trains row a's item as cold.
+ * items[a]; known[a] = 0 trains row a's item as cold, userKnown[a] = 0 its user as new.
  */
 export interface StepBatch {
   users: Int32Array;
   items: Int32Array;
   known: Uint8Array;
+  userKnown: Uint8Array;
   history: HistoryWindows;
 }
 
@@ -92,7 +93,7 @@ export class TrainingStep {
   async run(p: Parameters, batch: StepBatch, grad: Parameters): Promise<number> {
     const { batchSize: b, precision, shapes } = this.options;
     const { userWidth, itemWidth } = this.inputs.layout;
-    this.inputs.assembleUsers(p, batch.users, batch.history, this.userFeatures);
+    this.inputs.assembleUsers(p, batch.users, batch.history, batch.userKnown, this.userFeatures);
     this.inputs.assembleItems(p, batch.items, batch.known, this.itemFeatures);
     this.fillOffset(batch);
 
@@ -116,7 +117,13 @@ export class TrainingStep {
         grad.towers[tower][weight].set(floats(out[gradientName(tower, weight)]));
     }
     for (const table of EMBEDDING_TABLES) grad.embeddings[table].fill(0);
-    this.inputs.scatterUsers(grad, batch.users, batch.history, floats(out['grad.user_features']));
+    this.inputs.scatterUsers(
+      grad,
+      batch.users,
+      batch.history,
+      batch.userKnown,
+      floats(out['grad.user_features']),
+    );
     this.inputs.scatterItems(grad, batch.items, batch.known, floats(out['grad.item_features']));
     return Number(out.loss.data[0]);
   }
