@@ -4,18 +4,20 @@
  * load with clicks produced to Kafka, and a retrain started half-way. Every 10 s it samples each
  * process's resident memory (its process tree's VmRSS) and the window's latency percentiles.
  *
- * Memory is judged on the steady part of the run: from the later of half-time and the moment
- * serving answered from the retrain's release, to the end. A retrain legitimately grows the
- * worker (training buffers, WebAssembly memory never shrinks) and a release swap the replica;
- * a leak is growth that goes on while the load stays the same, which is what that part shows.
- * The run is extended past `minutes` until serving has answered from the new release for
- * `settleMs`, so the steady part is never empty.
+ * Memory is judged on the steady part of the run: from `settleMs` after serving first answered
+ * from the retrain's release (or after the retrain, when it made none), to the end. A retrain
+ * legitimately grows the worker (training buffers, WebAssembly memory never shrinks) and a
+ * release swap the replica; a leak is growth that goes on while the load stays the same, which
+ * is what that part shows (bench/soak-memory.ts judges it). The run is extended past `minutes`
+ * until the steady part is `steadyMs` long.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kvm } from '@nats-io/kv';
 import { servingIdentity } from '../cli/serve';
@@ -36,6 +38,14 @@ import { InteractionStore } from '../services/store/interaction-store';
 import type { RetrainResult } from '../workflows/retrain';
 import { promotedMovieLensNamespace } from './data/movielens-release';
 import { untilAnswering } from './serve';
+import {
+  flatMiBPerMinute,
+  majorCollectionOf,
+  memoryProbe,
+  type ProcessVerdict,
+  rssJudgedFromMinutes,
+  verdictOf,
+} from './soak-memory';
 
 export interface SoakOptions {
   minutes: number;
@@ -66,16 +76,6 @@ export interface SoakWindow {
   load: number;
   /** The retrieval release most replies of the window came from. */
   release: string;
-}
-
-export interface ProcessVerdict {
-  process: string;
-  firstMiB: number;
-  peakMiB: number;
-  lastMiB: number;
-  /** Least-squares slope of the windows' RSS floors over the steady part. */
-  slopeMiBPerMinute: number;
-  flat: boolean;
 }
 
 export interface SoakResult {
@@ -113,15 +113,15 @@ export interface SoakResult {
 
 const windowMs = 10_000;
 const requestTimeoutMs = 2_000;
-/** How long serving must answer from the retrain's release before the run may end. */
-const settleMs = 60_000;
+/**
+ * After the first answer from the retrain's release, how long the old release's drain and the
+ * collections that free it take: not judged.
+ */
+const settleMs = 30_000;
+/** The shortest steady part the run ends with. */
+const steadyMs = 120_000;
 /** How long past `minutes` the run waits for the retrain to finish and be served. */
 const retrainGraceMs = 20 * 60_000;
-/**
- * Flat: RSS grows by less than this over the steady part. At 100 requests/s it is 170 bytes per
- * request; a per-request leak of one reply's JSON (≈2 KiB) would be 12 MiB/min and fail it.
- */
-export const flatMiBPerMinute = 1;
 /** Failed or timed-out requests and click sends allowed, as a share of what was sent. */
 export const errorShare = 0.005;
 
@@ -135,6 +135,8 @@ const deployment = [
 interface Child {
   name: string;
   process: ChildProcess;
+  /** Major collections as they were printed, on `performance.now()`'s clock. */
+  collections: { atMs: number; isolate: string; heapMiB: number }[];
 }
 
 export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
@@ -189,6 +191,11 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
     };
 
     const retrain: SoakResult['retrain'] = { startedAt: Number.NaN, from: '' };
+    /** Seconds since the load started from which memory is judged, once the retrain is served. */
+    const steadyFrom = (): number | undefined => {
+      const swapped = retrain.to === undefined ? retrain.finishedAt : retrain.pickedUpAt;
+      return swapped === undefined ? undefined : swapped + settleMs / 1000;
+    };
     const serveLoop = async () => {
       for (let n = 0; !stopping; n++) {
         const due = started + (n * 1000) / options.rate;
@@ -328,10 +335,8 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
             .join('  ')} MiB`,
         );
         const elapsedMs = performance.now() - started;
-        const settled =
-          retrain.finishedAt !== undefined &&
-          (retrain.to === undefined ||
-            (retrain.pickedUpAt !== undefined && elapsedMs - retrain.pickedUpAt * 1000 >= settleMs));
+        const from = steadyFrom();
+        const settled = from !== undefined && elapsedMs - from * 1000 >= steadyMs;
         if (interrupted || (elapsedMs >= plannedMs && (settled || elapsedMs >= plannedMs + retrainGraceMs)))
           return;
       }
@@ -371,15 +376,22 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
     await stopAll(children);
     const clicksMissing = await missingFromStore(settings.storeDir, produced);
 
-    const steadyFrom = Math.max(halfMs / 1000, retrain.pickedUpAt ?? retrain.finishedAt ?? 0);
-    const steady = windows.filter((w) => w.at >= steadyFrom);
-    const verdicts = deployment.map(({ name }) => verdictOf(name, windows, steady));
+    // Past the grace with the retrain unfinished: nothing is steady, and the verdict says so.
+    const judgedFrom = steadyFrom() ?? since();
+    const verdicts = children.map(({ name, collections }) =>
+      verdictOf(
+        name,
+        windows,
+        collections.map(({ atMs, ...c }) => ({ at: (atMs - started) / 1000, ...c })),
+        judgedFrom,
+      ),
+    );
     const failures = errors + timeouts + clickSendErrors;
-    const memoryFlat = steady.length >= 3 && verdicts.every((v) => v.flat);
+    const memoryFlat = verdicts.every((v) => v.flat);
     const errorsWithinBound = failures <= errorShare * (requests + produced.length + clickSendErrors);
     return {
       windows,
-      steadyFrom,
+      steadyFrom: judgedFrom,
       verdicts,
       requests,
       errors,
@@ -431,28 +443,46 @@ function openWindow() {
   return { sent: 0, answered: 0, errors: 0, timeouts: 0, clicks: 0, latencies: [] as number[] };
 }
 
-/** A `cairn` command as deployed, in the namespace, with its output kept in the state directory. */
+/**
+ * A `cairn` command as deployed (bin/cairn's node and loader), in the namespace, with `--trace-gc`
+ * so its major collections are read off its stdout; its other output is kept in the state directory.
+ */
 function spawnDeployed(
   settings: ScratchSettings,
   stateDir: string,
   name: string,
   args: readonly string[],
 ): Child {
-  const child = spawn(join(repositoryRoot, 'bin/cairn'), args, {
-    env: {
-      ...process.env,
-      CAIRN_PREFIX: settings.prefix,
-      CAIRN_STORE: settings.storeDir,
-      CAIRN_STATE: stateDir,
-      CAIRN_CACHE: settings.cacheDir,
-      CAIRN_LOG_LEVEL: 'ERROR',
+  const child = spawn(
+    process.execPath,
+    [
+      '--trace-gc',
+      '--import',
+      join(repositoryRoot, 'node_modules/tsx/dist/loader.mjs'),
+      join(repositoryRoot, 'cli/main.ts'),
+      ...args,
+    ],
+    {
+      env: {
+        ...process.env,
+        CAIRN_PREFIX: settings.prefix,
+        CAIRN_STORE: settings.storeDir,
+        CAIRN_STATE: stateDir,
+        CAIRN_CACHE: settings.cacheDir,
+        CAIRN_LOG_LEVEL: 'ERROR',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
+  const collections: Child['collections'] = [];
   const log = createWriteStream(join(stateDir, `${name}.log`));
-  child.stdout?.pipe(log);
+  createInterface({ input: child.stdout as Readable }).on('line', (line) => {
+    const collection = majorCollectionOf(line);
+    if (collection === undefined) log.write(`${line}\n`);
+    else collections.push({ atMs: performance.now(), ...collection });
+  });
   child.stderr?.pipe(process.stderr);
-  return { name, process: child };
+  return { name, process: child, collections };
 }
 
 async function stopAll(children: Child[]): Promise<void> {
@@ -469,59 +499,6 @@ async function stopAll(children: Child[]): Promise<void> {
   );
 }
 
-/** Samples every second; `take` gives each child's lowest and highest RSS since the last take. */
-function memoryProbe(children: Child[]) {
-  let floor: Record<string, number> = {};
-  let peak: Record<string, number> = {};
-  const sample = async () => {
-    for (const [name, mib] of Object.entries(await residentMiB(children))) {
-      floor[name] = Math.min(floor[name] ?? Number.POSITIVE_INFINITY, mib);
-      peak[name] = Math.max(peak[name] ?? 0, mib);
-    }
-  };
-  return {
-    async run(stopped: () => boolean): Promise<void> {
-      while (!stopped()) {
-        await sample();
-        await sleep(1_000);
-      }
-    },
-    /** Samples once more, so a window the sampling loop fell behind in still has a figure. */
-    async take(): Promise<{ floor: Record<string, number>; peak: Record<string, number> }> {
-      await sample();
-      const taken = { floor, peak };
-      floor = {};
-      peak = {};
-      return taken;
-    },
-  };
-}
-
-/** Each child's resident memory with its descendants', from /proc. */
-async function residentMiB(children: Child[]): Promise<Record<string, number>> {
-  const parents = new Map<number, number[]>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    // The command name may hold spaces and parentheses: fields start after the last ')'.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (Number.isInteger(ppid)) parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
-  }
-  const result: Record<string, number> = {};
-  for (const { name, process: child } of children) {
-    let kib = 0;
-    const tree = child.pid === undefined ? [] : [child.pid];
-    while (tree.length > 0) {
-      const pid = tree.pop() as number;
-      const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-      kib += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-      tree.push(...(parents.get(pid) ?? []));
-    }
-    result[name] = kib / 1024;
-  }
-  return result;
-}
-
 async function missingFromStore(storeDir: string, eventIds: readonly string[]): Promise<number> {
   const stored = new Set<string>();
   const store = await InteractionStore.open(storeDir);
@@ -534,29 +511,6 @@ async function missingFromStore(storeDir: string, eventIds: readonly string[]): 
     const fp = fingerprint(id);
     return !stored.has(`${fp.hi}:${fp.lo}`);
   }).length;
-}
-
-function verdictOf(name: string, windows: SoakWindow[], steady: SoakWindow[]): ProcessVerdict {
-  const floors = windows.map((w) => w.rssMiB[name]);
-  const slope = leastSquaresSlope(steady.map((w) => [w.at / 60, w.rssMiB[name]]));
-  return {
-    process: name,
-    firstMiB: floors[0] ?? Number.NaN,
-    peakMiB: Math.max(...windows.map((w) => w.peakMiB[name])),
-    lastMiB: floors.at(-1) ?? Number.NaN,
-    slopeMiBPerMinute: slope,
-    flat: slope < flatMiBPerMinute,
-  };
-}
-
-function leastSquaresSlope(points: [number, number][]): number {
-  const n = points.length;
-  if (n < 2) return Number.NaN;
-  const mx = points.reduce((s, [x]) => s + x, 0) / n;
-  const my = points.reduce((s, [, y]) => s + y, 0) / n;
-  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
-  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
-  return sxy / sxx;
 }
 
 export function formatSoak(r: SoakResult): string[] {
@@ -574,11 +528,11 @@ export function formatSoak(r: SoakResult): string[] {
     '',
     `retrain: started ${t.startedAt.toFixed(0)} s, ${t.finishedAt === undefined ? 'not finished' : `finished ${t.finishedAt.toFixed(0)} s`}; ${t.reason ?? ''}`,
     `  serving ${t.from} → ${t.to === undefined ? '(no new release)' : `${t.to}, first answer from it at ${t.pickedUpAt === undefined ? 'never' : `${t.pickedUpAt.toFixed(0)} s`}`}`,
-    `memory from ${r.steadyFrom.toFixed(0)} s (flat: least-squares slope of the windows' lowest RSS < ${flatMiBPerMinute} MiB/min):`,
+    `memory from ${r.steadyFrom.toFixed(0)} s: flat when the least-squares slope of each isolate's heap after major collections (at least 3) and, on a steady part of ${rssJudgedFromMinutes} min or more, of the windows' lowest RSS is < ${flatMiBPerMinute} MiB/min:`,
   );
   for (const v of r.verdicts)
     lines.push(
-      `  ${v.process.padEnd(9)} first lowest ${v.firstMiB.toFixed(1)}  peak ${v.peakMiB.toFixed(1)}  last lowest ${v.lastMiB.toFixed(1)} MiB  slope ${v.slopeMiBPerMinute.toFixed(2)} MiB/min  ${v.flat ? 'flat' : 'GROWING'}`,
+      `  ${v.process.padEnd(9)} RSS first lowest ${v.firstMiB.toFixed(1)}  peak ${v.peakMiB.toFixed(1)}  last lowest ${v.lastMiB.toFixed(1)} MiB  slope ${v.slopeMiBPerMinute.toFixed(2)} MiB/min${v.rssJudged ? '' : ' (not judged)'};  heap after GC ${v.heapLastMiB.toFixed(1)} MiB, ${v.collections} major GCs, slope ${Number.isNaN(v.heapSlopeMiBPerMinute) ? 'not judged' : `${v.heapSlopeMiBPerMinute.toFixed(2)} MiB/min`}  ${v.flat ? 'flat' : 'GROWING'}`,
     );
   lines.push(
     `requests ${r.requests}: ${r.errors} errors ${JSON.stringify(r.errorCodes)}, ${r.timeouts} time-outs (> ${requestTimeoutMs} ms); clicks produced ${r.clicksProduced}, send errors ${r.clickSendErrors}, missing from the store ${r.clicksMissing}`,

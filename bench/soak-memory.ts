@@ -1,0 +1,184 @@
+/**
+ * How the soak reads and judges its processes' memory. Two measures, because each alone misleads:
+ * - resident memory (RSS) of a process tree, the lowest of each window's 1 s samples: it counts
+ *   native memory too, but after a release swap it settles upwards for minutes (the heap's
+ *   reservations grow, freed pages are not returned) with nothing leaking;
+ * - the JavaScript heap after each major collection, from V8's `--trace-gc` lines on the child's
+ *   stdout: garbage is gone at that moment, so what a leak keeps is all that can make it grow.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * Flat: grows by less than this over the steady part. At 100 requests/s it is 170 bytes per
+ * request; a per-request leak of one reply's JSON (≈2 KiB) would be 12 MiB/min and fail it.
+ */
+export const flatMiBPerMinute = 1;
+/**
+ * RSS keeps settling for minutes after a release swap, so it is judged only on a steady part at
+ * least this long; a shorter run is judged on the heap alone, which settles with one collection.
+ */
+export const rssJudgedFromMinutes = 5;
+/** Fewer major collections than this in the steady part leave the heap unjudged. */
+const judgedCollections = 3;
+
+/** The heap left by one major collection in one isolate (a thread has its own) of a process. */
+export interface MajorCollection {
+  /** Seconds since the load started. */
+  at: number;
+  isolate: string;
+  heapMiB: number;
+}
+
+/**
+ * `[pid:isolate]  time ms: Mark-Compact before (committed) -> after (committed) MB, …`; the
+ * "(reduce)" variant too. Scavenges are left out: they leave the old generation's garbage in place.
+ */
+const majorCollectionLine =
+  /^\[\d+:(0x[0-9a-f]+)\]\s+[\d.]+ ms: Mark-Compact[^\d]*[\d.]+ \([\d.]+\) -> ([\d.]+) /;
+
+export function majorCollectionOf(line: string): { isolate: string; heapMiB: number } | undefined {
+  const match = majorCollectionLine.exec(line);
+  return match === null ? undefined : { isolate: match[1], heapMiB: Number(match[2]) };
+}
+
+export interface ProcessVerdict {
+  process: string;
+  firstMiB: number;
+  peakMiB: number;
+  lastMiB: number;
+  /** Least-squares slope of the windows' RSS floors over the steady part. */
+  slopeMiBPerMinute: number;
+  /** Whether the steady part was long enough for the RSS slope to count. */
+  rssJudged: boolean;
+  /** Major collections in the steady part, over all of the process's isolates. */
+  collections: number;
+  /** Heap after the last major collection of the main isolate. */
+  heapLastMiB: number;
+  /**
+   * The steepest least-squares slope of heap-after-collection among the isolates with enough
+   * collections in the steady part; NaN when none has.
+   */
+  heapSlopeMiBPerMinute: number;
+  flat: boolean;
+}
+
+/** A window's memory of one process: its lowest and highest RSS. */
+export interface WindowMemory {
+  /** Seconds since the load started, at the window's end. */
+  at: number;
+  rssMiB: Record<string, number>;
+  peakMiB: Record<string, number>;
+}
+
+/**
+ * Flat when the heap after collection does not grow (or could not be judged for want of
+ * collections) and, on a steady part long enough for RSS to have settled, neither does RSS; at
+ * least one of the two must have been judged.
+ */
+export function verdictOf(
+  name: string,
+  windows: readonly WindowMemory[],
+  collections: readonly MajorCollection[],
+  steadyFrom: number,
+): ProcessVerdict {
+  const steady = windows.filter((w) => w.at >= steadyFrom);
+  const floors = windows.map((w) => w.rssMiB[name]);
+  const slope = leastSquaresSlope(steady.map((w) => [w.at / 60, w.rssMiB[name]]));
+  const steadyMinutes = steady.length < 2 ? 0 : (steady[steady.length - 1].at - steady[0].at) / 60;
+  const rssJudged = steadyMinutes >= rssJudgedFromMinutes;
+  const inSteady = collections.filter((c) => c.at >= steadyFrom);
+  const heapSlope = Math.max(
+    Number.NEGATIVE_INFINITY,
+    ...[...new Set(inSteady.map((c) => c.isolate))]
+      .map((isolate) => inSteady.filter((c) => c.isolate === isolate))
+      .filter((own) => own.length >= judgedCollections)
+      .map((own) => leastSquaresSlope(own.map((c) => [c.at / 60, c.heapMiB]))),
+  );
+  const heapJudged = Number.isFinite(heapSlope);
+  const main = collections[0]?.isolate;
+  return {
+    process: name,
+    firstMiB: floors[0] ?? Number.NaN,
+    peakMiB: Math.max(...windows.map((w) => w.peakMiB[name])),
+    lastMiB: floors.at(-1) ?? Number.NaN,
+    slopeMiBPerMinute: slope,
+    rssJudged,
+    collections: inSteady.length,
+    heapLastMiB: collections.filter((c) => c.isolate === main).at(-1)?.heapMiB ?? Number.NaN,
+    heapSlopeMiBPerMinute: heapJudged ? heapSlope : Number.NaN,
+    flat:
+      (heapJudged || rssJudged) &&
+      (!heapJudged || heapSlope < flatMiBPerMinute) &&
+      (!rssJudged || slope < flatMiBPerMinute),
+  };
+}
+
+export function leastSquaresSlope(points: [number, number][]): number {
+  const n = points.length;
+  if (n < 2) return Number.NaN;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return sxy / sxx;
+}
+
+interface Probed {
+  name: string;
+  process: ChildProcess;
+}
+
+/** Samples every second; `take` gives each child's lowest and highest RSS since the last take. */
+export function memoryProbe(children: readonly Probed[]) {
+  let floor: Record<string, number> = {};
+  let peak: Record<string, number> = {};
+  const sample = async () => {
+    for (const [name, mib] of Object.entries(await residentMiB(children))) {
+      floor[name] = Math.min(floor[name] ?? Number.POSITIVE_INFINITY, mib);
+      peak[name] = Math.max(peak[name] ?? 0, mib);
+    }
+  };
+  return {
+    async run(stopped: () => boolean): Promise<void> {
+      while (!stopped()) {
+        await sample();
+        await sleep(1_000);
+      }
+    },
+    /** Samples once more, so a window the sampling loop fell behind in still has a figure. */
+    async take(): Promise<{ floor: Record<string, number>; peak: Record<string, number> }> {
+      await sample();
+      const taken = { floor, peak };
+      floor = {};
+      peak = {};
+      return taken;
+    },
+  };
+}
+
+/** Each child's resident memory with its descendants', from /proc. */
+async function residentMiB(children: readonly Probed[]): Promise<Record<string, number>> {
+  const parents = new Map<number, number[]>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (Number.isInteger(ppid)) parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+  }
+  const result: Record<string, number> = {};
+  for (const { name, process: child } of children) {
+    let kib = 0;
+    const tree = child.pid === undefined ? [] : [child.pid];
+    while (tree.length > 0) {
+      const pid = tree.pop() as number;
+      const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+      kib += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      tree.push(...(parents.get(pid) ?? []));
+    }
+    result[name] = kib / 1024;
+  }
+  return result;
+}

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  flatMiBPerMinute,
+  type MajorCollection,
+  majorCollectionOf,
+  verdictOf,
+  type WindowMemory,
+} from '../../bench/soak-memory';
+
+/** Windows every 10 s over `minutes`, the process's RSS floor given by `rss(t)` (t in minutes). */
+const windows = (minutes: number, rss: (t: number) => number): WindowMemory[] =>
+  Array.from({ length: minutes * 6 + 1 }, (_, w) => {
+    const at = w * 10;
+    return { at, rssMiB: { serve: rss(at / 60) }, peakMiB: { serve: rss(at / 60) + 30 } };
+  });
+
+/** A major collection every 20 s in the main isolate, leaving `heap(t)` MiB. */
+const collections = (minutes: number, heap: (t: number) => number): MajorCollection[] =>
+  Array.from({ length: minutes * 3 + 1 }, (_, c) => ({
+    at: c * 20,
+    isolate: '0x1',
+    heapMiB: heap((c * 20) / 60),
+  }));
+
+test("V8's --trace-gc lines: a major collection gives its isolate and the heap it left, a scavenge nothing", () => {
+  assert.deepEqual(
+    majorCollectionOf(
+      '[6840:0x1b953d90]    52123 ms: Mark-Compact 120.4 (131.2) -> 88.1 (128.0) MB, 45.10 / 0.00 ms  (average mu = 0.950, current mu = 0.941) allocation failure; scavenge might not succeed',
+    ),
+    { isolate: '0x1b953d90', heapMiB: 88.1 },
+  );
+  assert.deepEqual(
+    majorCollectionOf(
+      '[6840:0x1b953d90]    60000 ms: Mark-Compact (reduce) 90.0 (99.0) -> 85.5 (96.0) MB, 12.0 / 0.0 ms',
+    ),
+    { isolate: '0x1b953d90', heapMiB: 85.5 },
+  );
+  assert.equal(
+    majorCollectionOf('[6840:0x1b953d90]      110 ms: Scavenge 3.9 (4.0) -> 3.5 (5.0) MB, 2.37 / 0.00 ms'),
+    undefined,
+  );
+  assert.equal(majorCollectionOf('{"level":"error","msg":"Mark-Compact 1 (2) -> 3 (4) MB"}'), undefined);
+});
+
+test('two minutes of RSS settling upwards after a swap, the heap after collections flat: flat', () => {
+  const v = verdictOf(
+    'serve',
+    windows(2, (t) => 400 + 15 * t),
+    collections(2, () => 90),
+    0,
+  );
+  assert.ok(v.slopeMiBPerMinute > 14);
+  assert.equal(v.rssJudged, false, 'two minutes cannot tell settling RSS from a leak');
+  assert.ok(Math.abs(v.heapSlopeMiBPerMinute) < 1e-9);
+  assert.equal(v.flat, true);
+});
+
+test('a per-request leak of 2 KiB at 100 requests/s (12 MiB/min of heap) fails a two-minute run', () => {
+  const v = verdictOf(
+    'serve',
+    windows(2, (t) => 400 + 12 * t),
+    collections(2, (t) => 90 + 12 * t),
+    0,
+  );
+  assert.ok(Math.abs(v.heapSlopeMiBPerMinute - 12) < 1e-9);
+  assert.equal(v.flat, false);
+});
+
+test('on a long steady part RSS is judged too: a native leak the heap does not show fails', () => {
+  const v = verdictOf(
+    'serve',
+    windows(10, (t) => 400 + 2 * t),
+    collections(10, () => 90),
+    0,
+  );
+  assert.equal(v.rssJudged, true);
+  assert.equal(v.flat, false);
+  const steady = verdictOf(
+    'serve',
+    windows(10, () => 400),
+    collections(10, () => 90),
+    0,
+  );
+  assert.equal(steady.flat, true);
+});
+
+test('memory before the steady part is not judged; a process with too few collections on a short run is not flat', () => {
+  const grewThenFlat = verdictOf(
+    'serve',
+    windows(4, (t) => (t < 2 ? 300 + 50 * t : 400)),
+    collections(4, (t) => (t < 2 ? 60 + 15 * t : 90)),
+    120,
+  );
+  assert.ok(grewThenFlat.heapSlopeMiBPerMinute < flatMiBPerMinute);
+  assert.equal(grewThenFlat.collections, 7);
+  assert.equal(grewThenFlat.flat, true);
+  const unjudged = verdictOf(
+    'serve',
+    windows(2, () => 400),
+    collections(2, () => 90).slice(0, 2),
+    0,
+  );
+  assert.ok(Number.isNaN(unjudged.heapSlopeMiBPerMinute));
+  assert.equal(unjudged.flat, false, 'neither measure judged: no verdict of flat');
+});
+
+test("a thread's heap is judged on its own collections: a growing worker thread fails beside a flat main isolate", () => {
+  const thread = collections(2, (t) => 20 + 5 * t).map((c) => ({ ...c, isolate: '0x2', at: c.at + 5 }));
+  const v = verdictOf(
+    'worker',
+    windows(2, () => 300),
+    [...collections(2, () => 90), ...thread],
+    0,
+  );
+  assert.ok(Math.abs(v.heapSlopeMiBPerMinute - 5) < 1e-9);
+  assert.equal(v.flat, false);
+});
