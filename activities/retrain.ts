@@ -177,7 +177,9 @@ export function createRetrainActivities({
         ...ranker.files,
         ...encodeItemVectors(trained.items),
         ...encodeUserFiles(trained.users),
-        [releaseFiles.neighbours]: encoder.encode(JSON.stringify(trained.tables.neighbours)),
+        ...(trained.tables.neighbours === undefined
+          ? {}
+          : { [releaseFiles.neighbours]: encoder.encode(JSON.stringify(trained.tables.neighbours)) }),
         [releaseFiles.cohortPopularity]: encoder.encode(JSON.stringify(trained.tables.cohortPopularity)),
         ...(trained.tables.contentMap === undefined ? {} : encodeContentMap(trained.tables.contentMap)),
       };

@@ -4,6 +4,7 @@ import { benchBackfill } from '../bench/backfill';
 import { benchClickToEffect, formatClickBench } from '../bench/click-to-effect';
 import { benchColdUsers, formatColdUsers } from '../bench/cold-users';
 import { benchIngest } from '../bench/ingest';
+import { benchRetrainScale, formatRetrainScale } from '../bench/models/retrain-scale';
 import { benchAgreement } from '../bench/online-offline';
 import { benchServe, formatServeBench } from '../bench/serve';
 import { benchSessionSignal } from '../bench/session-signal';
@@ -395,6 +396,7 @@ cairn bench agreement
 cairn bench click [--clicks N] [--rate R] [--seconds S]
 cairn bench cold-users
 cairn bench soak [--minutes N] [--rate R] [--clicks C]
+cairn bench retrain [--events N] [--items N] [--users N]
 
   ingest  events/s end to end: produced to Kafka, consumed by a 'cairn consume' process,
           durable in the interaction store. Runs in a scratch namespace (own topics, groups,
@@ -419,7 +421,11 @@ cairn bench soak [--minutes N] [--rate R] [--clicks C]
           for N minutes (default 30) under R requests/s (default 100) and C clicks/s (default 20)
           to Kafka, a retrain started half-way: RSS of each process and p50/p99 per 10 s window;
           exits 1 when a process's RSS grows by 1 MiB/min or more after the retrain is served,
-          requests fail beyond 0.5%, a click is missing from the store or the release is not served.`,
+          requests fail beyond 0.5%, a click is missing from the store or the release is not served.
+  retrain  the full retrain (every family, gate, registry, backfill into Elasticsearch) by one
+          'cairn worker' process on a synthetic store of --events interactions (default
+          10,000,000), --items (1,000,000) and --users (100,000), written directly (no Kafka) and
+          kept in the cache: wall time, the worker's peak RSS, time per phase and training step.`,
     options: {
       dataset: { type: 'string' },
       events: { type: 'string' },
@@ -432,8 +438,33 @@ cairn bench soak [--minutes N] [--rate R] [--clicks C]
       clicks: { type: 'string' },
       rate: { type: 'string' },
       minutes: { type: 'string' },
+      users: { type: 'string' },
     },
     async run({ settings, positionals, values }) {
+      if (positionals[0] === 'retrain') {
+        const events = Number(values.events ?? 10_000_000);
+        const items = Number(values.items ?? 1_000_000);
+        const users = Number(values.users ?? 100_000);
+        if (
+          [events, items, users].some((n) => !Number.isInteger(n) || n < 1) ||
+          events > 10_000_000 ||
+          items > 1_000_000 ||
+          users > 10_000_000
+        ) {
+          console.error('cairn bench retrain: --events 1..10000000, --items 1..1000000, --users 1..10000000');
+          return 2;
+        }
+        console.log(`command: cairn bench retrain ${process.argv.slice(4).join(' ')}`.trim());
+        const r = await benchRetrainScale({
+          events,
+          items,
+          users,
+          cacheDir: settings.cacheDir,
+          log: (line) => console.error(`  ${line}`),
+        });
+        for (const line of formatRetrainScale(r)) console.log(line);
+        return r.failure === undefined ? 0 : 1;
+      }
       if (positionals[0] === 'serve') {
         const rates = String(values.rates ?? '50,100,200,400')
           .split(',')

@@ -85,6 +85,12 @@ export class StoreFormatError extends Error {
 export interface StoreOptions {
   /** How many bytes a scan reads at a time; the default suits stores of any size. */
   chunkBytes?: number;
+  /**
+   * For a reader of a frozen snapshot (training): open does not rebuild the event-id fingerprints
+   * and the per-entity counters from every record, which at 10M records costs more than reading
+   * them, and `apply` is refused.
+   */
+  readOnly?: boolean;
 }
 
 export interface StoreCounts {
@@ -151,6 +157,7 @@ export class InteractionStore {
     private checkpoint: Checkpoint,
     private readonly lock: StoreLock,
     private readonly chunkBytes: number,
+    private readonly readOnly: boolean,
   ) {}
 
   static async open(dir: string, options: StoreOptions = {}): Promise<InteractionStore> {
@@ -165,7 +172,13 @@ export class InteractionStore {
         offsets: {},
       };
       if (checkpoint.format !== storeFormat) throw new StoreFormatError(dir, checkpoint.format);
-      const store = new InteractionStore(dir, checkpoint, lock, options.chunkBytes ?? defaultChunkBytes);
+      const store = new InteractionStore(
+        dir,
+        checkpoint,
+        lock,
+        options.chunkBytes ?? defaultChunkBytes,
+        options.readOnly ?? false,
+      );
       await store.recover();
       return store;
     } catch (error) {
@@ -202,6 +215,7 @@ export class InteractionStore {
   }
 
   apply(value: StreamEvent): ApplyOutcome {
+    if (this.readOnly) throw new Error(`the store in ${this.dir} was opened read-only`);
     switch (value.stream) {
       case 'interactions':
         return this.applyInteraction(value.event);
@@ -522,6 +536,11 @@ export class InteractionStore {
       }
       const outcome = this.applyEntity(event, false);
       if (outcome.kind !== 'applied') throw new Error(`${where}: ${JSON.stringify(outcome)}; ${rebuildHint}`);
+    }
+    if (this.readOnly) {
+      this.interactionCount = c.interactionsBytes / interactionRecordBytes;
+      this.impressionCount = c.impressionsBytes / impressionRecordBytes;
+      return;
     }
     await this.scanInteractions((r) => {
       this.seen.add({ hi: r.fpHi, lo: r.fpLo });

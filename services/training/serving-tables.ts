@@ -15,9 +15,15 @@ import { cohortOf } from '../serving/live-catalog';
 import { popularityTables } from '../serving/popularity-tables';
 
 export interface ServingTables {
-  /** Per item, in item-vector order: [neighbour indexes, scores], best first. */
-  neighbours: [number[], number[]][];
-  /** Per cohort key (`ageBand|gender|occupation`, `?` where unknown): item indexes by popularity. */
+  /**
+   * Per item, in item-vector order: [neighbour indexes, scores], best first. Undefined over
+   * `neighbourTableMaxItems`: replicas then compute an item's neighbours when it is first asked for.
+   */
+  neighbours?: [number[], number[]][];
+  /**
+   * Per cohort key (`ageBand|gender|occupation`, `?` where unknown): the `cohortTableLength` most
+   * popular item indexes, most popular first.
+   */
   cohortPopularity: Record<string, number[]>;
   /** Undefined when no item has both content and a collaborative vector. */
   contentMap?: ContentMap;
@@ -31,6 +37,18 @@ export interface ServingTableSources {
   content: ReadonlyMap<string, ItemContent>;
 }
 
+/**
+ * Every item's neighbours cost the sum over users of their history length squared, and the table
+ * about 1.6 kB of JSON per item: at a million items, hours and more than a JSON string can hold.
+ */
+export const neighbourTableMaxItems = 100_000;
+
+/**
+ * Serving reads at most `perGenerator` (≤ 2,000) items of a cohort's ranking, so the rest of a
+ * large catalog's ranking is never read: a million items in ~300 cohorts would not fit one JSON.
+ */
+export const cohortTableLength = 2_000;
+
 /** Five significant digits: the scores only order and weigh candidates, and the table is JSON. */
 const compact = (score: number) => Number(score.toPrecision(5));
 
@@ -41,17 +59,20 @@ export function buildServingTables({
   content,
 }: ServingTableSources): ServingTables {
   const seen = users.seen.map((row) => Int32Array.from(row).sort());
-  const cooccurrence = new HistoryNeighbours(seen, items.ids.length, neighboursPerItem);
-  const neighbours = items.ids.map((_, item): [number[], number[]] => {
-    const list = cooccurrence.of(item);
-    return [Array.from(list.items), Array.from(list.scores, compact)];
-  });
+  let neighbours: ServingTables['neighbours'];
+  if (items.ids.length <= neighbourTableMaxItems) {
+    const cooccurrence = new HistoryNeighbours(seen, items.ids.length, neighboursPerItem);
+    neighbours = items.ids.map((_, item): [number[], number[]] => {
+      const list = cooccurrence.of(item);
+      return [Array.from(list.items), Array.from(list.scores, compact)];
+    });
+  }
   const { byCohort } = popularityTables(seen, items.ids.length, (u) => {
     const d = demographics.get(users.ids[u]);
     return d === undefined ? undefined : cohortOf(d);
   });
   const cohortPopularity = Object.fromEntries(
-    [...byCohort].map(([cohort, ranked]) => [cohort, Array.from(ranked)]),
+    [...byCohort].map(([cohort, ranked]) => [cohort, Array.from(ranked.subarray(0, cohortTableLength))]),
   );
   const fittable = items.ids.some(
     (id, row) =>

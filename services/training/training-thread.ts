@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { answerFromThread } from '../concurrency/threads';
+import { log } from '../observability/log';
 import { InteractionStore } from '../store/interaction-store';
 import { readColumnarTrainingSet } from '../store/training-set';
 import { holdoutScore, type TrainedRetrieval, trainRetrieval } from './candidate-training';
@@ -49,18 +50,38 @@ function sideInformation(store: InteractionStore): Pick<ServingTableSources, 'de
   };
 }
 
+/** Each step's time goes to the log, so a slow retrain shows where its time went. */
+async function timed<T>(task: TrainingTask['task'], step: string, work: () => T | Promise<T>): Promise<T> {
+  const started = performance.now();
+  const result = await work();
+  log.info({ task, step, seconds: (performance.now() - started) / 1000 }, 'training step');
+  return result;
+}
+
 async function run(task: TrainingTask): Promise<unknown> {
-  const store = await InteractionStore.open(task.snapshotDir);
-  const training = await readColumnarTrainingSet(store);
+  const store = await timed(task.task, 'open snapshot', () =>
+    InteractionStore.open(task.snapshotDir, { readOnly: true }),
+  );
+  const training = await timed(task.task, 'read columns', () => readColumnarTrainingSet(store));
   const { interactions } = training;
   const side = sideInformation(store);
   await store.close();
-  if (task.task === 'holdout') return holdoutScore(interactions, task.ials, task.holdoutSeed, task.threads);
-  if (task.task === 'ranker') return trainSnapshotRanker(training, task.ials, task.holdoutSeed, task.threads);
-  const trained = await trainRetrieval(interactions, task.ials, task.threads);
+  if (task.task === 'holdout')
+    return timed(task.task, 'split, fit, score', () =>
+      holdoutScore(interactions, task.ials, task.holdoutSeed, task.threads),
+    );
+  if (task.task === 'ranker')
+    return timed(task.task, 'ranker', () =>
+      trainSnapshotRanker(training, task.ials, task.holdoutSeed, task.threads),
+    );
+  const trained = await timed(task.task, 'matrix, fit', () =>
+    trainRetrieval(interactions, task.ials, task.threads),
+  );
   const release: TrainedReleaseModels = {
     ...trained,
-    tables: buildServingTables({ items: trained.items, users: trained.users, ...side }),
+    tables: await timed(task.task, 'serving tables', () =>
+      buildServingTables({ items: trained.items, users: trained.users, ...side }),
+    ),
   };
   return release;
 }

@@ -89,7 +89,7 @@ test(
   },
 );
 
-test('a store reads back as columns record for record, and the evaluation adapter makes the same objects as a scan', async () => {
+test('a store opened read-only reads back as columns record for record, and the evaluation adapter makes the same objects as a scan', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-columns-'));
   try {
     const data = { seed: 3, itemCount: 50, userCount: 30, interactionCount: 2_000 };
@@ -107,8 +107,15 @@ test('a store reads back as columns record for record, and the evaluation adapte
         rating: r.value,
       }),
     );
-    const training = await readColumnarTrainingSet(store);
     await store.close();
+    // What the training thread opens: no fingerprints or counters rebuilt, no writes.
+    const snapshot = await InteractionStore.open(dir, { readOnly: true });
+    const training = await readColumnarTrainingSet(snapshot);
+    assert.throws(
+      () => snapshot.apply({ stream: 'users', event: [...syntheticUsers(data)][0] }),
+      /read-only/,
+    );
+    await snapshot.close();
     assert.equal(training.interactions.length, 2_000);
     assert.deepEqual(trainingObjects(training).interactions, scanned);
     assert.equal(training.items.length, 50);
