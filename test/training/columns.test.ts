@@ -21,7 +21,7 @@ import {
   readColumnarTrainingSet,
   trainingObjects,
 } from '../../services/store/training-set';
-import { holdoutSplit, snapshotMatrix } from '../../services/training/candidate-training';
+import { holdoutSplit, holdoutUsers, snapshotMatrix } from '../../services/training/candidate-training';
 
 /** Repeated pairs, same-second ties and unused catalog items on purpose. */
 function repetitiveLog(users: number, seed: number): Interaction[] {
@@ -122,4 +122,22 @@ test('a store opened read-only reads back as columns record for record, and the 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('the holdout scores every user up to its limit, and above it the same seeded sample every time, in user order', () => {
+  const test = new Map(Array.from({ length: 50 }, (_, u) => [u * 2, new Set([u])]));
+  assert.equal(holdoutUsers(test, 7, 50), test, 'at the limit: everyone');
+  const sample = holdoutUsers(test, 7, 10);
+  assert.equal(sample.size, 10);
+  assert.deepEqual([...sample.keys()], [...holdoutUsers(test, 7, 10).keys()]);
+  assert.deepEqual(
+    [...sample.keys()],
+    [...sample.keys()].sort((a, b) => a - b),
+  );
+  for (const [user, items] of sample) assert.equal(items, test.get(user));
+  assert.notDeepEqual(
+    [...holdoutUsers(test, 8, 10).keys()],
+    [...sample.keys()],
+    'another seed, another sample',
+  );
 });
