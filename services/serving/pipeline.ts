@@ -36,6 +36,7 @@ import { capCategories } from './post/category-cap';
 import { explore } from './post/exploration';
 import { reserveFreshSlot } from './post/freshness-slot';
 import { diversify } from './post/mmr';
+import type { OnnxRankingStage } from './rank/onnx-ranker';
 import type { ServingConfig } from './serving-config';
 import { type Variant, variantOfRequest } from './variants';
 
@@ -135,12 +136,15 @@ export async function runPipeline(
   const kept = candidates.filter((c) => eligible(c) && unbudgeted(c));
   const filterMs = clock();
 
-  let ranked: Candidate[];
-  if (state.ranker?.knows(context) !== true || !variant.params.ranker) ranked = blendScores(context, kept);
-  else if (remaining() < rankerReserveMs) {
-    skip('ranker');
-    ranked = blendScores(context, kept);
-  } else ranked = await state.ranker.rank(context, kept);
+  let ranked = blendScores(context, kept);
+  let rankerRan = false;
+  if (state.ranker?.knows(context) === true && variant.params.ranker) {
+    if (remaining() < rankerReserveMs) skip('ranker');
+    else {
+      ranked = await rankHead(state.ranker, context, ranked, variant.params.rankerCandidates);
+      rankerRan = true;
+    }
+  }
   const rankMs = clock();
 
   const slateId = randomUUID();
@@ -183,7 +187,7 @@ export async function runPipeline(
         },
       })),
       modelVersion: state.version,
-      modelVersions: state.modelVersions,
+      modelVersions: rankerRan ? state.modelVersions : withoutRanker(state.modelVersions),
       strategy: ann.strategy,
       variant: variant.name,
       timings,
@@ -191,6 +195,33 @@ export async function runPipeline(
       degradedReasons,
     },
   };
+}
+
+/**
+ * The ranker over the blend's best `depth` candidates; the others keep the blend's order below
+ * them, scored as the lowest ranked one so no later stage mixes the two scales.
+ */
+async function rankHead(
+  ranker: OnnxRankingStage,
+  context: RequestContext,
+  blended: Candidate[],
+  depth: number,
+): Promise<Candidate[]> {
+  if (blended.length <= depth) return ranker.rank(context, blended);
+  const head = await ranker.rank(context, blended.slice(0, depth));
+  const floor = head.length === 0 ? 0 : head[head.length - 1].score;
+  for (let i = depth; i < blended.length; i++) {
+    blended[i].score = floor;
+    head.push(blended[i]);
+  }
+  return head;
+}
+
+/** The versions of the models that shaped a slate: the ranker's only where it ranked. */
+function withoutRanker(versions: Record<string, string>): Record<string, string> {
+  if (versions.ranker === undefined) return versions;
+  const { ranker: _, ...rest } = versions;
+  return rest;
 }
 
 /** Milliseconds since the last call (the first since `from`). */
