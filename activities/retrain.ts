@@ -22,6 +22,7 @@ import {
   MissingStoreError,
   pruneSnapshots,
   type Snapshot,
+  snapshotLineage,
   takeSnapshot,
 } from '../services/training/snapshot';
 import type { TrainedReleaseModels, TrainingTask } from '../services/training/training-thread';
@@ -187,6 +188,7 @@ export function createRetrainActivities({
         dims: trained.items.dims,
         similarity: trained.items.similarity,
         snapshot: input.snapshot,
+        lineage: await snapshotLineage(dir),
         config,
         holdout,
         fitSeconds: trained.fitSeconds,

@@ -30,7 +30,7 @@ import { evaluatePolicyCommand } from './evaluate-policy';
 import { IngestInterrupted, runIngestMovieLens } from './ingest';
 import { runLifecycleBench, runLifecycleConsumers } from './lifecycle';
 import { runRealtime } from './realtime';
-import { describeRetrain, runRetrain } from './retrain';
+import { describeReproduction, describeRetrain, parseAsOf, runReproduction, runRetrain } from './retrain';
 import { applySchedule, showSchedule } from './schedule';
 import { runServe } from './serve';
 import { runPipelineWorker, runTrainingWorker } from './worker';
@@ -283,7 +283,7 @@ cairn lifecycle bench [--items N] [--signals S] [--concurrency C]
   {
     name: 'retrain',
     summary: 'retrain the models now (the workflow the daily schedule runs)',
-    help: `cairn retrain [--config FILE] [--external]
+    help: `cairn retrain [--config FILE] [--as-of TIME] [--external]
 
 Starts the retrain workflow now and shows its phases: snapshot of the interaction store → train →
 champion/challenger gate (decision recorded in the workflow's memo) → embedding backfill into a
@@ -291,14 +291,33 @@ new Elasticsearch index, alias cairn-items swapped → the new release becomes t
 Retraining the same snapshot with the same config yields the same release version.
   --config FILE  JSON training config (iALS factors, lambda, alpha, epochs, seed; holdoutSeed;
                  gateTolerance); defaults are the values cairn eval chose on validation
+  --as-of TIME   reproduce instead: rebuild the snapshot from the event log as it stood at TIME
+                 (ISO 8601; per partition, the events sent before it) in a store of its own, and
+                 train with the config recorded in the release of that time (or --config);
+                 the release gets the version of that time's release when the log prefix is
+                 the one its snapshot held. Published, never gated or promoted; the live store
+                 and the champion are left alone
   --external     leave the work to 'cairn worker' processes instead of a worker in this one
 The daily run trains with the config given to 'cairn schedule apply', not this one.`,
-    options: { config: { type: 'string' }, external: { type: 'boolean' } },
+    options: { config: { type: 'string' }, 'as-of': { type: 'string' }, external: { type: 'boolean' } },
     async run({ settings, values }) {
-      const result = await runRetrain(settings, {
+      const options = {
         configFile: values.config as string | undefined,
         inProcess: values.external !== true,
-      });
+      };
+      if (values['as-of'] !== undefined) {
+        let asOf: Date;
+        try {
+          asOf = parseAsOf(values['as-of'] as string);
+        } catch (error) {
+          console.error(`cairn retrain: ${(error as Error).message}`);
+          return 2;
+        }
+        const reproduction = await runReproduction(settings, { ...options, asOf });
+        for (const line of describeReproduction(reproduction)) console.log(line);
+        return reproduction.reproduces === false ? 1 : 0;
+      }
+      const result = await runRetrain(settings, options);
       for (const line of describeRetrain(result)) console.log(line);
       return 0;
     },

@@ -9,7 +9,7 @@ import { describeDailyRetrainSchedule, retrainInput } from '../services/orchestr
 import { temporalClient } from '../services/orchestration/temporal';
 import { readTrainingConfigFile } from '../services/training/config';
 import { temporalConfig } from '../temporal.config';
-import type { RetrainPhase, RetrainResult } from '../workflows/retrain';
+import type { Reproduction, RetrainInput, RetrainPhase, RetrainResult } from '../workflows/retrain';
 import { runPipelineWorker } from './worker';
 
 export interface RetrainOptions {
@@ -17,9 +17,44 @@ export interface RetrainOptions {
   inProcess: boolean;
 }
 
+/** A time as `--as-of` takes it: ISO 8601 (a date alone is midnight UTC), or an error that says so. */
+export function parseAsOf(value: string): Date {
+  const time = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(time.getTime()))
+    throw new Error(`--as-of expects an ISO 8601 time such as 2026-11-30T06:00:00Z, got '${value}'`);
+  return time;
+}
+
+// Validated here too, so a bad file is reported, with its name, before anything starts.
+const configOf = async (file?: string): Promise<unknown> =>
+  file === undefined ? {} : await readTrainingConfigFile(file);
+
 export async function runRetrain(settings: CairnSettings, options: RetrainOptions): Promise<RetrainResult> {
-  // Validated here too, so a bad file is reported, with its name, before anything starts.
-  const config = options.configFile === undefined ? {} : await readTrainingConfigFile(options.configFile);
+  const input = retrainInput(settings, await configOf(options.configFile));
+  return (await runRetrainWorkflow(settings, input, options.inProcess, 'retrain')) as RetrainResult;
+}
+
+/** `--as-of`: without a config file, with the config recorded in the release of that time. */
+export async function runReproduction(
+  settings: CairnSettings,
+  options: RetrainOptions & { asOf: Date },
+): Promise<Reproduction> {
+  const input: RetrainInput = {
+    ...retrainInput(settings, await configOf(options.configFile)),
+    asOf: {
+      time: options.asOf.toISOString(),
+      config: options.configFile === undefined ? 'recorded' : 'given',
+    },
+  };
+  return (await runRetrainWorkflow(settings, input, options.inProcess, 'reproduction')) as Reproduction;
+}
+
+async function runRetrainWorkflow(
+  settings: CairnSettings,
+  input: RetrainInput,
+  inProcess: boolean,
+  what: 'retrain' | 'reproduction',
+): Promise<RetrainResult | Reproduction> {
   const client = await temporalClient(settings);
   try {
     const schedule = await describeDailyRetrainSchedule(client, settings);
@@ -30,13 +65,13 @@ export async function runRetrain(settings: CairnSettings, options: RetrainOption
     );
     const handle = await client.workflow.start('retrain', {
       taskQueue: settings.pipelineTaskQueue,
-      workflowId: `${settings.prefix}${temporalConfig.workflowIds.retrain}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
-      args: [retrainInput(settings, config)],
+      workflowId: `${settings.prefix}${temporalConfig.workflowIds.retrain}-${what === 'reproduction' ? 'as-of-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}`,
+      args: [input],
     });
     console.log(`workflow ${handle.workflowId} started`);
     const started = Date.now();
-    const watch = async (): Promise<RetrainResult> => {
-      const result = handle.result() as Promise<RetrainResult>;
+    const watch = async (): Promise<RetrainResult | Reproduction> => {
+      const result = handle.result() as Promise<RetrainResult | Reproduction>;
       let shown: RetrainPhase | undefined;
       let finished = false;
       const finish = () => {
@@ -53,8 +88,8 @@ export async function runRetrain(settings: CairnSettings, options: RetrainOption
       }
       return result;
     };
-    return options.inProcess
-      ? ((await runPipelineWorker(settings, watch())) as RetrainResult)
+    return inProcess
+      ? ((await runPipelineWorker(settings, watch())) as RetrainResult | Reproduction)
       : await watch();
   } finally {
     await client.connection.close();
@@ -70,6 +105,28 @@ export function describeRetrain(result: RetrainResult): string[] {
   if (backfill !== undefined)
     lines.push(
       `backfill: ${backfill.documents} vectors in ${backfill.index}, recall@100 ${backfill.recallAt100.toFixed(3)} on ${backfill.sampledQueries} queries; alias moved${backfill.deletedIndexes.length > 0 ? `, deleted ${backfill.deletedIndexes.join(', ')}` : ''}`,
+    );
+  return lines;
+}
+
+export function describeReproduction(result: Reproduction): string[] {
+  const { snapshot, release, recorded } = result;
+  const prefix = Object.entries(snapshot.log)
+    .flatMap(([topic, partitions]) =>
+      Object.entries(partitions).map(([p, offset]) => `${topic}/${p} < ${offset}`),
+    )
+    .join(', ');
+  const lines = [
+    `the event log as of ${result.asOf}: ${prefix || 'empty'}; ${snapshot.interactions} interactions, ${result.rejected} events refused`,
+    `snapshot ${snapshot.id}: release ${release.version} (${release.alreadyPublished ? 'already published' : `fitted in ${release.fitSeconds.toFixed(1)} s, published`}; not gated, not promoted), config ${result.configFrom === 'recorded' ? `recorded in ${recorded?.version}` : 'given'}`,
+  ];
+  if (recorded === undefined)
+    lines.push(`no release was trained on a snapshot taken by ${result.asOf}: nothing to compare`);
+  else
+    lines.push(
+      result.reproduces === true
+        ? `REPRODUCED: ${recorded.version}, trained on snapshot ${recorded.snapshot} taken at ${recorded.lineage.takenAt}`
+        : `DIFFERENT from ${recorded.version} (snapshot ${recorded.snapshot} taken at ${recorded.lineage.takenAt})${result.configFrom === 'given' ? ': trained with the given config' : snapshot.id === recorded.snapshot ? '' : `: the log before ${result.asOf} is not what that snapshot held, ${JSON.stringify(recorded.lineage.log)}`}`,
     );
   return lines;
 }

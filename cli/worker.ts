@@ -7,6 +7,7 @@ import { createBackfillActivities } from '../activities/backfill';
 import { createEmailActivities } from '../activities/email';
 import { createIngestActivities } from '../activities/ingest';
 import { createLifecycleActivities } from '../activities/lifecycle';
+import { createReproductionActivities } from '../activities/reproduction';
 import { createRetrainActivities } from '../activities/retrain';
 import { createTrainingShardActivities } from '../activities/training-shards';
 import { searchClient } from '../services/catalog/elasticsearch';
@@ -59,6 +60,13 @@ export async function runPipelineWorker<T>(
         storeDir: settings.storeDir,
         snapshotsDir: settings.snapshotsDir,
         snapshotsKeep: settings.snapshotsKeep,
+      }),
+      ...createReproductionActivities({
+        kafka,
+        topics: settings.topics,
+        groupPrefix: settings.consumerGroups.store,
+        registry,
+        snapshotsDir: settings.snapshotsDir,
       }),
       ...createLifecycleActivities({
         search,

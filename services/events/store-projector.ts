@@ -78,8 +78,10 @@ export interface StoreProjectorOptions {
   groupId: string;
   /** A rebuild replays rejects that were already dead-lettered; it must not send them again. */
   deadLetters?: boolean;
-  /** Clock for the future-timestamp rule (tests pin it). */
+  /** Clock for the future-timestamp rule (tests pin it; a rebuild as of a time sets it to that time). */
   now?: () => number;
+  /** A log prefix to project: no message at or after these positions is applied. */
+  until?: LogPosition[];
   onBatch?: (progress: ProjectionProgress) => void;
 }
 
@@ -174,8 +176,12 @@ export class StoreProjector {
     let everything: LogPosition[];
     try {
       await this.refuseSharedGroup(admin);
-      entitiesEnd = await logEnd(admin, this.options.topics, ['users', 'catalog']);
-      everything = await logEnd(admin, this.options.topics, eventStreams);
+      const { until, topics } = this.options;
+      const entityTopics = [topics.users, topics.catalog];
+      entitiesEnd =
+        until?.filter((p) => entityTopics.includes(p.topic)) ??
+        (await logEnd(admin, topics, ['users', 'catalog']));
+      everything = until ?? (await logEnd(admin, topics, eventStreams));
     } finally {
       await admin.disconnect();
     }
@@ -310,11 +316,13 @@ export class StoreProjector {
     const { topic, partition } = batch;
     const stream = streamOf(this.options.topics, topic) as EventStream;
     const next = store.nextOffset(topic, partition);
+    const bound = this.options.until?.find((p) => p.topic === topic && p.partition === partition)?.high;
     const rejects: DeadLetter[] = [];
     const before = { ...this.progress };
     let last: string | undefined;
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
+      if (bound !== undefined && BigInt(message.offset) >= bound) break;
       last = message.offset;
       // Already durable in the store (the commit to Kafka did not happen before a crash).
       if (next !== undefined && BigInt(message.offset) < BigInt(next)) continue;

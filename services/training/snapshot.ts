@@ -20,7 +20,17 @@ import {
 import { join } from 'node:path';
 import { InteractionStore, type StoreCounts } from '../store/interaction-store';
 
-export interface Snapshot extends StoreCounts {
+/** topic → partition → the offset after the last message the store holds (its checkpoint's). */
+export type LogOffsets = Record<string, Record<string, string>>;
+
+/** Where a snapshot came from: the log prefix it holds, and when that was the log. */
+export interface SnapshotLineage {
+  /** When the snapshot was taken; for one rebuilt from the log as of a time, that time. */
+  takenAt: string;
+  log: LogOffsets;
+}
+
+export interface Snapshot extends StoreCounts, SnapshotLineage {
   /** The store checksum: equal content, equal id. */
   id: string;
   dir: string;
@@ -33,7 +43,15 @@ export class MissingStoreError extends Error {
   override name = 'MissingStoreError';
 }
 
-export async function takeSnapshot(storeDir: string, snapshotsDir: string): Promise<Snapshot> {
+/**
+ * A snapshot of the same content as an existing one is that one, with its lineage: the first
+ * log prefix and time that held this content.
+ */
+export async function takeSnapshot(
+  storeDir: string,
+  snapshotsDir: string,
+  takenAt = new Date(),
+): Promise<Snapshot> {
   const checkpointFile = join(storeDir, 'checkpoint.json');
   if (!existsSync(checkpointFile))
     throw new MissingStoreError(`no interaction store in ${storeDir}: nothing was consumed into it yet`);
@@ -53,8 +71,8 @@ export async function takeSnapshot(storeDir: string, snapshotsDir: string): Prom
     } else await (await open(target, 'w')).close();
   }
   await writeFile(join(scratch, 'checkpoint.json'), JSON.stringify(checkpoint));
-  // Read-only: a checksum and counts need no event-id fingerprints rebuilt from every record.
-  const store = await InteractionStore.open(scratch, { readOnly: true });
+  await writeFile(join(scratch, lineageFile), JSON.stringify({ takenAt: takenAt.toISOString() }));
+  const store = await InteractionStore.open(scratch);
   const id = (await store.checksum()).slice(0, 16);
   const counts = store.counts();
   await store.close();
@@ -65,7 +83,20 @@ export async function takeSnapshot(storeDir: string, snapshotsDir: string): Prom
     const now = new Date();
     await utimes(dir, now, now);
   } else await rename(scratch, dir);
-  return { id, dir, ...counts };
+  return { id, dir, ...counts, ...(await snapshotLineage(dir)) };
+}
+
+const lineageFile = 'lineage.json';
+
+/** A snapshot taken before snapshots recorded their time has the time its files were written. */
+export async function snapshotLineage(dir: string): Promise<SnapshotLineage> {
+  const checkpoint = JSON.parse(await readFile(join(dir, 'checkpoint.json'), 'utf8')) as {
+    offsets: LogOffsets;
+  };
+  const takenAt = existsSync(join(dir, lineageFile))
+    ? (JSON.parse(await readFile(join(dir, lineageFile), 'utf8')) as { takenAt: string }).takenAt
+    : (await stat(join(dir, 'checkpoint.json'))).mtime.toISOString();
+  return { takenAt, log: checkpoint.offsets };
 }
 
 /**
