@@ -4,7 +4,7 @@
  * The retrain publishes the cohort tables; serving computes them itself for a release without.
  */
 
-const shrinkage = 20;
+export const cohortShrinkage = 20;
 
 export interface PopularityTables {
   /** Item indexes, most interacted with first. */
@@ -41,7 +41,7 @@ export function popularityTables(
   for (const [cohort, { counts, users: size }] of byCohort) {
     const shrunk = new Float64Array(nItems);
     for (let i = 0; i < nItems; i++)
-      shrunk[i] = (counts[i] + (shrinkage * global[i]) / users) / (size + shrinkage);
+      shrunk[i] = (counts[i] + (cohortShrinkage * global[i]) / users) / (size + cohortShrinkage);
     tables.set(cohort, ranked(shrunk));
   }
   return { global: ranked(global), byCohort: tables };

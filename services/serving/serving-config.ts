@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describeIssues } from '../../schemas/issues';
+import { generatorNames } from './candidates';
 
 export const pipelineParamsSchema = z
   .object({
@@ -40,7 +41,23 @@ export const pipelineParamsSchema = z
      * vector (what most users like) by this many times its own length: with one to five items
      * the fold-in alone overfits them (chosen on validation users by `cairn bench cold-users`).
      */
-    newUserPrior: z.number().min(0).max(100).default(4),
+    newUserPrior: z.number().min(0).max(100).default(16),
+    /**
+     * A new user's popularity generator pools their cohort's popularity with their session items'
+     * co-occurrences, the cohort counting as this many session items (generators/new-user-estimate.ts;
+     * chosen on validation users by `cairn bench cold-users`).
+     */
+    newUserShrinkage: z.number().min(0).max(1000).default(32),
+    /**
+     * The blend's weights, over `weights`, for a user the release does not know once their session
+     * has items: popularity (now their estimate) and the fold-in's kNN, then the session's
+     * categories; session neighbours add nothing the estimate lacks (chosen on validation users by
+     * `cairn bench cold-users`). With nothing known yet, `weights` rank, so onboarding interests
+     * steer at full weight.
+     */
+    newUserWeights: z
+      .partialRecord(z.enum(generatorNames), z.number().min(0))
+      .default({ ann: 1, session: 0, popularity: 1, interests: 0.2 }),
     /** MMR: λ × relevance − (1 − λ) × max similarity to the items already chosen; 1 turns it off. */
     mmrLambda: z.number().min(0).max(1).default(0.8),
     /** At most this many items of one category in the first `categoryCapWindow` positions. */
