@@ -17,7 +17,7 @@ import type { HotState } from '../hot-state';
 import { cohortShrinkage } from '../popularity-tables';
 
 /** Items kept per session item: past these, P(i | j) is too small to move a top-k. */
-export const conditionalKept = 500;
+const conditionalKept = 500;
 
 export interface ItemRates {
   items: Int32Array;
