@@ -24,7 +24,7 @@ export async function promotedMovieLensNamespace(
       client.workflow.execute('retrain', {
         taskQueue: settings.pipelineTaskQueue,
         workflowId: `${settings.prefix}retrain`,
-        workflowExecutionTimeout: '15 minutes',
+        workflowExecutionTimeout: '45 minutes',
         args: [retrainInput(settings, {})],
       }),
     );
