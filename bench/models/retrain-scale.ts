@@ -43,7 +43,8 @@ export interface RetrainScaleResult {
   storeReused: boolean;
   wallSeconds: number;
   peakRssMiB: number;
-  phases: { phase: RetrainPhase; seconds: number }[];
+  phases: { phase: RetrainPhase; seconds: number; cpuSeconds: number }[];
+  cpuSeconds: number;
   steps: { task: string; step: string; seconds: number }[];
   loadAverage: { start: number; end: number; max: number };
   result?: RetrainResult;
@@ -88,12 +89,25 @@ export async function syntheticStore(
   return { dir, seconds: (performance.now() - started) / 1000, reused: false };
 }
 
-/** Resident-set high-water mark of a process, every thread included. */
-async function peakRssMiB(pid: number): Promise<number> {
+/**
+ * A process's resident-set high-water mark and the CPU time it has used, every thread included.
+ * CPU time says what a phase costs when the machine is shared and wall time says little.
+ */
+async function sampleWorker(pid: number): Promise<{ peakMiB: number; cpuSeconds: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const kib = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
-  return kib === undefined ? 0 : Number(kib) / 1024;
+  // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised name: user and system ticks.
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return {
+    peakMiB: kib === undefined ? 0 : Number(kib) / 1024,
+    cpuSeconds: Number.isFinite(ticks) ? ticks / clockTicksPerSecond : 0,
+  };
 }
+
+/** USER_HZ, 100 on Linux. */
+const clockTicksPerSecond = 100;
 
 async function workflowPollers(client: Client, settings: CairnSettings): Promise<number> {
   const { pollers } = await client.workflowService.describeTaskQueue({
@@ -147,7 +161,7 @@ export async function benchRetrainScale({
     }
     if (entry.msg === 'training step' && entry.task !== undefined && entry.step !== undefined) {
       steps.push({ task: entry.task, step: entry.step, seconds: entry.seconds ?? 0 });
-      log(`  ${entry.task}: ${entry.step} ${(entry.seconds ?? 0).toFixed(1)} s`);
+      log(`  ${new Date().toISOString()} ${entry.task}: ${entry.step} ${(entry.seconds ?? 0).toFixed(1)} s`);
     } else if (entry.level === 'error' || entry.level === 'warn') log(`worker: ${line}`);
   });
   const client = await temporalClient(settings);
@@ -162,6 +176,14 @@ export async function benchRetrainScale({
   const load = { start: loadavg()[0], end: 0, max: loadavg()[0] };
   const phases: RetrainScaleResult['phases'] = [];
   let peak = 0;
+  let cpu = 0;
+  const sample = async () => {
+    const now = await sampleWorker(worker.pid ?? 0);
+    peak = Math.max(peak, now.peakMiB);
+    cpu = Math.max(cpu, now.cpuSeconds);
+  };
+  await sample();
+  const cpuAtStart = cpu;
   const started = performance.now();
   try {
     const handle = await client.workflow.start('retrain', {
@@ -185,29 +207,38 @@ export async function benchRetrainScale({
     });
     let phase: RetrainPhase | undefined;
     let phaseStarted = started;
+    let phaseCpu = cpu;
     while (!done) {
-      peak = Math.max(peak, await peakRssMiB(worker.pid ?? 0));
+      await sample();
       load.max = Math.max(load.max, loadavg()[0]);
       const now = await handle.query(retrainPhase).catch(() => phase);
       if (now !== phase) {
-        if (phase !== undefined) phases.push({ phase, seconds: (performance.now() - phaseStarted) / 1000 });
+        if (phase !== undefined)
+          phases.push({
+            phase,
+            seconds: (performance.now() - phaseStarted) / 1000,
+            cpuSeconds: cpu - phaseCpu,
+          });
         log(
-          `phase ${now} at ${((performance.now() - started) / 1000).toFixed(0)} s, worker peak RSS ${peak.toFixed(0)} MiB, load ${loadavg()[0].toFixed(1)}`,
+          `${new Date().toISOString()} phase ${now} at ${((performance.now() - started) / 1000).toFixed(0)} s, worker CPU ${(cpu - cpuAtStart).toFixed(0)} s, peak RSS ${peak.toFixed(0)} MiB, load ${loadavg()[0].toFixed(1)}`,
         );
         phase = now;
         phaseStarted = performance.now();
+        phaseCpu = cpu;
       }
       if (worker.exitCode !== null) throw new Error(`the worker exited with ${worker.exitCode}`);
       await Promise.race([result, sleep(1_000)]);
     }
-    peak = Math.max(peak, await peakRssMiB(worker.pid ?? 0));
-    if (phase !== undefined) phases.push({ phase, seconds: (performance.now() - phaseStarted) / 1000 });
+    await sample();
+    if (phase !== undefined)
+      phases.push({ phase, seconds: (performance.now() - phaseStarted) / 1000, cpuSeconds: cpu - phaseCpu });
     load.end = loadavg()[0];
     return {
       storeSeconds: store.seconds,
       storeReused: store.reused,
       wallSeconds: (performance.now() - started) / 1000,
       peakRssMiB: peak,
+      cpuSeconds: cpu - cpuAtStart,
       phases,
       steps,
       loadAverage: load,
@@ -231,9 +262,12 @@ export async function benchRetrainScale({
 export function formatRetrainScale(r: RetrainScaleResult): string[] {
   const lines = [
     `store: ${r.storeReused ? 'reused from the cache' : `written directly (no Kafka) in ${r.storeSeconds.toFixed(0)} s`}`,
-    `retrain wall time ${r.wallSeconds.toFixed(0)} s (${(r.wallSeconds / 60).toFixed(1)} min), worker peak RSS ${r.peakRssMiB.toFixed(0)} MiB, load average ${r.loadAverage.start.toFixed(1)} → ${r.loadAverage.end.toFixed(1)} (max ${r.loadAverage.max.toFixed(1)})`,
-    'phase       seconds',
-    ...r.phases.map((p) => `${p.phase.padEnd(10)}${p.seconds.toFixed(1).padStart(9)}`),
+    `retrain wall time ${r.wallSeconds.toFixed(0)} s (${(r.wallSeconds / 60).toFixed(1)} min), worker CPU ${r.cpuSeconds.toFixed(0)} s, worker peak RSS ${r.peakRssMiB.toFixed(0)} MiB, load average ${r.loadAverage.start.toFixed(1)} → ${r.loadAverage.end.toFixed(1)} (max ${r.loadAverage.max.toFixed(1)})`,
+    'phase       seconds  CPU seconds',
+    ...r.phases.map(
+      (p) =>
+        `${p.phase.padEnd(10)}${p.seconds.toFixed(1).padStart(9)}${p.cpuSeconds.toFixed(1).padStart(13)}`,
+    ),
     'training steps (task: step seconds)',
     ...r.steps.map((s) => `  ${s.task}: ${s.step} ${s.seconds.toFixed(1)}`),
   ];
