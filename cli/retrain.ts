@@ -8,6 +8,7 @@ import type { CairnSettings } from '../services/config/environment';
 import { describeDailyRetrainSchedule, retrainInput } from '../services/orchestration/schedules';
 import { temporalClient } from '../services/orchestration/temporal';
 import { readTrainingConfigFile } from '../services/training/config';
+import { type RecordedRelease, sameLog } from '../services/training/release-lineage';
 import { temporalConfig } from '../temporal.config';
 import type { Reproduction, RetrainInput, RetrainPhase, RetrainResult } from '../workflows/retrain';
 import { runPipelineWorker } from './worker';
@@ -126,7 +127,15 @@ export function describeReproduction(result: Reproduction): string[] {
     lines.push(
       result.reproduces === true
         ? `REPRODUCED: ${recorded.version}, trained on snapshot ${recorded.snapshot} taken at ${recorded.lineage.takenAt}`
-        : `DIFFERENT from ${recorded.version} (snapshot ${recorded.snapshot} taken at ${recorded.lineage.takenAt})${result.configFrom === 'given' ? ': trained with the given config' : snapshot.id === recorded.snapshot ? '' : `: the log before ${result.asOf} is not what that snapshot held, ${JSON.stringify(recorded.lineage.log)}`}`,
+        : `DIFFERENT from ${recorded.version} (snapshot ${recorded.snapshot} taken at ${recorded.lineage.takenAt}): ${whyDifferent(result, recorded)}`,
     );
   return lines;
+}
+
+function whyDifferent(result: Reproduction, recorded: RecordedRelease): string {
+  if (!sameLog(result.snapshot.log, recorded.lineage.log))
+    return `the log before ${result.asOf} is not the prefix that snapshot held, ${JSON.stringify(recorded.lineage.log)} (a store lagging the log, or one that refused events a rebuild accepts)`;
+  if (result.snapshot.id !== recorded.snapshot)
+    return 'the same log prefix made a different store (events judged differently: an unknown user or item, a future timestamp)';
+  return result.configFrom === 'given' ? 'trained with the given config' : 'another release format';
 }

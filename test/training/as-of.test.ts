@@ -6,8 +6,7 @@ import { connect } from '@nats-io/transport-node';
 import type { Kafka } from 'kafkajs';
 import { runPipelineWorker } from '../../cli/worker';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
-import { syntheticInteractions, syntheticItems, syntheticUsers } from '../../services/data/synthetic';
-import { eventProducer, kafkaClient } from '../../services/events/kafka';
+import { kafkaClient } from '../../services/events/kafka';
 import { logEnd, StoreProjector } from '../../services/events/store-projector';
 import { eventStreams } from '../../services/events/topics';
 import { retrainInput } from '../../services/orchestration/schedules';
@@ -18,6 +17,7 @@ import { retrievalFamily } from '../../services/training/families';
 import { releaseAsOf, sameLog } from '../../services/training/release-lineage';
 import type { SnapshotLineage } from '../../services/training/snapshot';
 import type { Reproduction, RetrainInput, RetrainResult } from '../../workflows/retrain';
+import { produceEvents, syntheticLogEvents } from '../support/synthetic-log';
 import { waitFor } from '../support/wait';
 
 const data = { seed: 3, itemCount: 200, userCount: 150, interactionCount: 5_000 };
@@ -38,25 +38,6 @@ async function run<T>(settings: ScratchSettings, input: RetrainInput, id: string
     return (await runPipelineWorker(settings, execution)) as T;
   } finally {
     await client.connection.close();
-  }
-}
-
-async function produce(
-  kafka: Kafka,
-  topic: string,
-  events: readonly { key: string; event: object }[],
-): Promise<void> {
-  const producer = eventProducer(kafka);
-  await producer.connect();
-  try {
-    for (let at = 0; at < events.length; at += 500)
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: events.slice(at, at + 500).map((e) => ({ key: e.key, value: JSON.stringify(e.event) })),
-      });
-  } finally {
-    await producer.disconnect();
   }
 }
 
@@ -82,21 +63,13 @@ test('retrain --as-of the time of a release rebuilds its snapshot from the log a
   const nats = await connect({ servers: settings.natsUrl });
   try {
     const registry = await openModelRegistry(nats, settings.registryBucket);
-    const interactions = [...syntheticInteractions(data)].map((event) => ({ key: event.userId, event }));
+    const { users, items, interactions } = syntheticLogEvents(data);
     const firstDay = Math.floor(interactions.length * 0.7);
     await projector.start();
-    await produce(
-      kafka,
-      settings.topics.users,
-      [...syntheticUsers(data)].map((event) => ({ key: event.userId, event })),
-    );
-    await produce(
-      kafka,
-      settings.topics.catalog,
-      [...syntheticItems(data)].map((event) => ({ key: event.itemId, event })),
-    );
+    await produceEvents(kafka, settings.topics.users, users);
+    await produceEvents(kafka, settings.topics.catalog, items);
     await caughtUp(kafka, settings, projector);
-    await produce(kafka, settings.topics.interactions, interactions.slice(0, firstDay));
+    await produceEvents(kafka, settings.topics.interactions, interactions.slice(0, firstDay));
     await caughtUp(kafka, settings, projector);
 
     // A champion the day's releases lose to, so no retrain backfills the shared Elasticsearch:
@@ -122,7 +95,7 @@ test('retrain --as-of the time of a release rebuilds its snapshot from the log a
     );
     assert.ok(Object.keys(lineage.log).length === 3, 'users, catalog and interactions');
 
-    await produce(kafka, settings.topics.interactions, interactions.slice(firstDay));
+    await produceEvents(kafka, settings.topics.interactions, interactions.slice(firstDay));
     await caughtUp(kafka, settings, projector);
     const liveChecksum = await live.checksum();
 
