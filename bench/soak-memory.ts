@@ -23,6 +23,16 @@ export const rssJudgedFromMinutes = 5;
 /** Fewer major collections than this in the steady part leave the heap unjudged. */
 const judgedCollections = 3;
 
+/** Whether some isolate has had enough major collections since `from` for its heap to be judged. */
+export function heapJudgeable(
+  collections: readonly Pick<MajorCollection, 'at' | 'isolate'>[],
+  from: number,
+): boolean {
+  const counts = new Map<string, number>();
+  for (const c of collections) if (c.at >= from) counts.set(c.isolate, (counts.get(c.isolate) ?? 0) + 1);
+  return [...counts.values()].some((n) => n >= judgedCollections);
+}
+
 /** The heap left by one major collection in one isolate (a thread has its own) of a process. */
 export interface MajorCollection {
   /** Seconds since the load started. */
@@ -89,6 +99,7 @@ export function verdictOf(
   const steadyMinutes = steady.length < 2 ? 0 : (steady[steady.length - 1].at - steady[0].at) / 60;
   const rssJudged = steadyMinutes >= rssJudgedFromMinutes;
   const inSteady = collections.filter((c) => c.at >= steadyFrom);
+  const heapJudged = heapJudgeable(collections, steadyFrom);
   const heapSlope = Math.max(
     Number.NEGATIVE_INFINITY,
     ...[...new Set(inSteady.map((c) => c.isolate))]
@@ -96,7 +107,6 @@ export function verdictOf(
       .filter((own) => own.length >= judgedCollections)
       .map((own) => leastSquaresSlope(own.map((c) => [c.at / 60, c.heapMiB]))),
   );
-  const heapJudged = Number.isFinite(heapSlope);
   const main = collections[0]?.isolate;
   return {
     process: name,

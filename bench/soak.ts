@@ -9,7 +9,7 @@
  * legitimately grows the worker (training buffers, WebAssembly memory never shrinks) and a
  * release swap the replica; a leak is growth that goes on while the load stays the same, which
  * is what that part shows (bench/soak-memory.ts judges it). The run is extended past `minutes`
- * until the steady part is `steadyMs` long.
+ * until the steady part is `steadyMs` long and every process's memory can be judged there.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -40,6 +40,7 @@ import { promotedMovieLensNamespace } from './data/movielens-release';
 import { untilAnswering } from './serve';
 import {
   flatMiBPerMinute,
+  heapJudgeable,
   majorCollectionOf,
   memoryProbe,
   type ProcessVerdict,
@@ -336,7 +337,18 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
         );
         const elapsedMs = performance.now() - started;
         const from = steadyFrom();
-        const settled = from !== undefined && elapsedMs - from * 1000 >= steadyMs;
+        // Long enough, and every process's memory judgeable: its heap has had enough major
+        // collections, or the steady part is long enough for RSS to be judged.
+        const settled =
+          from !== undefined &&
+          elapsedMs - from * 1000 >= steadyMs &&
+          (elapsedMs - from * 1000 >= rssJudgedFromMinutes * 60_000 ||
+            children.every((c) =>
+              heapJudgeable(
+                c.collections.map(({ atMs, isolate }) => ({ at: (atMs - started) / 1000, isolate })),
+                from,
+              ),
+            ));
         if (interrupted || (elapsedMs >= plannedMs && (settled || elapsedMs >= plannedMs + retrainGraceMs)))
           return;
       }
