@@ -26,6 +26,7 @@ import {
   takeSnapshot,
 } from '../services/training/snapshot';
 import type { TrainedReleaseModels, TrainingTask } from '../services/training/training-thread';
+import type { TwoTowerSpec } from '../services/training/two-tower-release';
 import { temporalConfig } from '../temporal.config';
 
 export interface RetrainActivityDeps {
@@ -44,6 +45,8 @@ export interface TrainedRelease {
   alreadyPublished: boolean;
   /** The ranker's gate: whether the pipeline with it beat the generators' order on the holdout. */
   ranker?: { won: boolean; reason: string };
+  /** The two-tower gate: whether it beat cohort popularity for users held out of training. */
+  twoTower?: { won: boolean; reason: string };
 }
 
 export interface GateDecision {
@@ -60,7 +63,7 @@ type RankerGate = RankerSpec | { won: false; reason: string };
 const encoder = new TextEncoder();
 
 /** Bumped when a release's artifacts change, so the same snapshot and config make a new release. */
-const releaseFormat = 3;
+const releaseFormat = 4;
 
 /** A version names exactly what was trained: the snapshot's content, the config and the format. */
 export function releaseVersion(snapshotId: string, config: TrainingConfig): string {
@@ -139,10 +142,11 @@ export function createRetrainActivities({
       const version = releaseVersion(input.snapshot, config);
       const existing = await registry.release(retrievalFamily, version);
       if (existing !== undefined) {
-        const { holdout, fitSeconds, ranker } = existing.metadata as {
+        const { holdout, fitSeconds, ranker, twoTower } = existing.metadata as {
           holdout: HoldoutScore;
           fitSeconds: number;
           ranker?: RankerGate;
+          twoTower?: TwoTowerSpec;
         };
         return {
           version,
@@ -151,6 +155,7 @@ export function createRetrainActivities({
           fitSeconds,
           alreadyPublished: true,
           ranker: ranker && { won: ranker.won, reason: ranker.reason },
+          twoTower: twoTower && { won: twoTower.won, reason: twoTower.reason },
         };
       }
       const dir = snapshotDir(input.snapshot);
@@ -174,8 +179,15 @@ export function createRetrainActivities({
         holdoutSeed: config.holdoutSeed,
         threads,
       });
+      const twoTower = await trainInThread<{ spec: TwoTowerSpec; files: Record<string, Uint8Array> }>({
+        task: 'two-tower',
+        snapshotDir: dir,
+        holdoutSeed: config.holdoutSeed,
+        threads,
+      });
       const files = {
         ...ranker.files,
+        ...twoTower.files,
         ...encodeItemVectors(trained.items),
         ...encodeUserFiles(trained.users),
         ...(trained.tables.neighbours === undefined
@@ -193,6 +205,7 @@ export function createRetrainActivities({
         holdout,
         fitSeconds: trained.fitSeconds,
         ranker: ranker.spec,
+        twoTower: twoTower.spec,
       });
       return {
         version,
@@ -201,6 +214,7 @@ export function createRetrainActivities({
         fitSeconds: trained.fitSeconds,
         alreadyPublished: false,
         ranker: { won: ranker.spec.won, reason: ranker.spec.reason },
+        twoTower: { won: twoTower.spec.won, reason: twoTower.spec.reason },
       };
     },
 

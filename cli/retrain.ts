@@ -103,6 +103,8 @@ export function describeRetrain(result: RetrainResult): string[] {
     `snapshot ${result.snapshot}: release ${release.version} (${release.alreadyPublished ? 'already published, not retrained' : `fitted in ${release.fitSeconds.toFixed(1)} s`}), holdout NDCG@10 ${release.holdout.ndcgAt10.toFixed(4)}`,
     `gate: ${decision.promote ? 'PROMOTE' : 'REFUSE'}: ${decision.reason}`,
   ];
+  if (release.ranker !== undefined) lines.push(`ranker: ${release.ranker.reason}`);
+  if (release.twoTower !== undefined) lines.push(`two-tower: ${release.twoTower.reason}`);
   if (backfill !== undefined)
     lines.push(
       `backfill: ${backfill.documents} vectors in ${backfill.index}, recall@100 ${backfill.recallAt100.toFixed(3)} on ${backfill.sampledQueries} queries; alias moved${backfill.deletedIndexes.length > 0 ? `, deleted ${backfill.deletedIndexes.join(', ')}` : ''}`,

@@ -7,7 +7,15 @@ import type { RecommendRequest } from '../../schemas/recommend';
 import type { HotState } from './hot-state';
 import type { PipelineParams } from './serving-config';
 
-export const generatorNames = ['ann', 'session', 'popularity', 'fresh', 'similar', 'interests'] as const;
+export const generatorNames = [
+  'ann',
+  'session',
+  'popularity',
+  'fresh',
+  'similar',
+  'interests',
+  'two-tower',
+] as const;
 export type GeneratorName = (typeof generatorNames)[number];
 
 export interface RequestContext {

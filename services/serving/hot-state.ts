@@ -5,6 +5,7 @@
  * swaps one reference; a request keeps the state it started with.
  */
 
+import type { TwoTowerCandidates } from './generators/two-tower';
 import {
   HistoryNeighbours,
   type ItemNeighbours,
@@ -55,6 +56,8 @@ export interface HotState {
   popularity: { global: Int32Array; byCohort: Map<string, Int32Array> };
   neighbours: ItemNeighbours;
   catalog: LiveCatalog;
+  /** The release's two-tower candidates for users without a trained vector, when they won their gate. */
+  twoTower?: TwoTowerCandidates;
   /** The release's learned ranker, when it won its gate; the generators' blend ranks otherwise. */
   ranker?: OnnxRankingStage;
   /** Why the release serves in the generators' order, when its loader found no ranker to use. */

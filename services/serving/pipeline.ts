@@ -126,6 +126,8 @@ export async function runPipeline(
     interestItems(context),
   ];
   if (request.surface === 'item_detail') lists.push(similarItems(context));
+  const twoTower = await state.twoTower?.propose(context);
+  if (twoTower !== undefined) lists.push(twoTower);
   const weighted = lists.filter((l) => variant.params.weights[l.generator] > 0);
   const candidates = mergeProposals(weighted);
   const candidatesMs = clock();

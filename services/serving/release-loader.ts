@@ -9,6 +9,8 @@ import { decodeFeatureTables } from '../ranking/feature-tables-artifact';
 import type { ModelRegistry, ModelRelease } from '../registry/model-registry';
 import { retrievalFamily } from '../training/families';
 import { type RankerSpec, rankerFiles } from '../training/release-ranker';
+import { type TwoTowerSpec, twoTowerFiles } from '../training/two-tower-release';
+import { TwoTowerCandidates } from './generators/two-tower';
 import { buildHotState, type HotState, type ReleaseArtifacts, warmNeighbours } from './hot-state';
 import type { LiveCatalog } from './live-catalog';
 import { OnnxRankingStage } from './rank/onnx-ranker';
@@ -99,6 +101,29 @@ async function readRanker(registry: ModelRegistry, release: ModelRelease): Promi
   );
 }
 
+/** The release's two-tower candidates for new users, when its towers won their gate. */
+async function readTwoTower(
+  registry: ModelRegistry,
+  release: ModelRelease,
+  itemIds: readonly string[],
+): Promise<TwoTowerCandidates | undefined> {
+  const spec = release.metadata.twoTower as TwoTowerSpec | undefined;
+  if (spec?.won !== true || !('serveUpTo' in spec) || spec.serveUpTo === undefined) return undefined;
+  const read = (file: string) => registry.artifact(release.family, release.version, file);
+  const vectors = await read(twoTowerFiles.itemVectors);
+  const itemVectors = new Float32Array(vectors.byteLength / 4);
+  new Uint8Array(itemVectors.buffer).set(vectors);
+  return TwoTowerCandidates.load(
+    {
+      userTower: await read(twoTowerFiles.userTower),
+      itemIds: JSON.parse(decoder.decode(await read(twoTowerFiles.itemIds))) as string[],
+      itemVectors,
+    },
+    { ...spec, serveUpTo: spec.serveUpTo },
+    itemIds,
+  );
+}
+
 /** The hot state of a release, searched through the index its backfill wrote for it. */
 export async function loadHotState(
   registry: ModelRegistry,
@@ -113,10 +138,12 @@ export async function loadHotState(
     indexName(itemsAlias, `${release.family}-${release.version}`),
   );
   await warmNeighbours(state);
+  const twoTower = await readTwoTower(registry, release, artifacts.itemIds);
+  const withTwoTower = twoTower === undefined ? state : { ...state, twoTower };
   const verdict = rankerVerdict(release);
-  if (!verdict.use) return { ...state, withoutRanker: verdict.reason };
+  if (!verdict.use) return { ...withTwoTower, withoutRanker: verdict.reason };
   const ranker = await readRanker(registry, release);
-  return { ...state, ranker, modelVersions: { ...state.modelVersions, ranker: release.version } };
+  return { ...withTwoTower, ranker, modelVersions: { ...state.modelVersions, ranker: release.version } };
 }
 
 /**

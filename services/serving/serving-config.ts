@@ -22,9 +22,11 @@ export const pipelineParamsSchema = z
         fresh: z.number().min(0).default(0.1),
         similar: z.number().min(0).default(2),
         interests: z.number().min(0).default(1),
+        /** Proposes only for users without a trained vector, where the release's gate let it (generators/two-tower.ts). */
+        'two-tower': z.number().min(0).default(1),
       })
       .strict()
-      .default({ ann: 1, session: 2, popularity: 0.3, fresh: 0.1, similar: 2, interests: 1 }),
+      .default({ ann: 1, session: 2, popularity: 0.3, fresh: 0.1, similar: 2, interests: 1, 'two-tower': 1 }),
     /** Rank by the release's learned ranker where it won its gate (false: the blend always ranks). */
     ranker: z.boolean().default(true),
     /**

@@ -7,10 +7,17 @@ import { answerFromThread } from '../concurrency/threads';
 import { log } from '../observability/log';
 import { InteractionStore } from '../store/interaction-store';
 import { readColumnarTrainingSet } from '../store/training-set';
-import { holdoutScore, type TrainedRetrieval, trainRetrieval } from './candidate-training';
+import {
+  holdoutScore,
+  holdoutSplit,
+  snapshotMatrix,
+  type TrainedRetrieval,
+  trainRetrieval,
+} from './candidate-training';
 import type { TrainingConfig } from './config';
 import { trainSnapshotRanker } from './release-ranker';
 import { buildServingTables, type ServingTableSources, type ServingTables } from './serving-tables';
+import { trainTwoTowerRelease } from './two-tower-release';
 
 export type TrainingTask =
   | {
@@ -27,7 +34,8 @@ export type TrainingTask =
       ials: TrainingConfig['ials'];
       holdoutSeed: number;
       threads: number;
-    };
+    }
+  | { task: 'two-tower'; snapshotDir: string; holdoutSeed: number; threads: number };
 
 /** A release: the retrieval model and the tables serving reads besides its vectors. */
 export interface TrainedReleaseModels extends TrainedRetrieval {
@@ -69,6 +77,19 @@ async function run(task: TrainingTask): Promise<unknown> {
   if (task.task === 'holdout')
     return timed(task.task, 'split, fit, score', () =>
       holdoutScore(interactions, task.ials, task.holdoutSeed, task.threads),
+    );
+  if (task.task === 'two-tower')
+    return timed(task.task, 'two-tower', () =>
+      trainTwoTowerRelease(
+        training.items.length,
+        () => ({
+          snapshot: snapshotMatrix(interactions),
+          holdout: holdoutSplit(interactions, task.holdoutSeed),
+        }),
+        { demographics: training.demographics, content: training.itemContent },
+        task.holdoutSeed,
+        task.threads,
+      ),
     );
   if (task.task === 'ranker')
     return timed(task.task, 'ranker', () =>

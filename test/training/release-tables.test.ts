@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect } from '@nats-io/transport-node';
-import { runPipelineWorker } from '../../cli/worker';
 import { scratchNamespace } from '../../services/config/scratch-namespace';
 import { syntheticItems, syntheticUsers } from '../../services/data/synthetic';
 import { embedContent, fitContentMap } from '../../services/lifecycle/content-embedding';
-import { retrainInput } from '../../services/orchestration/schedules';
-import { temporalClient } from '../../services/orchestration/temporal';
 import { openModelRegistry } from '../../services/registry/model-registry';
 import { buildHotState } from '../../services/serving/hot-state';
 import { LiveCatalog } from '../../services/serving/live-catalog';
@@ -15,8 +12,7 @@ import { contentMapFiles, readContentMap } from '../../services/training/content
 import { retrievalFamily } from '../../services/training/families';
 import { rankerFiles } from '../../services/training/release-ranker';
 import { buildServingTables } from '../../services/training/serving-tables';
-import type { RetrainResult } from '../../workflows/retrain';
-import { fillSyntheticStore } from '../support/synthetic-store';
+import { retrainSyntheticStore } from '../support/synthetic-retrain';
 
 test('serving tables: co-occurrence neighbours, cohorts keyed with ? for what is unknown, no map without content', () => {
   const tables = buildServingTables({
@@ -47,17 +43,7 @@ test('a retrain publishes the gated ranker, the neighbour table, cohort populari
   const data = { seed: 5, itemCount: 300, userCount: 200, interactionCount: 8_000 };
   const nats = await connect({ servers: settings.natsUrl });
   try {
-    await fillSyntheticStore(settings, data);
-    const client = await temporalClient(settings);
-    const run = client.workflow.execute('retrain', {
-      taskQueue: settings.pipelineTaskQueue,
-      workflowId: `${settings.prefix}retrain-tables`,
-      workflowExecutionTimeout: '12 minutes',
-      args: [retrainInput(settings, { ials: { factors: 8, lambda: 5, alpha: 10, epochs: 4, seed: 1 } })],
-    });
-    const result = (await runPipelineWorker(settings, run).finally(() =>
-      client.connection.close(),
-    )) as RetrainResult;
+    const result = await retrainSyntheticStore(settings, data, 'tables');
     const registry = await openModelRegistry(nats, settings.registryBucket);
     const release = await registry.release(retrievalFamily, result.release.version);
     assert.ok(release !== undefined);

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { connect } from '@nats-io/transport-node';
+import { scratchNamespace } from '../../services/config/scratch-namespace';
+import { syntheticUsers } from '../../services/data/synthetic';
+import { openModelRegistry } from '../../services/registry/model-registry';
+import type { RequestContext } from '../../services/serving/candidates';
+import { TwoTowerCandidates } from '../../services/serving/generators/two-tower';
+import { LiveCatalog } from '../../services/serving/live-catalog';
+import { loadHotState } from '../../services/serving/release-loader';
+import { parseServingConfig } from '../../services/serving/serving-config';
+import { retrievalFamily } from '../../services/training/families';
+import { newUserReplays, type TwoTowerSpec, twoTowerFiles } from '../../services/training/two-tower-release';
+import { retrainSyntheticStore } from '../support/synthetic-retrain';
+
+test('a retrain publishes the two-tower towers with their metrics, and serving loads them where they won', async (t) => {
+  const settings = await scratchNamespace();
+  const data = { seed: 5, itemCount: 300, userCount: 200, interactionCount: 8_000 };
+  const nats = await connect({ servers: settings.natsUrl });
+  try {
+    const result = await retrainSyntheticStore(settings, data, 'two-tower');
+    const registry = await openModelRegistry(nats, settings.registryBucket);
+    const release = await registry.release(retrievalFamily, result.release.version);
+    assert.ok(release !== undefined, 'the retrain published its release');
+    const files = release.artifacts.map((a) => a.file);
+    for (const file of Object.values(twoTowerFiles))
+      assert.ok(files.includes(file), `the release has ${file}`);
+
+    const spec = release.metadata.twoTower as TwoTowerSpec;
+    t.diagnostic(`two-tower: ${spec.reason}`);
+    assert.ok('holdout' in spec, `the two-tower trained: ${spec.reason}`);
+    assert.equal(spec.holdout.protocol, 'stratified');
+    assert.ok(spec.holdout.ndcgAt10 > 0 && spec.holdout.ndcgAt10 <= 1, 'its holdout NDCG@10 is recorded');
+    assert.ok(spec.newUsers.users > 0, 'the gate measured held-out users');
+    assert.equal(spec.newUsers.twoTower.length, newUserReplays.length);
+    assert.equal(spec.newUsers.cohortPopularity.length, newUserReplays.length);
+    assert.equal(spec.won, spec.serveUpTo !== undefined, 'it serves up to a count exactly when it won');
+    assert.deepEqual(result.release.twoTower, { won: spec.won, reason: spec.reason }, 'the result says so');
+
+    const served = await loadHotState(registry, release, new LiveCatalog(), settings.itemsAlias);
+    try {
+      assert.equal(served.twoTower !== undefined, spec.won, 'serving loads the towers only where they won');
+    } finally {
+      await served.ranker?.release();
+      await served.twoTower?.release();
+    }
+
+    // Whether or not they won on this small synthetic log, the published towers serve a new user
+    // of a known cohort: a full list of the release's items, without the ones they touched.
+    const read = (file: string) => registry.artifact(retrievalFamily, release.version, file);
+    const bytes = await read(twoTowerFiles.itemVectors);
+    const itemVectors = new Float32Array(bytes.byteLength / 4);
+    new Uint8Array(itemVectors.buffer).set(bytes);
+    const candidates = await TwoTowerCandidates.load(
+      {
+        userTower: await read(twoTowerFiles.userTower),
+        itemIds: JSON.parse(new TextDecoder().decode(await read(twoTowerFiles.itemIds))) as string[],
+        itemVectors,
+      },
+      { ...spec, serveUpTo: 1 },
+      served.items.ids,
+    );
+    try {
+      const catalog = new LiveCatalog();
+      const [user] = syntheticUsers(data);
+      catalog.applyUser({ ...user, userId: 'newcomer' });
+      const params = parseServingConfig({}).pipeline;
+      const context = (recent: number[]): RequestContext => ({
+        request: {
+          userId: 'newcomer',
+          surface: 'homepage',
+          k: 10,
+          recentItems: [],
+          exclude: [],
+          interests: [],
+        },
+        state: { ...served, catalog },
+        params,
+        recent,
+        interests: [],
+      });
+      const proposed = await candidates.propose(context([3]));
+      assert.ok(proposed !== undefined);
+      assert.equal(proposed.generator, 'two-tower');
+      assert.equal(proposed.items.length, params.perGenerator);
+      assert.ok(!Array.from(proposed.items).includes(3), 'the touched item is not proposed');
+      assert.equal(
+        await candidates.propose(context([3, 4])),
+        undefined,
+        'past serveUpTo it proposes nothing',
+      );
+      assert.equal(
+        await candidates.propose({ ...context([]), user: 0 }),
+        undefined,
+        'a user with a trained vector gets nothing from it',
+      );
+    } finally {
+      await candidates.release();
+    }
+  } finally {
+    await nats.close();
+    await settings.cleanup();
+  }
+});
