@@ -27,11 +27,15 @@ export interface LogPosition {
   high: bigint;
 }
 
-/** Where the given streams end now. */
+/**
+ * Where the given streams end now, or where they ended at time `at`: per partition, at the first
+ * message whose timestamp is at or after it.
+ */
 export async function logEnd(
   admin: Admin,
   topics: TopicSet,
   streams: readonly EventStream[],
+  at?: Date,
 ): Promise<LogPosition[]> {
   const existing = new Set(await admin.listTopics());
   const positions = await Promise.all(
@@ -39,11 +43,17 @@ export async function logEnd(
       .map((s) => topics[s])
       .filter((topic) => existing.has(topic))
       .map(async (topic) =>
-        (await topicOffsets(admin, topic)).map((o) => ({
-          topic,
-          partition: o.partition,
-          high: BigInt(o.high),
-        })),
+        at === undefined
+          ? (await topicOffsets(admin, topic)).map((o) => ({
+              topic,
+              partition: o.partition,
+              high: BigInt(o.high),
+            }))
+          : (await admin.fetchTopicOffsetsByTimestamp(topic, at.getTime())).map((o) => ({
+              topic,
+              partition: o.partition,
+              high: BigInt(o.offset),
+            })),
       ),
   );
   return positions.flat();

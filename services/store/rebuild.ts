@@ -83,32 +83,9 @@ export async function projectLogPrefix(
     topics,
     dir,
     groupPrefix,
-    end: (admin, set, streams) => logAt(admin, set, streams, asOf),
+    end: (admin, set, streams) => logEnd(admin, set, streams, asOf),
     now: () => asOf.getTime(),
   });
-}
-
-/** Per partition of the given streams, the offset of the first message at or after `at`. */
-async function logAt(
-  admin: Admin,
-  topics: TopicSet,
-  streams: readonly EventStream[],
-  at: Date,
-): Promise<LogPosition[]> {
-  const existing = new Set(await admin.listTopics());
-  const positions = await Promise.all(
-    streams
-      .map((s) => topics[s])
-      .filter((topic) => existing.has(topic))
-      .map(async (topic) =>
-        (await admin.fetchTopicOffsetsByTimestamp(topic, at.getTime())).map((o) => ({
-          topic,
-          partition: o.partition,
-          high: BigInt(o.offset),
-        })),
-      ),
-  );
-  return positions.flat();
 }
 
 /**
