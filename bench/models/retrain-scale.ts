@@ -208,7 +208,14 @@ export async function benchRetrainScale({
     let phase: RetrainPhase | undefined;
     let phaseStarted = started;
     let phaseCpu = cpu;
+    // An interrupted bench still terminates its retrain, stops its worker and removes its namespace.
+    let interrupted = false;
+    const interrupt = () => {
+      interrupted = true;
+    };
+    process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
     while (!done) {
+      if (interrupted) throw new Error('interrupted');
       await sample();
       load.max = Math.max(load.max, loadavg()[0]);
       const now = await handle.query(retrainPhase).catch(() => phase);

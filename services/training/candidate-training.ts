@@ -120,9 +120,10 @@ export async function holdoutScore(
   ials: TrainingConfig['ials'],
   holdoutSeed: number,
   threads: number,
+  onEpoch?: (epoch: number) => void,
 ): Promise<HoldoutScore> {
   const { train, test } = holdoutSplit(interactions, holdoutSeed);
-  const model = new Ials({ ...ials, threads });
+  const model = new Ials({ ...ials, threads, onEpoch });
   await model.fit(train);
   const { report } = evaluateRanking(model, train, holdoutUsers(test, holdoutSeed), 10);
   return { ndcgAt10: report.ndcg, recallAt10: report.recall, users: report.users };
@@ -139,11 +140,12 @@ export async function trainRetrieval(
   interactions: InteractionColumns,
   ials: TrainingConfig['ials'],
   threads: number,
+  onEpoch?: (epoch: number) => void,
 ): Promise<TrainedRetrieval> {
   const started = performance.now();
   const matrix = snapshotMatrix(interactions);
   const { users, items } = matrix;
-  const model = new Ials({ ...ials, threads });
+  const model = new Ials({ ...ials, threads, onEpoch });
   await model.fit(matrix);
   return {
     // Inner product is what iALS scores with; the index must rank by the same measure.

@@ -66,6 +66,16 @@ async function timed<T>(task: TrainingTask['task'], step: string, work: () => T 
   return result;
 }
 
+/** Logs each iALS epoch's time: at scale a fit is most of a retrain. */
+function epochLog(task: TrainingTask['task']): (epoch: number) => void {
+  let last = performance.now();
+  return (epoch) => {
+    const now = performance.now();
+    log.info({ task, step: `ials epoch ${epoch + 1}`, seconds: (now - last) / 1000 }, 'training step');
+    last = now;
+  };
+}
+
 async function run(task: TrainingTask): Promise<unknown> {
   const store = await timed(task.task, 'open snapshot', () =>
     InteractionStore.open(task.snapshotDir, { readOnly: true }),
@@ -76,7 +86,7 @@ async function run(task: TrainingTask): Promise<unknown> {
   await store.close();
   if (task.task === 'holdout')
     return timed(task.task, 'split, fit, score', () =>
-      holdoutScore(interactions, task.ials, task.holdoutSeed, task.threads),
+      holdoutScore(interactions, task.ials, task.holdoutSeed, task.threads, epochLog(task.task)),
     );
   if (task.task === 'two-tower')
     return timed(task.task, 'two-tower', () =>
@@ -96,7 +106,7 @@ async function run(task: TrainingTask): Promise<unknown> {
       trainSnapshotRanker(training, task.ials, task.holdoutSeed, task.threads),
     );
   const trained = await timed(task.task, 'matrix, fit', () =>
-    trainRetrieval(interactions, task.ials, task.threads),
+    trainRetrieval(interactions, task.ials, task.threads, epochLog(task.task)),
   );
   const release: TrainedReleaseModels = {
     ...trained,
