@@ -5,16 +5,25 @@
  * recent items, 10% new users). The same load against a trivial responder on the same NATS
  * server is the floor: what NATS and the client cost on this machine. MovieLens runs in a
  * scratch namespace (its own store, topics, indexes, registry) and removes it; the synthetic
- * catalog's namespace is kept (bench/data/synthetic-release.ts).
+ * catalog's namespace is kept (bench/data/synthetic-release.ts). With `replicas` above 1, as many
+ * `cairn serve` processes share the load through the queue group; the load starts once each one
+ * listens. Beside the latencies, each rate reports the replicas' CPU per request (from /proc),
+ * which a busy machine inflates far less than it inflates latency.
  */
 import type { ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { servingIdentity } from '../cli/serve';
 import type { RecommendResponse, StageTimings } from '../schemas/recommend';
 import { exited, spawnCairn } from '../services/config/cairn-process';
 import type { CairnSettings } from '../services/config/environment';
 import { natsConnection } from '../services/config/nats-connection';
 import { scratchNamespace } from '../services/config/scratch-namespace';
 import { mulberry32 } from '../services/models/random';
+import { temporalClient } from '../services/orchestration/temporal';
+import { waitFor } from './chaos/wait';
 import { promotedMovieLensNamespace } from './data/movielens-release';
 import { syntheticServingCatalog } from './data/synthetic-release';
 
@@ -24,6 +33,8 @@ export interface ServeBenchOptions {
   /** `movielens`: ML-100K retrained in a scratch namespace; `synthetic`: `items` clustered items, kept between runs. */
   catalog: 'movielens' | 'synthetic';
   items: number;
+  /** `cairn serve` processes sharing the load (default 1). */
+  replicas?: number;
   log: (line: string) => void;
 }
 
@@ -43,6 +54,9 @@ export interface LoadFigures {
   /** Degraded replies by their first reason, numbers masked (`search over its # ms budget`, …). */
   degradedReasons: Record<string, number>;
   stages?: Record<keyof StageTimings, { mean: number; p99: number }>;
+  /** The serving processes' CPU time (user + system) over the rate, per request sent. */
+  cpuMsPerRequest?: number;
+  replicas?: number;
 }
 
 const requestTimeoutMs = 2_000;
@@ -61,11 +75,14 @@ export async function benchServe(options: ServeBenchOptions): Promise<LoadFigure
       : await movieLensCatalog(options.log);
   const { settings, users, items } = catalog;
   const nc = await natsConnection(settings);
-  let server: ChildProcess | undefined;
+  const replicas = Array.from({ length: options.replicas ?? 1 }, (_, n) => `bench-${n + 1}`);
+  const servers: ChildProcess[] = [];
   try {
-    server = spawnCairn(settings, ['serve', '--replica', 'bench']);
+    for (const replica of replicas) servers.push(spawnCairn(settings, ['serve', '--replica', replica]));
     // A 1M-item release takes minutes to download and lay out in memory.
-    await untilAnswering(nc, settings, options.catalog === 'synthetic' ? 900_000 : 120_000);
+    const startMs = options.catalog === 'synthetic' ? 900_000 : 120_000;
+    await untilAnswering(nc, settings, startMs);
+    await untilListening(settings, replicas, startMs);
     const floorSubject = `${settings.recommendSubject}.floor`;
     const floor = nc.subscribe(floorSubject, {
       callback: (_error, message) => {
@@ -88,18 +105,25 @@ export async function benchServe(options: ServeBenchOptions): Promise<LoadFigure
     const figures: LoadFigures[] = [];
     for (const rate of options.rates) {
       figures.push(await openLoop(nc, floorSubject, 'floor', rate, options.seconds, request));
-      figures.push(
-        await openLoop(nc, settings.recommendSubject, 'cairn serve', rate, options.seconds, request),
+      const cpuBefore = await cpuMs(servers);
+      const served = await openLoop(
+        nc,
+        settings.recommendSubject,
+        'cairn serve',
+        rate,
+        options.seconds,
+        request,
       );
+      served.cpuMsPerRequest = ((await settledCpuMs(servers)) - cpuBefore) / served.sent;
+      served.replicas = replicas.length;
+      figures.push(served);
       options.log(`rate ${rate} rps done`);
     }
     floor.unsubscribe();
     return figures;
   } finally {
-    if (server !== undefined) {
-      server.kill('SIGTERM');
-      await exited(server);
-    }
+    for (const server of servers) server.kill('SIGTERM');
+    await Promise.all(servers.map(exited));
     await nc.close();
     await catalog.cleanup();
   }
@@ -135,6 +159,63 @@ export async function untilAnswering(
     if (Date.now() > deadline) throw new Error(`cairn serve did not answer within ${withinMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+/**
+ * Until every replica's serving activity listens: its heartbeat carries the replica's counters
+ * from then on, and only `{ starting: true }` before. One answer on the subject proves only one.
+ */
+async function untilListening(settings: CairnSettings, replicas: string[], withinMs: number): Promise<void> {
+  const client = await temporalClient(settings);
+  try {
+    for (const replica of replicas) {
+      const handle = client.workflow.getHandle(servingIdentity(settings, replica).workflowId);
+      await waitFor(
+        async () => {
+          // Not found: the replica has not started its workflow yet.
+          const described = await handle.describe().catch((error: unknown) => {
+            if (error instanceof WorkflowNotFoundError) return undefined;
+            throw error;
+          });
+          if (described === undefined) return false;
+          const payload = described.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
+          if (payload === undefined) return false;
+          const details = defaultPayloadConverter.fromPayload(payload) as { starting?: boolean };
+          return details.starting !== true;
+        },
+        { what: `replica ${replica} to listen`, timeoutMs: withinMs, pollMs: 500 },
+      );
+    }
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** User + system CPU of the processes so far, in ms (/proc/PID/stat, clock ticks of 10 ms). */
+async function cpuMs(processes: ChildProcess[]): Promise<number> {
+  let ticks = 0;
+  for (const { pid } of processes) {
+    // The command name may hold spaces: the fields are counted from after its closing parenthesis.
+    const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+    ticks += Number(stat[11]) + Number(stat[12]);
+  }
+  return ticks * 10;
+}
+
+/**
+ * The processes' CPU once they are idle again: a saturated replica is still working through
+ * requests whose callers gave up, and that work belongs to the rate too. Idle is under 4% of a
+ * core over half a second; at most 60 s.
+ */
+async function settledCpuMs(processes: ChildProcess[]): Promise<number> {
+  let last = await cpuMs(processes);
+  for (let waited = 0; waited < 60_000; waited += 500) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const now = await cpuMs(processes);
+    if (now - last <= 20 * processes.length) return now;
+    last = now;
+  }
+  return last;
 }
 
 /** Sends at fixed times whatever the replies do (open loop), so a slow server cannot slow the load. */
@@ -234,14 +315,14 @@ async function openLoop(
 
 export function formatServeBench(figures: LoadFigures[]): string[] {
   const lines = [
-    'target        rate   sent    p50    p95    p99    max  errors  timeouts  degraded  p99/floor',
+    'target        rate   sent    p50    p95    p99    max  errors  timeouts  degraded  p99/floor  CPU/req',
   ];
   const floorP99 = new Map(figures.filter((f) => f.target === 'floor').map((f) => [f.rate, f.p99]));
   const ms = (x: number) => x.toFixed(1).padStart(7);
   for (const f of figures) {
     const ratio = f.target === 'floor' ? '' : (f.p99 / (floorP99.get(f.rate) ?? Number.NaN)).toFixed(1);
     lines.push(
-      `${f.target.padEnd(12)}${String(f.rate).padStart(6)}${String(f.sent).padStart(7)}${ms(f.p50)}${ms(f.p95)}${ms(f.p99)}${ms(f.max)}${String(f.errors).padStart(8)}${String(f.timeouts).padStart(10)}${String(f.degraded).padStart(10)}${ratio.padStart(11)}`,
+      `${f.target.padEnd(12)}${String(f.rate).padStart(6)}${String(f.sent).padStart(7)}${ms(f.p50)}${ms(f.p95)}${ms(f.p99)}${ms(f.max)}${String(f.errors).padStart(8)}${String(f.timeouts).padStart(10)}${String(f.degraded).padStart(10)}${ratio.padStart(11)}${f.cpuMsPerRequest === undefined ? '' : `${f.cpuMsPerRequest.toFixed(2).padStart(9)}`}`,
     );
   }
   const withErrors = figures.filter((f) => f.errors > 0);
@@ -257,7 +338,13 @@ export function formatServeBench(figures: LoadFigures[]): string[] {
   for (const f of withDegraded)
     for (const [reason, n] of Object.entries(f.degradedReasons).sort((a, b) => b[1] - a[1]))
       lines.push(`  ${String(f.rate).padStart(4)} rps  ${String(n).padStart(6)}  ${reason}`);
-  lines.push('', 'per stage in cairn serve (ms, mean / p99):');
+  const replicas = figures.find((f) => f.replicas !== undefined)?.replicas ?? 1;
+  lines.push(
+    '',
+    `CPU/req: the ${replicas} 'cairn serve' process${replicas === 1 ? '' : 'es'}' user + system CPU per request sent, in ms`,
+    '',
+    'per stage in cairn serve (ms, mean / p99):',
+  );
   for (const f of figures) {
     if (f.stages === undefined) continue;
     lines.push(

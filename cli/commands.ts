@@ -410,6 +410,7 @@ within a second. Every slate goes to cairn.impressions.v1. SIGINT/SIGTERM drain 
     help: `cairn bench ingest [--dataset movielens|synthetic] [--events N] [--partitions P[,P…]]
 cairn bench backfill [--items N] [--dims D]
 cairn bench serve [--rates R[,R…]] [--seconds S] [--catalog movielens|synthetic] [--items N]
+                  [--replicas N]
 cairn bench session
 cairn bench agreement
 cairn bench click [--clicks N] [--rate R] [--seconds S]
@@ -428,7 +429,8 @@ cairn bench retrain [--events N] [--items N] [--users N]
           floor) at each rate: latency quantiles, errors by code, per-stage timings. --catalog
           movielens (default) retrains ML-100K in a scratch namespace; --catalog synthetic serves
           --items clustered items (default 1,000,000) from Elasticsearch kNN, in a namespace kept
-          between runs because its index takes long to build.
+          between runs because its index takes long to build. --replicas runs N 'cairn serve'
+          processes in the queue group (default 1), and the load starts once each listens.
   click   click-to-effect: a click produced to Kafka until a recommend call reflects it, at N
           clicks/s (default 50) alongside R requests/s (default 200), for S seconds (default 30).
   agreement  NDCG@10 of the pipeline offline ('cairn eval --pipeline' code, the release's iALS
@@ -457,6 +459,7 @@ cairn bench retrain [--events N] [--items N] [--users N]
       clicks: { type: 'string' },
       rate: { type: 'string' },
       minutes: { type: 'string' },
+      replicas: { type: 'string' },
       users: { type: 'string' },
     },
     async run({ settings, positionals, values }) {
@@ -491,14 +494,16 @@ cairn bench retrain [--events N] [--items N] [--users N]
         const seconds = Number(values.seconds ?? 60);
         const catalog = String(values.catalog ?? 'movielens');
         const items = Number(values.items ?? 1_000_000);
+        const replicas = Number(values.replicas ?? 1);
         if (
           rates.some((r) => !Number.isFinite(r) || r <= 0 || r > 10_000) ||
           !(seconds > 0 && seconds <= 3600) ||
           (catalog !== 'movielens' && catalog !== 'synthetic') ||
-          !(Number.isInteger(items) && items >= 100 && items <= 5_000_000)
+          !(Number.isInteger(items) && items >= 100 && items <= 5_000_000) ||
+          !(Number.isInteger(replicas) && replicas >= 1 && replicas <= 16)
         ) {
           console.error(
-            'cairn bench serve: --rates a list of 1..10000 requests/s, --seconds 1..3600, --catalog movielens|synthetic, --items 100..5000000',
+            'cairn bench serve: --rates a list of 1..10000 requests/s, --seconds 1..3600, --catalog movielens|synthetic, --items 100..5000000, --replicas 1..16',
           );
           return 2;
         }
@@ -509,6 +514,7 @@ cairn bench retrain [--events N] [--items N] [--users N]
           seconds,
           catalog,
           items,
+          replicas,
           log: (line) => console.log(`  ${line}`),
         });
         console.log(command);

@@ -1,8 +1,8 @@
 /**
  * The serving replica's rank stage in isolation: a ranker trained on an ML-100K-sized synthetic
- * history with the release's tree settings, 200 candidates per request, timed per request and
- * split into the features (iALS signal over the catalog and the feature rows) and `session.run`.
- * Run: `npx tsx bench/serving/rank-stage.ts [requests]`.
+ * history with the release's tree settings, 200 candidates per request (or `timedRows`), timed
+ * per request and split into the features (iALS signal over the catalog and the feature rows) and
+ * `session.run`. Run: `npx tsx bench/serving/rank-stage.ts [requests] [timedRows]`.
  */
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
@@ -31,6 +31,8 @@ const nInteractions = 100_000;
 const dims = 64;
 const trainingUsers = 150;
 const requests = Number(process.argv[2] ?? 300);
+/** Candidates per timed request; the ranker is trained on `rankerCandidates` per user whatever this is. */
+const timedRows = Number(process.argv[3] ?? rankerCandidates);
 const random = mulberry32(7);
 
 const interactions: Interaction[] = [];
@@ -76,9 +78,9 @@ function signalOf(u: number): SignalScores {
   return new SignalScores(scores, itemsOfUser(matrix, u));
 }
 
-function candidateItems(): Int32Array {
+function candidateItems(count = rankerCandidates): Int32Array {
   const picked = new Set<number>();
-  while (picked.size < rankerCandidates) picked.add(Math.floor(random() * index.items.ids.length));
+  while (picked.size < count) picked.add(Math.floor(random() * index.items.ids.length));
   return Int32Array.from(picked);
 }
 
@@ -141,9 +143,9 @@ async function main(): Promise<void> {
   const session = await ort.InferenceSession.create(onnx, rankerSessionOptions);
   const params = parseServingConfig({ pipeline: {} }).pipeline;
   const users = Array.from({ length: requests }, () => Math.floor(random() * index.users.ids.length));
-  const batches = users.map(candidateItems);
+  const batches = users.map(() => candidateItems(timedRows));
   const timings = { stage: [] as number[], features: [] as number[], run: [] as number[] };
-  const buffer = new Float32Array(rankerCandidates * width);
+  const buffer = new Float32Array(timedRows * width);
   try {
     for (let warm = 0; warm < 2; warm++) {
       const record = warm === 1;
@@ -173,7 +175,7 @@ async function main(): Promise<void> {
         );
         if (record) timings.features.push(performance.now() - t);
         t = performance.now();
-        await session.run({ [ONNX_INPUT]: new ort.Tensor('float32', buffer, [rankerCandidates, width]) });
+        await session.run({ [ONNX_INPUT]: new ort.Tensor('float32', buffer, [timedRows, width]) });
         if (record) timings.run.push(performance.now() - t);
       }
     }
@@ -181,7 +183,7 @@ async function main(): Promise<void> {
     await stage.release();
     await session.release();
   }
-  console.log(`${requests} requests × ${rankerCandidates} candidates (after one warm-up pass)`);
+  console.log(`${requests} requests × ${timedRows} candidates (after one warm-up pass)`);
   console.log(summary('rank stage (whole)', timings.stage));
   console.log(summary('  signal + feature rows', timings.features));
   console.log(summary('  session.run', timings.run));
