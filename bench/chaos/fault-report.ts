@@ -29,6 +29,16 @@ export interface FaultReport {
   load: string;
   /** Undefined for a fault whose load produces no events (serving requests). */
   events?: EventAudit;
+  /**
+   * From the fault to recovery: the server healthy again, or the interrupted work running again
+   * on a replacement worker.
+   */
+  recoveryMs: number;
+  /**
+   * Whether a load of requests or events was measured: the error and degraded windows, the p99s
+   * and "after" come from it. A fault on a workflow alone has only its outcome (events).
+   */
+  loaded: boolean;
   /** First failed request's send to the last failed request's end. */
   errorWindowMs: number;
   failed: number;
@@ -66,6 +76,8 @@ export function measuredReport(
     fault,
     load,
     events,
+    recoveryMs: timeline.recoveredAt - timeline.injectedAt,
+    loaded: true,
     errorWindowMs: failed.ms,
     failed: failed.count,
     degradedWindowMs: degraded.ms,
@@ -83,13 +95,38 @@ export function measuredReport(
   };
 }
 
+/** A fault on a workflow with no load beside it: what it cost is its outcome and its recovery. */
+export function workflowReport(
+  fault: string,
+  load: string,
+  events: EventAudit,
+  recoveryMs: number,
+  notes: string[],
+): FaultReport {
+  return {
+    fault,
+    load,
+    events,
+    recoveryMs,
+    loaded: false,
+    errorWindowMs: Number.NaN,
+    failed: 0,
+    degradedWindowMs: Number.NaN,
+    degraded: 0,
+    p99DuringMs: Number.NaN,
+    p99AfterMs: Number.NaN,
+    after: { sent: 0, failed: 0, degraded: 0 },
+    notes,
+  };
+}
+
 const seconds = (ms: number) => (ms === 0 ? '0' : `${(ms / 1000).toFixed(1)} s`);
 const millis = (ms: number) => (Number.isNaN(ms) ? 'n/a' : `${ms.toFixed(0)} ms`);
 
 export function chaosTable(reports: readonly FaultReport[]): string {
   const lines = [
-    '| fault | load during it | events lost | duplicates | error window (failed) | degraded window (degraded) | p99 during | p99 after | after: failed / degraded / sent |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| fault | load during it | events lost | duplicates | time to recover | error window (failed) | degraded window (degraded) | p99 during | p99 after | after: failed / degraded / sent |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of reports)
     lines.push(
@@ -98,11 +135,16 @@ export function chaosTable(reports: readonly FaultReport[]): string {
         r.load,
         r.events === undefined ? '— (no events)' : `${r.events.lost} of ${r.events.acknowledged}`,
         r.events === undefined ? '—' : String(r.events.duplicated + r.events.unexpected),
-        `${seconds(r.errorWindowMs)} (${r.failed})`,
-        `${seconds(r.degradedWindowMs)} (${r.degraded})`,
-        millis(r.p99DuringMs),
-        millis(r.p99AfterMs),
-        `${r.after.failed} / ${r.after.degraded} / ${r.after.sent}`,
+        seconds(r.recoveryMs),
+        ...(r.loaded
+          ? [
+              `${seconds(r.errorWindowMs)} (${r.failed})`,
+              `${seconds(r.degradedWindowMs)} (${r.degraded})`,
+              millis(r.p99DuringMs),
+              millis(r.p99AfterMs),
+              `${r.after.failed} / ${r.after.degraded} / ${r.after.sent}`,
+            ]
+          : ['— (no load)', '—', '—', '—', '—']),
       ].join(' | ')} |`,
     );
   const notes = reports.flatMap((r) => r.notes.map((n) => `- ${r.fault}: ${n}`));

@@ -15,6 +15,8 @@ export interface Sample {
   outcome: Outcome;
   /** Why a request failed or was degraded: an error code, a time-out, a retried send, a search failure. */
   reason?: string;
+  /** The slate the caller received, for the impression audit. */
+  slateId?: string;
 }
 
 export interface Window {

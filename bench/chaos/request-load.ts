@@ -21,13 +21,14 @@ export function requestLoad(nc: NatsConnection, options: RequestLoadOptions): Ru
       const answer = JSON.parse(reply.string()) as RecommendResponse;
       const latencyMs = performance.now() - due;
       if (!answer.ok) return { sentAt: due, latencyMs, outcome: 'failed', reason: answer.error.code };
-      if (!answer.degraded) return { sentAt: due, latencyMs, outcome: 'ok' };
+      const { slateId } = answer;
+      if (!answer.degraded) return { sentAt: due, latencyMs, outcome: 'ok', slateId };
       // The reason's kind, without the addresses and figures that would split it into many.
       const reason = (answer.degradedReasons[0] ?? 'unknown')
         .split(/[:(]/)[0]
         .replace(/[0-9]+/g, 'N')
         .trim();
-      return { sentAt: due, latencyMs, outcome: 'degraded', reason };
+      return { sentAt: due, latencyMs, outcome: 'degraded', reason, slateId };
     } catch (error) {
       // No responder, a time-out or a closed connection: the caller got no slate.
       const reason = (error as { code?: string }).code ?? (error as Error).message;

@@ -25,6 +25,7 @@ import type { ServingConfigInput } from '../../services/serving/serving-config';
 import { retrievalFamily } from '../../services/training/families';
 import { publishedData, publishedNamespace } from '../data/published-release';
 import { type FaultReport, type LoadOptions, measuredReport } from './fault-report';
+import { auditImpressions } from './impression-audit';
 import { type PrivateServer, startPrivateStack } from './private-stack';
 import { requestLoad } from './request-load';
 import { waitFor } from './wait';
@@ -188,15 +189,19 @@ async function underLoad(
       const samples = await load.stop();
       if (serve.exitCode !== null) throw new Error(`cairn serve exited (${serve.exitCode}) during the fault`);
       const workflow = await servingWorkflowState(settings, replica);
+      // Drained, the replica has sent its last impressions.
+      await stopServing(settings, serve, replica);
+      const impressions = await auditImpressions(settings, samples);
       return measuredReport(
         fault,
         `${options.rate} recommend req/s over NATS, ${samples.length} requests; ${injection.words} after ${(options.downMs / 1000).toFixed(0)} s`,
         samples,
         { injectedAt, recoveredAt, stoppedAt, settleMs: options.settleMs },
-        undefined,
+        impressions.audit,
         [
           `the server was healthy again ${((recoveredAt - injectedAt) / 1000).toFixed(1)} s after the fault; "after" = requests sent from ${options.settleMs / 1000} s after that; a request fails when not answered ok within ${options.timeoutMs} ms`,
           `afterwards the ${workflow}`,
+          `${impressions.note}; events lost and duplicates are these impressions`,
         ],
       );
     } finally {

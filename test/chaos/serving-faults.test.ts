@@ -11,6 +11,7 @@ import {
   natsRestarted,
   servingFaultDefaults,
 } from '../../bench/chaos/serving-faults';
+import { assertImpressions } from './impressions';
 
 const options = { ...servingFaultDefaults, log: (line: string) => console.log(line) };
 
@@ -24,6 +25,7 @@ function assertRecovered(report: FaultReport): void {
   console.log(JSON.stringify(report));
   assert.ok(report.after.sent > 0, 'requests were sent after recovery');
   assert.equal(report.after.failed, 0, 'every request after recovery is answered within its budget');
+  assertImpressions(report);
 }
 
 test('Elasticsearch SIGKILLed under serving load: every answer within budget, degraded while it is down, not after', async () => {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { servingFaultDefaults, temporalRestarted } from '../../bench/chaos/serving-faults';
+import { assertImpressions } from './impressions';
 
 // The restart times out the serving activity's heartbeat and Temporal starts attempt 2 in the
 // same process; the replica of attempt 1 keeps answering until attempt 2 listens (handover in
@@ -15,6 +16,7 @@ test('Temporal SIGKILLed and restarted under serving load: no request fails and 
   console.log(JSON.stringify(report));
   assert.equal(report.failed, 0, 'requests never needed Temporal');
   assert.ok(report.after.sent > 0);
+  assertImpressions(report);
   assert.ok(
     report.notes.some((n) => n.includes('serving workflow is RUNNING')),
     'the serving workflow is still running after the restart',
