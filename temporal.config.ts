@@ -105,6 +105,8 @@ export const temporalConfig = {
     ioActivity: '10 minutes',
     /** Training a day of a large catalog takes a while; heartbeats catch a dead worker sooner. */
     training: '2 hours',
+    /** Merging a large vector index into one segment takes many minutes; heartbeats bound a dead worker. */
+    indexMerge: '2 hours',
     heartbeat: '30 seconds',
     /** A serving replica that stops heartbeating for this long is restarted. */
     servingHeartbeat: '10 seconds',

@@ -10,6 +10,7 @@ import {
   createVectorIndex,
   finishLoading,
   type ItemVectorDocument,
+  mergeSegments,
   nearestItems,
   publishVectorIndex,
   writeVectors,
@@ -98,6 +99,11 @@ export function createBackfillActivities({ search, registry, catalogIndex }: Bac
         heartbeat(start + ids.length);
       }
       return end - input.from;
+    },
+
+    /** One segment, so a kNN search walks one graph: returns the segments left. */
+    async mergeVectorIndex(input: { index: string }): Promise<number> {
+      return mergeSegments(search, input.index, () => heartbeat());
     },
 
     /**

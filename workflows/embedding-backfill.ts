@@ -1,4 +1,4 @@
-import { continueAsNew, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import { continueAsNew, defineQuery, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { BackfillActivities, IndexCheck, VectorRelease } from '../activities/backfill';
 import { temporalConfig } from '../temporal.config';
 
@@ -8,6 +8,12 @@ const { prepareVectorIndex, writeVectorBatch, verifyVectorIndex, publishVectorIn
     heartbeatTimeout: temporalConfig.timeouts.heartbeat,
     retry: temporalConfig.retry.io,
   });
+
+const { mergeVectorIndex } = proxyActivities<BackfillActivities>({
+  startToCloseTimeout: temporalConfig.timeouts.indexMerge,
+  heartbeatTimeout: temporalConfig.timeouts.heartbeat,
+  retry: temporalConfig.retry.io,
+});
 
 export interface BackfillInput extends VectorRelease {
   alias: string;
@@ -24,13 +30,16 @@ export interface BackfillInput extends VectorRelease {
 export interface BackfillResult extends IndexCheck {
   index: string;
   deletedIndexes: string[];
+  /** Segments of the index after its merge (absent in runs from before the merge step). */
+  segments?: number;
 }
 
 export const backfillProgress = defineQuery<{ written: number; total: number } | undefined>('progress');
 
 /**
- * Writes a release's item vectors into a new versioned index, checks it (exact count, recall),
- * and only then moves the alias: serving never sees a half-written index.
+ * Writes a release's item vectors into a new versioned index, merges it into one segment, checks
+ * it (exact count, recall), and only then moves the alias: serving never sees a half-written or
+ * unmerged index.
  */
 export async function embeddingBackfill(input: BackfillInput): Promise<BackfillResult> {
   const { index, itemCount } = input.progress ?? (await prepareVectorIndex(input));
@@ -41,7 +50,9 @@ export async function embeddingBackfill(input: BackfillInput): Promise<BackfillR
       return continueAsNew<typeof embeddingBackfill>({ ...input, progress: { index, itemCount, cursor } });
     cursor += await writeVectorBatch({ ...input, index, from: cursor, count: input.batchSize });
   }
+  // Histories recorded before the merge step replay without it.
+  const segments = patched('merge-vector-index') ? await mergeVectorIndex({ index }) : undefined;
   const check = await verifyVectorIndex({ ...input, index });
   const deletedIndexes = await publishVectorIndex({ alias: input.alias, index, keep: input.keep });
-  return { ...check, index, deletedIndexes };
+  return { ...check, index, deletedIndexes, segments };
 }

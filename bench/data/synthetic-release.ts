@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { runPipelineWorker } from '../../cli/worker';
 import { searchClient } from '../../services/catalog/elasticsearch';
 import { encodeItemVectors } from '../../services/catalog/item-vectors';
-import { indexName } from '../../services/catalog/vector-index';
+import { indexName, mergeSegments } from '../../services/catalog/vector-index';
 import { type CairnSettings, readSettings } from '../../services/config/environment';
 import { natsConnection } from '../../services/config/nats-connection';
 import { syntheticItemId, syntheticItemVectors } from '../../services/data/synthetic';
@@ -86,7 +86,10 @@ export async function syntheticServingCatalog(
     const nats = await natsConnection(settings);
     await (await openModelRegistry(nats, settings.registryBucket)).promote(retrievalFamily, version);
     await nats.close();
-  } else log(`reusing the ${itemCount}-item catalog in namespace ${prefix}`);
+  } else {
+    log(`reusing the ${itemCount}-item catalog in namespace ${prefix}`);
+    await mergeOlderIndex(settings, version, log);
+  }
   return {
     settings,
     users: userIds,
@@ -107,6 +110,26 @@ async function isServable(settings: CairnSettings, version: string, itemCount: n
     const index = indexName(settings.itemsAlias, `${retrievalFamily}-${version}`);
     if (!(await search.indices.exists({ index }))) return false;
     return (await search.count({ index })).count >= itemCount;
+  } finally {
+    await search.close();
+  }
+}
+
+/** An index kept from before the backfill merged its segments is merged once, here. */
+async function mergeOlderIndex(
+  settings: CairnSettings,
+  version: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const search = searchClient(settings);
+  try {
+    const index = indexName(settings.itemsAlias, `${retrievalFamily}-${version}`);
+    const segments = (await search.cat.segments({ index, format: 'json', h: 'segment' })).length;
+    if (segments <= 1) return;
+    log(`merging the index's ${segments} segments into one (built before the backfill merged)`);
+    const started = performance.now();
+    await mergeSegments(search, index, () => undefined);
+    log(`merged in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     await search.close();
   }

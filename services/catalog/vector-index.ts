@@ -97,6 +97,37 @@ export async function finishLoading(
   return count;
 }
 
+/** How often a merge task is polled: each poll is also the activity's heartbeat. */
+const mergePollMs = 2_000;
+
+/**
+ * Merges a loaded index into one segment and returns the segments left. A kNN search walks one
+ * HNSW graph per segment, and a bulk load leaves dozens (23 on the 1M-item bench catalog). A
+ * large merge outlasts any HTTP time-out, so it runs as a task that is polled, `onPoll` after
+ * each poll. Asked again (a retried activity), Elasticsearch queues the request behind the merge
+ * already running, and on a merged index it does nothing.
+ */
+export async function mergeSegments(client: Client, index: string, onPoll: () => void): Promise<number> {
+  const { task } = await client.indices.forcemerge({
+    index,
+    max_num_segments: 1,
+    wait_for_completion: false,
+  });
+  if (task === undefined) throw new Error(`force-merge of ${index} started no task`);
+  for (;;) {
+    const status = await client.tasks.get({ task_id: task });
+    onPoll();
+    const failures = (status.response as { _shards?: { failures?: unknown[] } } | undefined)?._shards
+      ?.failures;
+    if (status.error !== undefined || (failures?.length ?? 0) > 0)
+      throw new Error(`force-merge of ${index} failed: ${JSON.stringify(status.error ?? failures)}`);
+    if (status.completed) break;
+    await new Promise((resolve) => setTimeout(resolve, mergePollMs));
+  }
+  const segments = await client.cat.segments({ index, format: 'json', h: 'segment' });
+  return segments.length;
+}
+
 export async function nearestItems(
   client: Client,
   index: string,
@@ -110,7 +141,16 @@ export async function nearestItems(
     { index, ...knnSearchBody(vector, k, numCandidates, filter) },
     options,
   );
-  return response.hits.hits.map((h) => h._id as string);
+  return itemIdsOf(response.hits.hits);
+}
+
+/** The item ids of a kNN search's hits, read from the doc values `knnSearchBody` asks for. */
+export function itemIdsOf(hits: readonly { fields?: Record<string, unknown> }[]): string[] {
+  return hits.map((h) => {
+    const [itemId] = (h.fields?.itemId ?? []) as string[];
+    if (itemId === undefined) throw new Error('a kNN hit came back without its itemId doc value');
+    return itemId;
+  });
 }
 
 /** The body of a kNN search for the `k` nearest ids, alone or as one search of a multi-search. */
@@ -122,7 +162,10 @@ export function knnSearchBody(
 ) {
   return {
     size: k,
-    _source: false,
+    // Ids from doc values: the _id is a stored field, read block by block beside each item's
+    // large _source (its vector as JSON), and the fetch phase would read one block per hit.
+    stored_fields: '_none_',
+    docvalue_fields: ['itemId'],
     knn: {
       field: 'vector',
       query_vector: vector,

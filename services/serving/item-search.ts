@@ -7,7 +7,7 @@
  * other generators answer, and the reply says so.
  */
 import type { Client } from '@elastic/elasticsearch';
-import { knnSearchBody } from '../catalog/vector-index';
+import { itemIdsOf, knnSearchBody } from '../catalog/vector-index';
 import { topK } from '../evaluation/topk';
 import { SearchBatcher } from './batched-search';
 import type { HotState } from './hot-state';
@@ -95,7 +95,7 @@ export function elasticsearchSearch(client: Client): ItemSearch {
     return responses.map((r) =>
       'error' in r
         ? new Error(`kNN search failed: ${r.error.reason ?? r.error.type}`)
-        : r.hits.hits.map((h) => h._id as string),
+        : itemIdsOf(r.hits.hits),
     );
   });
   return {

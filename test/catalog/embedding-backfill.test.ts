@@ -73,6 +73,7 @@ test('backfills verify count and recall, swap the alias atomically and keep two 
     for (const r of results) {
       assert.equal(r.documents, 2_600);
       assert.ok(r.recallAt100 >= 0.95, `recall@100 ${r.recallAt100}`);
+      assert.equal(r.segments, 1, 'merged before the alias moves');
     }
     assert.deepEqual(results[2].deletedIndexes, [results[0].index]);
     const remaining = await search.cat.indices({
