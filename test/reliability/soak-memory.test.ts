@@ -116,3 +116,35 @@ test("a thread's heap is judged on its own collections: a growing worker thread 
   assert.ok(Math.abs(v.heapSlopeMiBPerMinute - 5) < 1e-9);
   assert.equal(v.flat, false);
 });
+
+test("a real cairn serve child's heap after major collections: clean is flat, with an injected 2 KiB-per-request leak it grows", () => {
+  // Measured at 08:01-08:05 (load 23): a replica of the published test release under 100
+  // requests/s for 3 min, with and without a preload keeping 2 KiB per parsed request.
+  const at = (points: [number, number][]): MajorCollection[] =>
+    points.map(([s, heapMiB]) => ({ at: s, isolate: '0x1', heapMiB }));
+  const rss = windows(3, () => 330);
+  const clean = verdictOf(
+    'serve',
+    rss,
+    at([
+      [100, 87.5],
+      [117, 87.0],
+      [160, 88.6],
+    ]),
+    30,
+  );
+  assert.ok(clean.heapSlopeMiBPerMinute > flatMiBPerMinute, 'its slope alone is over the bound');
+  assert.equal(clean.flat, true, 'within the heap noise');
+  const leaking = verdictOf(
+    'serve',
+    rss,
+    at([
+      [88, 103.3],
+      [105, 109.4],
+      [128, 109.3],
+      [155, 115.5],
+    ]),
+    30,
+  );
+  assert.equal(leaking.flat, false);
+});
