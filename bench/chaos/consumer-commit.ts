@@ -69,7 +69,7 @@ async function killBetweenCommits(
       const stoppedAt = performance.now();
       const samples = await load.stop();
       await caughtUp(admin, settings, 'the store to apply every click on the log');
-      await stop(consume);
+      await stopCairn(consume);
       const store = await InteractionStore.open(settings.storeDir);
       const events = await auditStore(store, load.acknowledged).finally(() => store.close());
       return measuredReport(
@@ -87,7 +87,7 @@ async function killBetweenCommits(
       await load.stop();
     }
   } finally {
-    if (consume !== undefined) await stop(consume);
+    if (consume !== undefined) await stopCairn(consume);
     await producer.disconnect();
     await admin.disconnect();
   }
@@ -211,7 +211,8 @@ async function caughtUp(admin: Admin, settings: ScratchSettings, what: string): 
   });
 }
 
-async function stop(consume: ChildProcess): Promise<void> {
+/** SIGTERM, and SIGKILL when the process has not drained within 30 s. */
+export async function stopCairn(consume: ChildProcess): Promise<void> {
   if (consume.exitCode !== null || consume.signalCode !== null) return;
   consume.kill('SIGTERM');
   const stopped = await Promise.race([exited(consume).then(() => true), sleep(30_000, false)]);
