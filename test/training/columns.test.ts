@@ -107,10 +107,13 @@ test('a store opened read-only reads back as columns record for record, and the 
         rating: r.value,
       }),
     );
+    const checksum = await store.checksum();
     await store.close();
     // What the training thread opens: no fingerprints or counters rebuilt, no writes.
     const snapshot = await InteractionStore.open(dir, { readOnly: true });
     const training = await readColumnarTrainingSet(snapshot);
+    assert.equal(await snapshot.checksum(), checksum, 'a snapshot id is the same read-only');
+    assert.deepEqual(snapshot.counts(), { interactions: 2_000, impressions: 0, items: 50, users: 30 });
     assert.throws(
       () => snapshot.apply({ stream: 'users', event: [...syntheticUsers(data)][0] }),
       /read-only/,
