@@ -116,3 +116,31 @@ test('a kNN search its caller gave up on is cancelled on the wire, not left to t
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test('one late answer degrades only its own request; three in a row cool the search down', async () => {
+  let delayMs = 0;
+  const slow: ItemSearch = {
+    async nearest(state, q, signal) {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      return exactSearch.nearest(state, q, signal);
+    },
+  };
+  const state = fixtureState();
+  const search = new FallbackSearch(() => slow, exactSearch, 60_000, 3);
+  const reasons = async (n: number) => {
+    const out: (string | undefined)[] = [];
+    for (let i = 0; i < n; i++) out.push((await search.nearest(state, query, 20)).degraded);
+    return out;
+  };
+  delayMs = 100;
+  assert.deepEqual(await reasons(2), ['search over its 20 ms budget', 'search over its 20 ms budget']);
+  delayMs = 0;
+  assert.deepEqual(await reasons(1), [undefined], 'an answer in time: the search is still tried');
+  delayMs = 100;
+  assert.deepEqual(await reasons(4), [
+    'search over its 20 ms budget',
+    'search over its 20 ms budget',
+    'search over its 20 ms budget',
+    'search cooling down after a failure',
+  ]);
+});
