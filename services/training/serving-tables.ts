@@ -67,12 +67,17 @@ export function buildServingTables({
       return [Array.from(list.items), Array.from(list.scores, compact)];
     });
   }
-  const { byCohort } = popularityTables(seen, items.ids.length, (u) => {
-    const d = demographics.get(users.ids[u]);
-    return d === undefined ? undefined : cohortOf(d);
-  });
+  const { byCohort } = popularityTables(
+    seen,
+    items.ids.length,
+    (u) => {
+      const d = demographics.get(users.ids[u]);
+      return d === undefined ? undefined : cohortOf(d);
+    },
+    cohortTableLength,
+  );
   const cohortPopularity = Object.fromEntries(
-    [...byCohort].map(([cohort, ranked]) => [cohort, Array.from(ranked.subarray(0, cohortTableLength))]),
+    [...byCohort].map(([cohort, ranked]) => [cohort, Array.from(ranked)]),
   );
   const fittable = items.ids.some(
     (id, row) =>
