@@ -227,22 +227,16 @@ export class ServingReplica {
     const next = await this.load(release);
     if (this.draining) {
       // A load that outlived its replica: nobody will serve it, so its native sessions go now.
-      if (next !== this.state && !this.pinned.has(next.version)) await next.ranker?.release();
+      if (next !== this.state && !this.pinned.has(next.version)) await releaseSessions(next, this.state);
       return this.state?.version;
     }
     const replaced = this.state;
     const previous = replaced?.version;
     this.state = next;
-    // Requests that began on the replaced state end within the deadline; its ranker's native
-    // sessions are freed after that, not left to the garbage collector; a pinned release keeps its own.
-    const ranker = replaced?.ranker;
-    if (
-      replaced !== undefined &&
-      ranker !== undefined &&
-      ranker !== next.ranker &&
-      !this.pinned.has(replaced.version)
-    )
-      setTimeout(() => void ranker.release(), 2 * this.deps.config.deadlineMs).unref();
+    // Requests that began on the replaced state end within the deadline; its native sessions are
+    // freed after that, not left to the garbage collector; a pinned release keeps its own.
+    if (replaced !== undefined && !this.pinned.has(replaced.version))
+      setTimeout(() => void releaseSessions(replaced, next), 2 * this.deps.config.deadlineMs).unref();
     this.releasesLoaded++;
     this.log(
       (previous === undefined
@@ -288,4 +282,12 @@ export class ServingReplica {
     await this.feed.stop();
     return this.counters();
   }
+}
+
+/** Frees the ONNX sessions `state` holds that `kept` does not share. */
+async function releaseSessions(state: HotState, kept: HotState | undefined): Promise<void> {
+  await Promise.all([
+    state.ranker !== kept?.ranker ? state.ranker?.release() : undefined,
+    state.twoTower !== kept?.twoTower ? state.twoTower?.release() : undefined,
+  ]);
 }
