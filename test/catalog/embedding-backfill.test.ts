@@ -53,7 +53,7 @@ async function backfill(settings: ScratchSettings, version: string): Promise<Bac
       taskQueue: settings.pipelineTaskQueue,
       workflowExecutionTimeout: runDeadline,
       workflowId: `${settings.prefix}backfill-${version}`,
-      args: [backfillInput(settings, version)],
+      args: [{ ...backfillInput(settings, version), mergeSegments: true }],
     });
   } finally {
     await client.connection.close();
