@@ -13,9 +13,8 @@ import { summariseTopK } from '../services/evaluation/metrics';
 import { relevanceOf } from '../services/evaluation/ranking';
 import { splitInteractions } from '../services/evaluation/splits';
 import { Ials } from '../services/models/ials';
-import { indexInteractions, itemsOfUser } from '../services/models/interaction-matrix';
+import { indexInteractions } from '../services/models/interaction-matrix';
 import type { FittedPipeline } from '../services/ranking/pipeline-evaluation';
-import { buildHotState } from '../services/serving/hot-state';
 import { exactSearch, FallbackSearch } from '../services/serving/item-search';
 import { LiveCatalog } from '../services/serving/live-catalog';
 import { OnnxRankingStage } from '../services/serving/rank/onnx-ranker';
@@ -26,6 +25,7 @@ import { InteractionStore } from '../services/store/interaction-store';
 import { readTrainingSet } from '../services/store/training-set';
 import { trainingConfigSchema } from '../services/training/config';
 import { evaluateReleasePipeline, rankerCandidates } from '../services/training/release-ranker';
+import { fittedHotState } from './data/movielens-serving-state';
 
 export interface AgreementResult {
   users: number;
@@ -67,20 +67,7 @@ export async function benchAgreement(
   const { generator, features, onnx, topK: offlineLists } = fitted;
   const train = features.train;
 
-  const state = buildHotState(
-    {
-      family: 'retrieval',
-      version: 'agreement',
-      dims: ials.factors,
-      itemIds: [...train.items.ids],
-      itemVectors: generator.itemVectors,
-      userIds: [...train.users.ids],
-      userVectors: generator.userVectors,
-      seen: Array.from({ length: train.nUsers }, (_, u) => Array.from(itemsOfUser(train, u))),
-    },
-    new LiveCatalog(),
-    'unused',
-  );
+  const state = fittedHotState(generator, train, ials.factors, 'agreement', new LiveCatalog());
   const stage = await OnnxRankingStage.load({ onnx, tables: features.tables }, rankerCandidates);
   const config = parseServingConfig({
     search: 'in-process',

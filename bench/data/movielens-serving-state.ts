@@ -1,7 +1,10 @@
 /** ML-100K served in process: iALS trained on the given interactions, the catalog and users replayed into a live catalog. */
 import type { MovieLens } from '../../services/data/movielens';
 import { itemCreated, userCreated } from '../../services/data/movielens-events';
+import type { Ials } from '../../services/models/ials';
+import { itemsOfUser } from '../../services/models/interaction-matrix';
 import type { Interaction } from '../../services/models/types';
+import type { FittedPipeline } from '../../services/ranking/pipeline-evaluation';
 import { declareFoldIn } from '../../services/realtime/session-fold-in';
 import { buildHotState, type HotState } from '../../services/serving/hot-state';
 import { exactSearch, FallbackSearch } from '../../services/serving/item-search';
@@ -12,6 +15,42 @@ import { variantsOf } from '../../services/serving/variants';
 import { interactionColumns } from '../../services/store/training-set';
 import { trainRetrieval } from '../../services/training/candidate-training';
 import { trainingConfigSchema } from '../../services/training/config';
+
+/** A live catalog holding every MovieLens item and user, created before the ratings begin. */
+export function movieLensCatalog(data: Pick<MovieLens, 'items' | 'users'>): LiveCatalog {
+  const catalog = new LiveCatalog();
+  const since = Date.UTC(1997, 0, 1);
+  for (const row of data.items) {
+    const event = itemCreated(row, since);
+    if (event.type === 'item_created') catalog.apply(event);
+  }
+  for (const row of data.users) catalog.applyUser(userCreated(row, since));
+  return catalog;
+}
+
+/** Serving's hot state over the iALS vectors and histories a pipeline evaluation fitted. */
+export function fittedHotState(
+  generator: Ials,
+  train: FittedPipeline['features']['train'],
+  dims: number,
+  version: string,
+  catalog: LiveCatalog,
+): HotState {
+  return buildHotState(
+    {
+      family: 'retrieval',
+      version,
+      dims,
+      itemIds: [...train.items.ids],
+      itemVectors: generator.itemVectors,
+      userIds: [...train.users.ids],
+      userVectors: generator.userVectors,
+      seen: Array.from({ length: train.nUsers }, (_, u) => Array.from(itemsOfUser(train, u))),
+    },
+    catalog,
+    'unused',
+  );
+}
 
 export async function movieLensServingState(
   data: MovieLens,
@@ -27,13 +66,7 @@ export async function movieLensServingState(
     ials,
     2,
   );
-  const catalog = new LiveCatalog();
-  const since = Date.UTC(1997, 0, 1);
-  for (const row of data.items) {
-    const event = itemCreated(row, since);
-    if (event.type === 'item_created') catalog.apply(event);
-  }
-  for (const row of data.users) catalog.applyUser(userCreated(row, since));
+  const catalog = movieLensCatalog(data);
   const state = buildHotState(
     {
       family: 'retrieval',

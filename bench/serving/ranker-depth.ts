@@ -12,22 +12,19 @@ import { join } from 'node:path';
 import { recommendRequestSchema } from '../../schemas/recommend';
 import { readSettings } from '../../services/config/environment';
 import { loadMovieLens } from '../../services/data/movielens';
-import { itemCreated, userCreated } from '../../services/data/movielens-events';
 import { summariseTopK } from '../../services/evaluation/metrics';
 import { relevanceOf } from '../../services/evaluation/ranking';
 import { splitInteractions } from '../../services/evaluation/splits';
 import { Ials } from '../../services/models/ials';
-import { indexInteractions, itemsOfUser } from '../../services/models/interaction-matrix';
+import { indexInteractions } from '../../services/models/interaction-matrix';
 import type { Interaction } from '../../services/models/types';
 import type { FittedPipeline } from '../../services/ranking/pipeline-evaluation';
-import { buildHotState } from '../../services/serving/hot-state';
-import { LiveCatalog } from '../../services/serving/live-catalog';
 import { runPipeline } from '../../services/serving/pipeline';
 import { OnnxRankingStage } from '../../services/serving/rank/onnx-ranker';
 import type { TrainingSet } from '../../services/store/training-set';
 import { trainingConfigSchema } from '../../services/training/config';
 import { evaluateReleasePipeline } from '../../services/training/release-ranker';
-import { offlinePipelineDeps } from '../data/movielens-serving-state';
+import { fittedHotState, movieLensCatalog, offlinePipelineDeps } from '../data/movielens-serving-state';
 
 const k = 10;
 const seed = 42;
@@ -65,27 +62,7 @@ async function main(): Promise<void> {
     `offline, validation period: NDCG@${k} generator ${evaluation.temporal.metrics.generator[`ndcg@${k}`].toFixed(4)}, ranker over its top 200 ${evaluation.temporal.metrics.ranker[`ndcg@${k}`].toFixed(4)}`,
   );
 
-  const catalog = new LiveCatalog();
-  const since = Date.UTC(1997, 0, 1);
-  for (const row of data.items) {
-    const event = itemCreated(row, since);
-    if (event.type === 'item_created') catalog.apply(event);
-  }
-  for (const row of data.users) catalog.applyUser(userCreated(row, since));
-  const state = buildHotState(
-    {
-      family: 'retrieval',
-      version: 'ranker-depth',
-      dims: ials.factors,
-      itemIds: [...train.items.ids],
-      itemVectors: generator.itemVectors,
-      userIds: [...train.users.ids],
-      userVectors: generator.userVectors,
-      seen: Array.from({ length: train.nUsers }, (_, u) => Array.from(itemsOfUser(train, u))),
-    },
-    catalog,
-    'unused',
-  );
+  const state = fittedHotState(generator, train, ials.factors, 'ranker-depth', movieLensCatalog(data));
   const stage = await OnnxRankingStage.load({ onnx, tables: features.tables }, 1_024);
   const validation = splitInteractions('temporal', trainPeriod, seed);
   const index = indexInteractions(trainPeriod);
