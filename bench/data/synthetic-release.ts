@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { runPipelineWorker } from '../../cli/worker';
 import { searchClient } from '../../services/catalog/elasticsearch';
 import { encodeItemVectors } from '../../services/catalog/item-vectors';
-import { indexName, mergeSegments } from '../../services/catalog/vector-index';
+import { indexName } from '../../services/catalog/vector-index';
 import { type CairnSettings, readSettings } from '../../services/config/environment';
 import { natsConnection } from '../../services/config/nats-connection';
 import { syntheticItemId, syntheticItemVectors } from '../../services/data/synthetic';
@@ -26,6 +26,7 @@ import { openModelRegistry } from '../../services/registry/model-registry';
 import { encodeUserFiles } from '../../services/serving/release-loader';
 import { retrievalFamily } from '../../services/training/families';
 import { temporalConfig } from '../../temporal.config';
+import type { BackfillResult } from '../../workflows/embedding-backfill';
 
 const dims = 64;
 const users = 5_000;
@@ -63,7 +64,7 @@ export async function syntheticServingCatalog(
     await publishRelease(settings, version, itemIds, userIds);
     const started = performance.now();
     const client = await temporalClient(settings);
-    await runPipelineWorker(
+    const backfill = (await runPipelineWorker(
       settings,
       client.workflow.execute('embeddingBackfill', {
         taskQueue: settings.pipelineTaskQueue,
@@ -80,15 +81,18 @@ export async function syntheticServingCatalog(
           },
         ],
       }),
-    );
+    )) as BackfillResult;
     await client.connection.close();
-    log(`backfilled ${itemCount} items in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    log(
+      `backfilled ${itemCount} items in ${((performance.now() - started) / 1000).toFixed(0)} s: ` +
+        `${backfill.documents} documents, recall@100 ${backfill.recallAt100.toFixed(3)} ` +
+        `over ${backfill.sampledQueries} queries, ${backfill.segments ?? '?'} segments`,
+    );
     const nats = await natsConnection(settings);
     await (await openModelRegistry(nats, settings.registryBucket)).promote(retrievalFamily, version);
     await nats.close();
   } else {
     log(`reusing the ${itemCount}-item catalog in namespace ${prefix}`);
-    await mergeOlderIndex(settings, version, log);
   }
   return {
     settings,
@@ -110,26 +114,6 @@ async function isServable(settings: CairnSettings, version: string, itemCount: n
     const index = indexName(settings.itemsAlias, `${retrievalFamily}-${version}`);
     if (!(await search.indices.exists({ index }))) return false;
     return (await search.count({ index })).count >= itemCount;
-  } finally {
-    await search.close();
-  }
-}
-
-/** An index kept from before the backfill merged its segments is merged once, here. */
-async function mergeOlderIndex(
-  settings: CairnSettings,
-  version: string,
-  log: (line: string) => void,
-): Promise<void> {
-  const search = searchClient(settings);
-  try {
-    const index = indexName(settings.itemsAlias, `${retrievalFamily}-${version}`);
-    const segments = (await search.cat.segments({ index, format: 'json', h: 'segment' })).length;
-    if (segments <= 1) return;
-    log(`merging the index's ${segments} segments into one (built before the backfill merged)`);
-    const started = performance.now();
-    await mergeSegments(search, index, () => undefined);
-    log(`merged in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     await search.close();
   }
