@@ -1,4 +1,6 @@
 /** Every `cairn` command: its help, its options, and what it runs. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { benchBackfill } from '../bench/backfill';
 import { benchClickToEffect, formatClickBench } from '../bench/click-to-effect';
@@ -562,6 +564,20 @@ cairn bench retrain [--events N] [--items N] [--users N]
           log: (line) => console.log(`  ${line}`),
         });
         for (const line of formatSoak(r)) console.log(line);
+        const record = join(
+          settings.stateDir,
+          'reports',
+          `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+        );
+        await mkdir(dirname(record), { recursive: true });
+        await writeFile(
+          record,
+          JSON.stringify({
+            command: `cairn bench soak ${process.argv.slice(4).join(' ')}`.trim(),
+            result: r,
+          }),
+        );
+        console.log(`result: ${record}`);
         return r.passed ? 0 : 1;
       }
       if (positionals[0] === 'cold-users') {
