@@ -4,9 +4,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readSettings } from '../../services/config/environment';
 import type { Demographics, Interaction } from '../../services/models/types';
 
-export const ML100K_DIR = join(__dirname, '../../.cache/data/ml-100k');
+/** Where `cairn data fetch` put ML-100K: under CAIRN_CACHE when it is set, as for every command. */
+export const ML100K_DIR = join(readSettings(process.env).dataDir, 'ml-100k');
 
 export function hasMl100k(): boolean {
   return existsSync(join(ML100K_DIR, 'ml-100k.inter'));
