@@ -41,6 +41,30 @@ export function heapJudgeable(
   return [...counts.values()].some((n) => n >= judgedCollections);
 }
 
+/**
+ * A process that had no major collection for this long in the steady part is asked for one. Only
+ * such a process: a busy one collects on its own, and a requested collection's pause would land in
+ * the latency being measured. Every 30 s gives a two-minute steady part at least 3 points.
+ */
+export const collectionAskedAfterSeconds = 30;
+
+/**
+ * Whether a process should be asked for a full collection at `now` (seconds since the load
+ * started): it is in the steady part and has had no major collection, in any isolate, since
+ * `collectionAskedAfterSeconds` ago or since the steady part began, whichever is later. An idle
+ * process then gets its heap judged like a busy one, on what a full collection leaves, and a
+ * leak it keeps while idle still shows as growth between those points.
+ */
+export function collectionWanted(
+  collections: readonly Pick<MajorCollection, 'at'>[],
+  steadyFrom: number,
+  now: number,
+): boolean {
+  if (now < steadyFrom) return false;
+  const since = Math.max(steadyFrom, now - collectionAskedAfterSeconds);
+  return !collections.some((c) => c.at >= since);
+}
+
 /** The heap left by one major collection in one isolate (a thread has its own) of a process. */
 export interface MajorCollection {
   /** Seconds since the load started. */

@@ -39,6 +39,7 @@ import type { RetrainResult } from '../workflows/retrain';
 import { promotedMovieLensNamespace } from './data/movielens-release';
 import { untilAnswering } from './serve';
 import {
+  collectionWanted,
   flatMiBPerMinute,
   heapJudgeable,
   majorCollectionOf,
@@ -337,18 +338,18 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
         );
         const elapsedMs = performance.now() - started;
         const from = steadyFrom();
+        const collectionsOf = (c: Child) =>
+          c.collections.map(({ atMs, isolate }) => ({ at: (atMs - started) / 1000, isolate }));
+        if (from !== undefined)
+          for (const c of children)
+            if (collectionWanted(collectionsOf(c), from, elapsedMs / 1000)) c.process.kill('SIGUSR2');
         // Long enough, and every process's memory judgeable: its heap has had enough major
         // collections, or the steady part is long enough for RSS to be judged.
         const settled =
           from !== undefined &&
           elapsedMs - from * 1000 >= steadyMs &&
           (elapsedMs - from * 1000 >= rssJudgedFromMinutes * 60_000 ||
-            children.every((c) =>
-              heapJudgeable(
-                c.collections.map(({ atMs, isolate }) => ({ at: (atMs - started) / 1000, isolate })),
-                from,
-              ),
-            ));
+            children.every((c) => heapJudgeable(collectionsOf(c), from)));
         if (interrupted || (elapsedMs >= plannedMs && (settled || elapsedMs >= plannedMs + retrainGraceMs)))
           return;
       }
@@ -457,7 +458,8 @@ function openWindow() {
 
 /**
  * A `cairn` command as deployed (bin/cairn's node and loader), in the namespace, with `--trace-gc`
- * so its major collections are read off its stdout; its other output is kept in the state directory.
+ * so its major collections are read off its stdout, and `--expose-gc` with soak-collect's hook so an
+ * idle child can be asked for one; its other output is kept in the state directory.
  */
 function spawnDeployed(
   settings: ScratchSettings,
@@ -469,8 +471,11 @@ function spawnDeployed(
     process.execPath,
     [
       '--trace-gc',
+      '--expose-gc',
       '--import',
       join(repositoryRoot, 'node_modules/tsx/dist/loader.mjs'),
+      '--import',
+      join(repositoryRoot, 'bench/soak-collect.ts'),
       join(repositoryRoot, 'cli/main.ts'),
       ...args,
     ],

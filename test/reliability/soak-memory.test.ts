@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  collectionAskedAfterSeconds,
+  collectionWanted,
   flatMiBPerMinute,
   type MajorCollection,
   majorCollectionOf,
   verdictOf,
   type WindowMemory,
 } from '../../bench/soak-memory';
+import { repositoryRoot } from '../../services/config/environment';
 
 /** Windows every 10 s over `minutes`, the process's RSS floor given by `rss(t)` (t in minutes). */
 const windows = (minutes: number, rss: (t: number) => number): WindowMemory[] =>
@@ -147,4 +154,85 @@ test("a real cairn serve child's heap after major collections: clean is flat, wi
     30,
   );
   assert.equal(leaking.flat, false);
+});
+
+test('a process is asked for a full collection only in the steady part and only when it has had none for a while', () => {
+  const steadyFrom = 100;
+  const busy = collections(5, () => 90);
+  assert.equal(collectionWanted([], steadyFrom, 90), false, 'before the steady part nothing is judged');
+  assert.equal(collectionWanted([], steadyFrom, 105), true, 'idle: asked as soon as the steady part starts');
+  assert.equal(
+    collectionWanted([{ at: 95 }], steadyFrom, 105),
+    true,
+    'a collection before the steady part is no point in it',
+  );
+  assert.equal(collectionWanted([{ at: 106 }], steadyFrom, 115), false, 'just collected');
+  assert.equal(collectionWanted([{ at: 106 }], steadyFrom, 106 + collectionAskedAfterSeconds + 1), true);
+  for (let now = steadyFrom; now <= 300; now += 10)
+    assert.equal(collectionWanted(busy, steadyFrom, now), false, `a busy process is left alone at ${now} s`);
+});
+
+/**
+ * A node child idle but for what `body` does, started as the soak starts its children (with
+ * `--trace-gc`, `--expose-gc` and soak-collect's hook), asked for a collection `asks` times
+ * every 300 ms; its major collections as the soak reads them.
+ */
+async function askedChild(body: string, asks: number): Promise<MajorCollection[]> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--trace-gc',
+      '--expose-gc',
+      '--import',
+      join(repositoryRoot, 'node_modules/tsx/dist/loader.mjs'),
+      '--import',
+      join(repositoryRoot, 'bench/soak-collect.ts'),
+      '--eval',
+      `${body}; setInterval(() => {}, 1000); process.stdout.write('ready\\n');`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const started = performance.now();
+  const found: MajorCollection[] = [];
+  let ready = false;
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (line === 'ready') ready = true;
+    const c = majorCollectionOf(line);
+    if (c !== undefined) found.push({ at: (performance.now() - started) / 1000, ...c });
+  });
+  try {
+    const deadline = performance.now() + 30_000;
+    while (!ready) {
+      assert.ok(performance.now() < deadline, 'the child did not start within 30 s');
+      await sleep(50);
+    }
+    const before = found.length;
+    for (let n = 0; n < asks; n++) {
+      await sleep(300);
+      child.kill('SIGUSR2');
+    }
+    await sleep(500);
+    return found.slice(before);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+test('an idle process asked for full collections gets a heap verdict: flat when it keeps nothing, growing when it leaks while idle', async () => {
+  const rss = windows(1, () => 60);
+  const idle = verdictOf('worker', rss, await askedChild('', 4), 0);
+  assert.equal(idle.collections, 4, 'one major collection per request, none of its own');
+  assert.equal(idle.flat, true, `idle: heap slope ${idle.heapSlopeMiBPerMinute} MiB/min`);
+  // 4 MiB of heap kept every 100 ms by a timer, with no request served: a leak in an idle process.
+  const leaking = verdictOf(
+    'worker',
+    rss,
+    await askedChild(
+      'const kept = []; setInterval(() => kept.push(new Array(2 ** 20).fill(kept.length)), 100)',
+      4,
+    ),
+    0,
+  );
+  assert.ok(leaking.collections >= 3);
+  assert.equal(leaking.flat, false, `leaking: heap slope ${leaking.heapSlopeMiBPerMinute} MiB/min`);
 });
