@@ -5,7 +5,8 @@
  */
 
 import type { ItemVectors } from '../catalog/item-vectors';
-import { evaluateRanking, type Relevance } from '../evaluation/ranking';
+import { summariseTopK } from '../evaluation/metrics';
+import type { Relevance } from '../evaluation/ranking';
 import { TEST_FRACTION } from '../evaluation/splits';
 import { Ials } from '../models/ials';
 import {
@@ -18,6 +19,7 @@ import {
 import { mulberry32, shuffleInPlace } from '../models/random';
 import type { InteractionColumns } from '../store/training-set';
 import type { TrainingConfig } from './config';
+import { rankOnThreads } from './factor-ranking';
 
 export interface HoldoutScore {
   ndcgAt10: number;
@@ -113,7 +115,7 @@ export function holdoutUsers(test: Relevance, seed: number, maxUsers = holdoutMa
 
 /**
  * NDCG@10 of a config fitted on a per-user 75% and scored on the held-out 25% (full ranking),
- * over at most `holdoutMaxUsers` users.
+ * over at most `holdoutMaxUsers` users, ranked on the training threads.
  */
 export async function holdoutScore(
   interactions: InteractionColumns,
@@ -125,7 +127,14 @@ export async function holdoutScore(
   const { train, test } = holdoutSplit(interactions, holdoutSeed);
   const model = new Ials({ ...ials, threads, onEpoch });
   await model.fit(train);
-  const { report } = evaluateRanking(model, train, holdoutUsers(test, holdoutSeed), 10);
+  const scored = holdoutUsers(test, holdoutSeed);
+  const factors = { users: model.userVectors, items: model.itemVectors, factors: ials.factors };
+  const ranked = await rankOnThreads(factors, [...scored.keys()], train, 10, threads);
+  const report = summariseTopK(
+    [...scored].map(([user, relevant]) => ({ ranked: ranked.get(user)!, relevant })),
+    10,
+    train.nItems,
+  );
   return { ndcgAt10: report.ndcg, recallAt10: report.recall, users: report.users };
 }
 
