@@ -18,6 +18,7 @@ import { loadMovieLens } from '../services/data/movielens';
 import { kafkaClient } from '../services/events/kafka';
 import { GroupInUseError } from '../services/events/store-projector';
 import { serveMetrics } from '../services/observability/metrics-endpoint';
+import { renderSoakPage } from '../services/report/soak-report';
 import { InteractionStore } from '../services/store/interaction-store';
 import { rebuildStore } from '../services/store/rebuild';
 import { temporalConfig } from '../temporal.config';
@@ -445,6 +446,7 @@ cairn bench retrain [--events N] [--items N] [--users N]
           to Kafka, a retrain started half-way: RSS of each process and p50/p99 per 10 s window;
           exits 1 when a process's RSS grows by 1 MiB/min or more after the retrain is served,
           requests fail beyond 0.5%, a click is missing from the store or the release is not served.
+          Keeps the result as JSON and as an HTML chart in CAIRN_STATE/reports (the demo report draws it).
   retrain  the full retrain (every family, gate, registry, backfill into Elasticsearch) by one
           'cairn worker' process on a synthetic store of --events interactions (default
           10,000,000), --items (1,000,000) and --users (100,000), written directly (no Kafka) and
@@ -570,14 +572,14 @@ cairn bench retrain [--events N] [--items N] [--users N]
           `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
         );
         await mkdir(dirname(record), { recursive: true });
+        const command = `cairn bench soak ${process.argv.slice(4).join(' ')}`.trim();
+        await writeFile(record, JSON.stringify({ command, result: r }));
+        const page = record.replace(/\.json$/, '.html');
         await writeFile(
-          record,
-          JSON.stringify({
-            command: `cairn bench soak ${process.argv.slice(4).join(' ')}`.trim(),
-            result: r,
-          }),
+          page,
+          await renderSoakPage({ command, endedAt: new Date().toISOString(), result: r }),
         );
-        console.log(`result: ${record}`);
+        console.log(`result: ${record}\nchart: ${page}`);
         return r.passed ? 0 : 1;
       }
       if (positionals[0] === 'cold-users') {

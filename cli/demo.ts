@@ -51,6 +51,7 @@ import {
 } from '../services/report/demo-report';
 import { clickModel, planReplay, simulateClicks } from '../services/report/replay-plan';
 import { slateQuality } from '../services/report/slate-quality';
+import { newestSoakRecord } from '../services/report/soak-report';
 import { ServingReplica } from '../services/serving/replica';
 import { parseServingConfig } from '../services/serving/serving-config';
 import { retrievalFamily } from '../services/training/families';
@@ -725,6 +726,7 @@ async function mainJob(
       decision: `${retrain.decision.promote ? 'PROMOTE' : 'REFUSE'}: ${retrain.decision.reason}`,
       lines: describeRetrain(retrain),
     },
+    soak: await newestSoakRecord(join(base.stateDir, 'reports')),
   };
   const reportDir = join(base.stateDir, 'reports');
   await mkdir(reportDir, { recursive: true });

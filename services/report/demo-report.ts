@@ -5,7 +5,9 @@
 import type { AbReport } from '../evaluation/ab-analysis';
 import type { OffPolicyEstimate } from '../evaluation/counterfactual';
 import { type ChartSpec, renderChart } from './charts';
+import { escapeHtml, style, table } from './html';
 import type { SlateQuality } from './slate-quality';
+import { type SoakRecord, soakSection } from './soak-report';
 
 export interface OfflineRow {
   protocol: string;
@@ -45,6 +47,8 @@ export interface DemoReportData {
   clickToEffectMs?: number[];
   clickToEffectNote?: string;
   gate: { decision: string; lines: string[] };
+  /** The newest `cairn bench soak` run in the state directory; undefined: none has been run. */
+  soak?: SoakRecord;
 }
 
 export const reportSections = [
@@ -56,21 +60,11 @@ export const reportSections = [
   ['lifecycles', 'New items: lifecycles'],
   ['click-to-effect', 'Click-to-effect latency'],
   ['retrain-gate', "The retrain gate's decision"],
+  ['soak', 'Soak: memory and latency over a long run'],
 ] as const;
 
-const escapeHtml = (text: string) =>
-  text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
-  );
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 const fixed = (x: number, digits = 4) => x.toFixed(digits);
-
-function table(head: string[], rows: (string | number)[][]): string {
-  const cells = (r: (string | number)[], tag: string) =>
-    r.map((c) => `<${tag}>${escapeHtml(String(c))}</${tag}>`).join('');
-  return `<table><thead><tr>${cells(head, 'th')}</tr></thead><tbody>${rows.map((r) => `<tr>${cells(r, 'td')}</tr>`).join('')}</tbody></table>`;
-}
 
 function percentile(sorted: number[], q: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -329,14 +323,9 @@ async function sections(d: DemoReportData): Promise<Record<(typeof reportSection
     lifecycles,
     'click-to-effect': effect,
     'retrain-gate': gate,
+    soak: await soakSection(d.soak),
   };
 }
-
-const style = `body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-h1{margin-bottom:0}section{border-top:1px solid #ddd;margin-top:1.5em;padding-top:.5em}
-table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px}
-td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}.verdict{font-size:15px}svg{display:block;margin:.5em 0;max-width:100%;height:auto}
-.setup{color:#555;font-size:13px}`;
 
 export async function renderDemoReport(d: DemoReportData): Promise<string> {
   const body = await sections(d);
