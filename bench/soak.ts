@@ -38,6 +38,7 @@ import { InteractionStore } from '../services/store/interaction-store';
 import type { RetrainResult } from '../workflows/retrain';
 import { promotedMovieLensNamespace } from './data/movielens-release';
 import { untilAnswering } from './serve';
+import { soakCollectVariable } from './soak-collect';
 import {
   collectionWanted,
   flatMiBPerMinute,
@@ -458,8 +459,8 @@ function openWindow() {
 
 /**
  * A `cairn` command as deployed (bin/cairn's node and loader), in the namespace, with `--trace-gc`
- * so its major collections are read off its stdout, and `--expose-gc` with soak-collect's hook so an
- * idle child can be asked for one; its other output is kept in the state directory.
+ * so its major collections are read off its stdout, and `--expose-gc` with soak-collect's variable so
+ * an idle child can be asked for one; its other output is kept in the state directory.
  */
 function spawnDeployed(
   settings: ScratchSettings,
@@ -474,8 +475,6 @@ function spawnDeployed(
       '--expose-gc',
       '--import',
       join(repositoryRoot, 'node_modules/tsx/dist/loader.mjs'),
-      '--import',
-      join(repositoryRoot, 'bench/soak-collect.ts'),
       join(repositoryRoot, 'cli/main.ts'),
       ...args,
     ],
@@ -487,6 +486,7 @@ function spawnDeployed(
         CAIRN_STATE: stateDir,
         CAIRN_CACHE: settings.cacheDir,
         CAIRN_LOG_LEVEL: 'ERROR',
+        [soakCollectVariable]: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

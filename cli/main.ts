@@ -1,4 +1,5 @@
 /** The `cairn` command line: parses the command, validates configuration, dispatches. */
+import { answerCollectionRequests } from '../bench/soak-collect';
 import { ConfigError, readSettings } from '../services/config/environment';
 import { redactSecrets } from '../services/config/redaction';
 import { parseCommandLine } from './command-line';
@@ -18,6 +19,7 @@ async function main(argv: string[]): Promise<number> {
   return line.command.run({ settings, positionals: line.positionals, values: line.values });
 }
 
+answerCollectionRequests(process.env);
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { soakCollectVariable } from '../../bench/soak-collect';
 import {
   collectionAskedAfterSeconds,
   collectionWanted,
@@ -174,7 +175,7 @@ test('a process is asked for a full collection only in the steady part and only 
 
 /**
  * A node child idle but for what `body` does, started as the soak starts its children (with
- * `--trace-gc`, `--expose-gc` and soak-collect's hook), asked for a collection `asks` times
+ * `--trace-gc`, `--expose-gc` and soak-collect's variable), asked for a collection `asks` times
  * every 300 ms; its major collections as the soak reads them.
  */
 async function askedChild(body: string, asks: number): Promise<MajorCollection[]> {
@@ -185,12 +186,15 @@ async function askedChild(body: string, asks: number): Promise<MajorCollection[]
       '--expose-gc',
       '--import',
       join(repositoryRoot, 'node_modules/tsx/dist/loader.mjs'),
-      '--import',
-      join(repositoryRoot, 'bench/soak-collect.ts'),
       '--eval',
-      `${body}; setInterval(() => {}, 1000); process.stdout.write('ready\\n');`,
+      `import(${JSON.stringify(join(repositoryRoot, 'bench/soak-collect.ts'))}).then((hook) => {
+        hook.answerCollectionRequests(process.env);
+        ${body};
+        setInterval(() => {}, 1000);
+        process.stdout.write('ready\\n');
+      });`,
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, [soakCollectVariable]: '1' } },
   );
   const started = performance.now();
   const found: MajorCollection[] = [];
