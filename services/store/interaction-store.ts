@@ -34,7 +34,7 @@ import {
   writeImpression,
   writeInteraction,
 } from './records';
-import { defaultChunkBytes, fileChunks, fileLines, writeAt } from './store-files';
+import { defaultChunkBytes, fileLines, scanRecordFile, writeAt } from './store-files';
 import { acquireStoreLock, type StoreLock } from './store-lock';
 
 export type ApplyOutcome = { kind: 'applied' } | { kind: 'duplicate' } | { kind: 'rejected'; reason: string };
@@ -364,10 +364,7 @@ export class InteractionStore {
     recordBytes: number,
     visit: (view: DataView, at: number) => void,
   ): Promise<void> {
-    for await (const chunk of fileChunks(join(this.dir, file), bytes, this.chunkBytes, recordBytes)) {
-      const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      for (let at = 0; at < chunk.length; at += recordBytes) visit(view, at);
-    }
+    await scanRecordFile(join(this.dir, file), bytes, recordBytes, visit, this.chunkBytes);
   }
 
   private applyInteraction(event: Interaction): ApplyOutcome {
@@ -435,11 +432,13 @@ export class InteractionStore {
   }
 
   private applyEntity(event: CatalogEvent | UserEvent, record: boolean): ApplyOutcome {
-    const fp = fingerprint(event.eventId);
-    if (this.seen.has(fp)) return { kind: 'duplicate' };
+    // A read-only store applies nothing after its entity log, which holds no duplicates: hashing
+    // a million ids there would find none.
+    const fp = this.readOnly ? undefined : fingerprint(event.eventId);
+    if (fp !== undefined && this.seen.has(fp)) return { kind: 'duplicate' };
     const outcome = this.changeEntity(event);
     if (outcome.kind !== 'applied') return outcome;
-    this.seen.add(fp);
+    if (fp !== undefined) this.seen.add(fp);
     if (record) this.pendingEntities.push(`${JSON.stringify(event)}\n`);
     return outcome;
   }

@@ -39,6 +39,20 @@ export async function* fileChunks(
   }
 }
 
+/** Visits each fixed-width record of the first `length` bytes of a file, chunk by chunk. */
+export async function scanRecordFile(
+  path: string,
+  length: number,
+  recordBytes: number,
+  visit: (view: DataView, at: number) => void,
+  chunkBytes = defaultChunkBytes,
+): Promise<void> {
+  for await (const chunk of fileChunks(path, length, chunkBytes, recordBytes)) {
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    for (let at = 0; at < chunk.length; at += recordBytes) visit(view, at);
+  }
+}
+
 /** The lines of the first `length` bytes of a UTF-8 file, with their 1-based numbers. */
 export async function* fileLines(
   path: string,

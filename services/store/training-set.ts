@@ -7,6 +7,7 @@
  */
 import type { ItemContent } from '../models/two-tower/features';
 import type { Demographics, Interaction } from '../models/types';
+import type { EntityTables } from './entity-tables';
 import type { InteractionStore } from './interaction-store';
 import { interactionFields } from './records';
 
@@ -39,8 +40,14 @@ export type ColumnarTrainingSet = TrainingData<InteractionColumns>;
 /** What the evaluation paths read. */
 export type TrainingSet = TrainingData<Interaction[]>;
 
+/** What the columns are read from: a store, or a snapshot's entity tables and records. */
+export interface TrainingSource extends EntityTables {
+  counts(): { interactions: number };
+  scanInteractionRecords(visit: (view: DataView, at: number) => void): Promise<void>;
+}
+
 /** The store's interactions as columns, one sequential read of its records. */
-export async function readInteractionColumns(store: InteractionStore): Promise<InteractionColumns> {
+export async function readInteractionColumns(store: TrainingSource): Promise<InteractionColumns> {
   const length = store.counts().interactions;
   const columns = {
     length,
@@ -62,7 +69,7 @@ export async function readInteractionColumns(store: InteractionStore): Promise<I
   return columns;
 }
 
-export async function readColumnarTrainingSet(store: InteractionStore): Promise<ColumnarTrainingSet> {
+export async function readColumnarTrainingSet(store: TrainingSource): Promise<ColumnarTrainingSet> {
   const interactions = await readInteractionColumns(store);
   const demographics = new Map<string, Demographics>();
   store.userDemographics.forEach((d, user) => {

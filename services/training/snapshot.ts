@@ -18,7 +18,11 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hasEntityTables, readEntityTables, writeEntityTables } from '../store/entity-tables';
 import { InteractionStore, type StoreCounts } from '../store/interaction-store';
+import { interactionRecordBytes } from '../store/records';
+import { scanRecordFile } from '../store/store-files';
+import type { TrainingSource } from '../store/training-set';
 
 /** topic → partition → the offset after the last message the store holds (its checkpoint's). */
 export type LogOffsets = Record<string, Record<string, string>>;
@@ -76,9 +80,13 @@ export async function takeSnapshot(
   const store = await InteractionStore.open(scratch, { readOnly: true });
   const id = (await store.checksum()).slice(0, 16);
   const counts = store.counts();
+  // The one replay of the entity log a retrain pays: its training tasks read these tables.
+  await writeEntityTables(scratch, store, checkpoint.entitiesBytes);
   await store.close();
   const dir = join(snapshotsDir, id);
   if (existsSync(dir)) {
+    // A snapshot taken before snapshots had entity tables gets them now.
+    if (!hasEntityTables(dir)) await writeEntityTables(dir, store, checkpoint.entitiesBytes);
     await rm(scratch, { recursive: true });
     // Taken again: as recent as a new one for pruning.
     const now = new Date();
@@ -88,6 +96,30 @@ export async function takeSnapshot(
 }
 
 const lineageFile = 'lineage.json';
+
+/** A frozen snapshot opened for training; closing releases what it holds. */
+export type SnapshotSource = TrainingSource & { close(): Promise<void> };
+
+/**
+ * A snapshot for training: its entity tables and its interaction records. A snapshot without
+ * tables (taken before they existed) is opened as a read-only store, which replays its entity log.
+ */
+export async function openSnapshot(dir: string): Promise<SnapshotSource> {
+  const checkpoint = JSON.parse(await readFile(join(dir, 'checkpoint.json'), 'utf8')) as Record<
+    string,
+    number
+  >;
+  const tables = await readEntityTables(dir, checkpoint.entitiesBytes);
+  if (tables === undefined) return InteractionStore.open(dir, { readOnly: true });
+  const bytes = checkpoint.interactionsBytes;
+  return {
+    ...tables,
+    counts: () => ({ interactions: bytes / interactionRecordBytes }),
+    scanInteractionRecords: (visit) =>
+      scanRecordFile(join(dir, 'interactions.bin'), bytes, interactionRecordBytes, visit),
+    close: async () => undefined,
+  };
+}
 
 /** A snapshot taken before snapshots recorded their time has the time its files were written. */
 export async function snapshotLineage(dir: string): Promise<SnapshotLineage> {

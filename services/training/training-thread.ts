@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { answerFromThread } from '../concurrency/threads';
 import { log } from '../observability/log';
-import { InteractionStore } from '../store/interaction-store';
+import type { EntityTables } from '../store/entity-tables';
 import { readColumnarTrainingSet } from '../store/training-set';
 import {
   holdoutScore,
@@ -17,6 +17,7 @@ import {
 import type { TrainingConfig } from './config';
 import { trainSnapshotRanker } from './release-ranker';
 import { buildServingTables, type ServingTableSources, type ServingTables } from './serving-tables';
+import { openSnapshot } from './snapshot';
 import { trainTwoTowerRelease } from './two-tower-release';
 
 export type TrainingTask =
@@ -43,7 +44,7 @@ export interface TrainedReleaseModels extends TrainedRetrieval {
 }
 
 /** The store's own view of users and items, partial demographics and item text included. */
-function sideInformation(store: InteractionStore): Pick<ServingTableSources, 'demographics' | 'content'> {
+function sideInformation(store: EntityTables): Pick<ServingTableSources, 'demographics' | 'content'> {
   return {
     demographics: new Map(store.userIds.map((id, user) => [id, store.userDemographics[user]])),
     content: new Map(
@@ -77,9 +78,7 @@ function epochLog(task: TrainingTask['task']): (epoch: number) => void {
 }
 
 async function run(task: TrainingTask): Promise<unknown> {
-  const store = await timed(task.task, 'open snapshot', () =>
-    InteractionStore.open(task.snapshotDir, { readOnly: true }),
-  );
+  const store = await timed(task.task, 'open snapshot', () => openSnapshot(task.snapshotDir));
   const training = await timed(task.task, 'read columns', () => readColumnarTrainingSet(store));
   const { interactions } = training;
   const side = sideInformation(store);
