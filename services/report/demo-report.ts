@@ -7,7 +7,7 @@ import type { OffPolicyEstimate } from '../evaluation/counterfactual';
 import { type ChartSpec, renderChart } from './charts';
 import { escapeHtml, style, table } from './html';
 import type { SlateQuality } from './slate-quality';
-import { type SoakRecord, soakSection } from './soak-report';
+import { type SoakRecord, soakSection, type UnreadableSoak } from './soak-report';
 
 export interface OfflineRow {
   protocol: string;
@@ -48,7 +48,7 @@ export interface DemoReportData {
   clickToEffectNote?: string;
   gate: { decision: string; lines: string[] };
   /** The newest `cairn bench soak` run in the state directory; undefined: none has been run. */
-  soak?: SoakRecord;
+  soak?: SoakRecord | UnreadableSoak;
 }
 
 export const reportSections = [

@@ -68,11 +68,17 @@ export interface SoakRecord {
   result: z.output<typeof soakRun>;
 }
 
+/** A soak result that is there but cannot be drawn: the report says so instead of failing. */
+export interface UnreadableSoak {
+  file: string;
+  reason: string;
+}
+
 /**
  * The newest `soak-*.json` in `reportsDir`, by name (their names are the time they were written);
- * undefined when there is none. A file that is not a soak's result is an error naming it.
+ * undefined when there is none.
  */
-export async function newestSoakRecord(reportsDir: string): Promise<SoakRecord | undefined> {
+export async function newestSoakRecord(reportsDir: string): Promise<SoakRecord | UnreadableSoak | undefined> {
   const names = await readdir(reportsDir).catch(() => [] as string[]);
   const newest = names
     .filter((n) => /^soak-.*\.json$/.test(n))
@@ -80,9 +86,13 @@ export async function newestSoakRecord(reportsDir: string): Promise<SoakRecord |
     .at(-1);
   if (newest === undefined) return undefined;
   const file = join(reportsDir, newest);
-  const parsed = soakFile.safeParse(JSON.parse(await readFile(file, 'utf8')));
-  if (!parsed.success) throw new Error(`${file} is not a soak result: ${z.prettifyError(parsed.error)}`);
-  return { ...parsed.data, endedAt: (await stat(file)).mtime.toISOString() };
+  try {
+    const parsed = soakFile.safeParse(JSON.parse(await readFile(file, 'utf8')));
+    if (!parsed.success) return { file, reason: z.prettifyError(parsed.error) };
+    return { ...parsed.data, endedAt: (await stat(file)).mtime.toISOString() };
+  } catch (error) {
+    return { file, reason: (error as Error).message };
+  }
 }
 
 const chartWidth = 640;
@@ -148,9 +158,12 @@ function markers(r: SoakRecord['result']) {
 }
 
 /** The soak's figures, verdicts and charts; without a run, how to make one. */
-export async function soakSection(record: SoakRecord | undefined): Promise<string> {
-  if (record === undefined)
-    return '<p>No soak has been run with this state directory. Run <code>cairn bench soak --minutes 30</code>: it keeps its result under <code>CAIRN_STATE/reports</code>, and the next report draws it here.</p>';
+export async function soakSection(record: SoakRecord | UnreadableSoak | undefined): Promise<string> {
+  const howTo =
+    'Run <code>cairn bench soak --minutes 30</code>: it keeps its result under <code>CAIRN_STATE/reports</code>, and the next report draws it here.';
+  if (record === undefined) return `<p>No soak has been run with this state directory. ${howTo}</p>`;
+  if ('reason' in record)
+    return `<p>The newest soak result, <code>${escapeHtml(record.file)}</code>, cannot be read: ${escapeHtml(record.reason)}. ${howTo}</p>`;
   const r = record.result;
   const names = r.verdicts.map((v) => v.process);
   const rss = r.windows.flatMap((w) =>

@@ -101,7 +101,7 @@ describe('the soak in the report', () => {
     assert.match(await soakSection(undefined), /No soak has been run.*cairn bench soak --minutes 30/);
   });
 
-  it('reads the newest soak result in a reports directory, NaN figures included, and names a file that is not one', async (t) => {
+  it('reads the newest soak result in a reports directory, NaN figures included; a file that is not one is named in the section, not thrown', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'cairn-soak-report-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     assert.equal(await newestSoakRecord(dir), undefined);
@@ -117,14 +117,22 @@ describe('the soak in the report', () => {
     );
     await writeFile(join(dir, 'demo-2026-11-30T11-00-00-000Z.html'), '<html></html>');
     const read = await newestSoakRecord(dir);
-    assert.equal(read?.command, record.command);
-    assert.equal(read?.result.requests, 24_000);
-    assert.ok(Number.isNaN(read?.result.verdicts[1].heapSlopeMiBPerMinute), 'null in the JSON is NaN again');
-    assert.equal(await soakSection(read), await soakSection({ ...record, endedAt: read?.endedAt ?? '' }));
+    assert.ok(read !== undefined && !('reason' in read));
+    assert.equal(read.command, record.command);
+    assert.equal(read.result.requests, 24_000);
+    assert.ok(Number.isNaN(read.result.verdicts[1].heapSlopeMiBPerMinute), 'null in the JSON is NaN again');
+    assert.equal(await soakSection(read), await soakSection({ ...record, endedAt: read.endedAt }));
     await writeFile(
       join(dir, 'soak-2026-11-30T12-00-00-000Z.json'),
       JSON.stringify({ command: 'x', result: {} }),
     );
-    await assert.rejects(newestSoakRecord(dir), /soak-2026-11-30T12-00-00-000Z\.json is not a soak result/);
+    const wrong = await newestSoakRecord(dir);
+    assert.ok(wrong !== undefined && 'reason' in wrong);
+    assert.match(
+      await soakSection(wrong),
+      /soak-2026-11-30T12-00-00-000Z\.json<\/code>, cannot be read: .*result\.windows/s,
+    );
+    await writeFile(join(dir, 'soak-2026-11-30T13-00-00-000Z.json'), '{"command": ');
+    assert.match(await soakSection(await newestSoakRecord(dir)), /cannot be read: .*JSON/);
   });
 });
