@@ -4,7 +4,7 @@
  * a new index is complete and verified. Vector documents carry the catalog fields that kNN
  * filters on, so a filtered kNN query needs no join.
  */
-import type { Client, TransportRequestOptions } from '@elastic/elasticsearch';
+import { type Client, errors, type TransportRequestOptions } from '@elastic/elasticsearch';
 import { pinnedIndexes } from './index-pins';
 
 export type VectorSimilarity = 'cosine' | 'dot_product' | 'l2_norm' | 'max_inner_product';
@@ -25,17 +25,26 @@ export interface ItemVectorDocument {
 
 export const indexName = (alias: string, version: string) => `${alias}-${version.toLowerCase()}`;
 
+/** Elasticsearch's longest; the translog's size threshold (10 GB) still applies. */
+const loadingFlushAge = '1h';
+
 export async function createVectorIndex(client: Client, spec: VectorIndexSpec): Promise<string> {
   const index = indexName(spec.alias, spec.version);
   if (await client.indices.exists({ index })) return index;
-  await client.indices.create(
-    {
+  try {
+    await client.indices.create({
       index,
       settings: {
         number_of_shards: 1,
         number_of_replicas: 0,
         // Bulk loading is faster without periodic refreshes; the backfill refreshes once at the end.
         refresh_interval: '-1',
+        // Elasticsearch flushes a shard written to at least once a minute by default, and every
+        // flush writes the documents buffered so far as a segment with an HNSW graph of its own.
+        // A loaded machine indexes few documents a minute, so a load became dozens of small
+        // segments whose graphs the merges then built again. Without the timed flush a segment
+        // is written when the node's indexing buffer fills; `finishLoading` restores the default.
+        'translog.flush_threshold_age': loadingFlushAge,
       },
       mappings: {
         dynamic: 'strict',
@@ -54,11 +63,17 @@ export async function createVectorIndex(client: Client, spec: VectorIndexSpec): 
           },
         },
       },
-    },
-    { ignore: [400] },
-  );
+    });
+  } catch (error) {
+    // Only the race with another attempt is harmless: a refused setting or mapping left the
+    // index to be created by the first bulk write, with dynamic mappings and no vector field.
+    if (!alreadyExists(error)) throw error;
+  }
   return index;
 }
+
+const alreadyExists = (error: unknown) =>
+  error instanceof errors.ResponseError && error.body?.error?.type === 'resource_already_exists_exception';
 
 /** Idempotent by item id: writing the same range twice leaves one document per item. */
 export async function writeVectors(
@@ -87,7 +102,12 @@ export async function finishLoading(
   index: string,
   itemIds: readonly string[],
 ): Promise<number> {
-  await client.indices.putSettings({ index, settings: { refresh_interval: '1s' } });
+  await client.indices.putSettings({
+    index,
+    settings: { refresh_interval: '1s', 'translog.flush_threshold_age': null },
+  });
+  // The flush commits the last buffered documents and empties the translog the load filled.
+  await client.indices.flush({ index });
   await client.indices.refresh({ index });
   let count = 0;
   for (let start = 0; start < itemIds.length; start += countChunk) {

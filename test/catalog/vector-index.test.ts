@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Client } from '@elastic/elasticsearch';
+import { searchClient } from '../../services/catalog/elasticsearch';
+import { createVectorIndex, finishLoading, writeVectors } from '../../services/catalog/vector-index';
+import { scratchNamespace } from '../../services/config/scratch-namespace';
+
+/** The index's own settings, flat (`index.translog.flush_threshold_age`), defaults left out. */
+async function indexSettings(search: Client, index: string): Promise<Record<string, unknown>> {
+  const response = await search.indices.getSettings({ index, flat_settings: true });
+  return (response[index]?.settings ?? {}) as Record<string, unknown>;
+}
+
+test('a loading index flushes only when its buffer fills; finishing the load restores the timed flush and commits', async () => {
+  const settings = await scratchNamespace();
+  const search = searchClient(settings);
+  try {
+    const index = await createVectorIndex(search, {
+      alias: settings.itemsAlias,
+      version: 'v1',
+      dims: 8,
+      similarity: 'cosine',
+    });
+    const loading = await indexSettings(search, index);
+    assert.equal(loading['index.refresh_interval'], '-1');
+    assert.equal(loading['index.translog.flush_threshold_age'], '1h', 'no flush a minute during the load');
+
+    const ids = Array.from({ length: 300 }, (_, i) => `item-${i}`);
+    await writeVectors(
+      search,
+      index,
+      ids.map((itemId, i) => ({
+        itemId,
+        categories: [],
+        status: 'active',
+        vector: new Array(8).fill(i + 1),
+      })),
+    );
+    assert.equal(await finishLoading(search, index, ids), ids.length);
+
+    const loaded = await indexSettings(search, index);
+    assert.equal(loaded['index.refresh_interval'], '1s');
+    assert.equal(loaded['index.translog.flush_threshold_age'], undefined, 'the default timed flush is back');
+    const translog = (await search.indices.stats({ index, metric: 'translog' }))._all.primaries?.translog;
+    assert.equal(translog?.uncommitted_operations, 0, 'the load is committed, not left in the translog');
+  } finally {
+    await search.close();
+    await settings.cleanup();
+  }
+});
+
+test('a vector index Elasticsearch refuses is an error, not an index the first write creates with dynamic mappings', async () => {
+  const settings = await scratchNamespace();
+  const search = searchClient(settings);
+  try {
+    const spec = { alias: settings.itemsAlias, version: 'v1', dims: 5_000, similarity: 'cosine' as const };
+    await assert.rejects(createVectorIndex(search, spec), /dims|dimension/i);
+    assert.equal(await search.indices.exists({ index: `${settings.itemsAlias}-v1` }), false);
+  } finally {
+    await search.close();
+    await settings.cleanup();
+  }
+});
