@@ -56,6 +56,10 @@ const soakRun = z.object({
     to: z.string().optional(),
     pickedUpAt: figure.optional(),
   }),
+  memoryFlat: z.boolean(),
+  errorsWithinBound: z.boolean(),
+  interrupted: z.boolean(),
+  exitedEarly: z.array(z.string()),
   passed: z.boolean(),
 });
 
@@ -97,6 +101,7 @@ export async function newestSoakRecord(reportsDir: string): Promise<SoakRecord |
 
 const chartWidth = 640;
 const minutes = (seconds: number) => `${(seconds / 60).toFixed(1)} min`;
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const mib = (x: number) => (Number.isNaN(x) ? '–' : x.toFixed(1));
 
 /**
@@ -178,9 +183,14 @@ export async function soakSection(record: SoakRecord | UnreadableSoak | undefine
   );
   const loads = r.windows.map((w) => w.load);
   const seconds = r.windows.at(-1)?.at ?? 0;
-  const x = { field: 'at', type: 'quantitative' as const, title: 'seconds since the load started' };
+  const x = {
+    field: 'at',
+    type: 'quantitative' as const,
+    title: 'seconds since the load started',
+    scale: { domain: [0, seconds], nice: false },
+  };
   const t = r.retrain;
-  const summary = `<p><code>${escapeHtml(record.command)}</code>, ended ${escapeHtml(record.endedAt)}: ${minutes(seconds)} of load, machine load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (1 min) over the run. ${r.requests} requests, ${r.errors} errors, ${r.timeouts} time-outs; ${r.clicksProduced} clicks, ${r.clicksMissing} missing from the store. Retrain started at ${t.startedAt.toFixed(0)} s, ${t.finishedAt === undefined ? 'did not finish' : `finished at ${t.finishedAt.toFixed(0)} s`}${t.to === undefined ? '' : `; serving ${escapeHtml(t.from)} → ${escapeHtml(t.to)}${t.pickedUpAt === undefined ? ', never served' : ` from ${t.pickedUpAt.toFixed(0)} s`}`}. Memory is judged from ${Number.isFinite(r.steadyFrom) ? `${r.steadyFrom.toFixed(0)} s` : 'nowhere'} on the heap each major collection leaves (and on the lowest RSS when that part is 5 min or more).</p><p class="verdict"><b>${r.passed ? 'PASS' : 'FAIL'}</b></p>`;
+  const summary = `<p><code>${escapeHtml(record.command)}</code>, ended ${escapeHtml(record.endedAt)}: ${minutes(seconds)} of load, machine load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (1 min) over the run. ${r.requests} requests, ${r.errors} errors, ${r.timeouts} time-outs; ${r.clicksProduced} clicks, ${r.clicksMissing} missing from the store. Retrain started at ${t.startedAt.toFixed(0)} s, ${t.finishedAt === undefined ? 'did not finish' : `finished at ${t.finishedAt.toFixed(0)} s`}${t.to === undefined ? '' : `; serving ${escapeHtml(t.from)} → ${escapeHtml(t.to)}${t.pickedUpAt === undefined ? ', never served' : ` from ${t.pickedUpAt.toFixed(0)} s`}`}. Memory is judged from ${Number.isFinite(r.steadyFrom) ? `${r.steadyFrom.toFixed(0)} s` : 'nowhere'} on the heap each major collection leaves (and on the lowest RSS when that part is 5 min or more).</p><p class="verdict"><b>${r.passed ? 'PASS' : 'FAIL'}</b>: memory ${r.memoryFlat ? 'flat' : '<b>not flat</b>'}; errors and time-outs ${pct((r.errors + r.timeouts) / Math.max(1, r.requests))} of requests, ${r.errorsWithinBound ? 'within' : '<b>above</b>'} the bound${r.interrupted ? '; <b>interrupted</b>' : ''}${r.exitedEarly.length === 0 ? '' : `; <b>exited early</b>: ${escapeHtml(r.exitedEarly.join(', '))}`}.</p>`;
   const verdicts = table(
     [
       'process',
