@@ -8,14 +8,11 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Context, heartbeat } from '@temporalio/activity';
-import { encodeItemVectors } from '../services/catalog/item-vectors';
 import { runInThread, ThreadTaskError } from '../services/concurrency/threads';
 import { permanentFailure } from '../services/orchestration/failures';
 import type { ModelRegistry } from '../services/registry/model-registry';
-import { encodeUserFiles, releaseFiles } from '../services/serving/release-loader';
 import type { HoldoutScore } from '../services/training/candidate-training';
 import { parseTrainingConfig, type TrainingConfig, TrainingConfigError } from '../services/training/config';
-import { encodeContentMap } from '../services/training/content-map-artifact';
 import { retrievalFamily } from '../services/training/families';
 import type { RankerSpec } from '../services/training/release-ranker';
 import {
@@ -25,7 +22,7 @@ import {
   snapshotLineage,
   takeSnapshot,
 } from '../services/training/snapshot';
-import type { TrainedReleaseModels, TrainingTask } from '../services/training/training-thread';
+import type { TrainedReleaseFiles, TrainingTask } from '../services/training/training-thread';
 import type { TwoTowerSpec } from '../services/training/two-tower-release';
 import { temporalConfig } from '../temporal.config';
 
@@ -59,8 +56,6 @@ export interface GateDecision {
 
 /** A trained ranker's spec, or why there is none. */
 type RankerGate = RankerSpec | { won: false; reason: string };
-
-const encoder = new TextEncoder();
 
 /** Bumped when a release's artifacts change, so the same snapshot and config make a new release. */
 const releaseFormat = 4;
@@ -166,7 +161,7 @@ export function createRetrainActivities({
         holdoutSeed: config.holdoutSeed,
         threads,
       });
-      const trained = await trainInThread<TrainedReleaseModels>({
+      const trained = await trainInThread<TrainedReleaseFiles>({
         task: 'retrieval',
         snapshotDir: dir,
         ials: config.ials,
@@ -185,20 +180,10 @@ export function createRetrainActivities({
         holdoutSeed: config.holdoutSeed,
         threads,
       });
-      const files = {
-        ...ranker.files,
-        ...twoTower.files,
-        ...encodeItemVectors(trained.items),
-        ...encodeUserFiles(trained.users),
-        ...(trained.tables.neighbours === undefined
-          ? {}
-          : { [releaseFiles.neighbours]: encoder.encode(JSON.stringify(trained.tables.neighbours)) }),
-        [releaseFiles.cohortPopularity]: encoder.encode(JSON.stringify(trained.tables.cohortPopularity)),
-        ...(trained.tables.contentMap === undefined ? {} : encodeContentMap(trained.tables.contentMap)),
-      };
+      const files = { ...ranker.files, ...twoTower.files, ...trained.files };
       await registry.publish(retrievalFamily, version, files, {
-        dims: trained.items.dims,
-        similarity: trained.items.similarity,
+        dims: trained.dims,
+        similarity: trained.similarity,
         snapshot: input.snapshot,
         lineage: await snapshotLineage(dir),
         config,

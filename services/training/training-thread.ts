@@ -3,8 +3,10 @@
  * event loop (heartbeats, workflow tasks) never waits on numerical work.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { encodeItemVectors } from '../catalog/item-vectors';
 import { answerFromThread } from '../concurrency/threads';
 import { log } from '../observability/log';
+import { encodeUserFiles, releaseFiles } from '../serving/release-loader';
 import type { EntityTables } from '../store/entity-tables';
 import { readColumnarTrainingSet } from '../store/training-set';
 import {
@@ -15,6 +17,7 @@ import {
   trainRetrieval,
 } from './candidate-training';
 import type { TrainingConfig } from './config';
+import { encodeContentMap } from './content-map-artifact';
 import { trainSnapshotRanker } from './release-ranker';
 import { buildServingTables, type ServingTableSources, type ServingTables } from './serving-tables';
 import { openSnapshot } from './snapshot';
@@ -38,9 +41,33 @@ export type TrainingTask =
     }
   | { task: 'two-tower'; snapshotDir: string; holdoutSeed: number; threads: number };
 
-/** A release: the retrieval model and the tables serving reads besides its vectors. */
-export interface TrainedReleaseModels extends TrainedRetrieval {
-  tables: ServingTables;
+/**
+ * A release's retrieval files (vectors, users, serving tables), encoded on this thread: decoding
+ * a million-item model posted as objects, and encoding it, would block the worker's event loop
+ * past its heartbeat timeout, and the retried activity would start its training over.
+ */
+export interface TrainedReleaseFiles {
+  files: Record<string, Uint8Array>;
+  dims: number;
+  similarity: TrainedRetrieval['items']['similarity'];
+  fitSeconds: number;
+}
+
+const encoder = new TextEncoder();
+
+function releaseFilesOf(
+  { items, users }: TrainedRetrieval,
+  tables: ServingTables,
+): Record<string, Uint8Array> {
+  return {
+    ...encodeItemVectors(items),
+    ...encodeUserFiles(users),
+    ...(tables.neighbours === undefined
+      ? {}
+      : { [releaseFiles.neighbours]: encoder.encode(JSON.stringify(tables.neighbours)) }),
+    [releaseFiles.cohortPopularity]: encoder.encode(JSON.stringify(tables.cohortPopularity)),
+    ...(tables.contentMap === undefined ? {} : encodeContentMap(tables.contentMap)),
+  };
 }
 
 /** The store's own view of users and items, partial demographics and item text included. */
@@ -107,11 +134,14 @@ async function run(task: TrainingTask): Promise<unknown> {
   const trained = await timed(task.task, 'matrix, fit', () =>
     trainRetrieval(interactions, task.ials, task.threads, epochLog(task.task)),
   );
-  const release: TrainedReleaseModels = {
-    ...trained,
-    tables: await timed(task.task, 'serving tables', () =>
-      buildServingTables({ items: trained.items, users: trained.users, ...side }),
-    ),
+  const tables = await timed(task.task, 'serving tables', () =>
+    buildServingTables({ items: trained.items, users: trained.users, ...side }),
+  );
+  const release: TrainedReleaseFiles = {
+    files: await timed(task.task, 'encode files', () => releaseFilesOf(trained, tables)),
+    dims: trained.items.dims,
+    similarity: trained.items.similarity,
+    fitSeconds: trained.fitSeconds,
   };
   return release;
 }
