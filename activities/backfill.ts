@@ -42,6 +42,12 @@ export interface IndexCheck {
 }
 
 const writeChunk = 1_000;
+/**
+ * Bulk writes in flight. Elasticsearch indexes each bulk on a write thread of its own, and the
+ * HNSW graph inserts it makes are CPU-bound: one at a time left a 2-core node's second core idle
+ * and, on a shared machine, got one thread's share of the CPU.
+ */
+const writesInFlight = 2;
 export const requiredRecall = 0.95;
 
 export function createBackfillActivities({ search, registry, catalogIndex }: BackfillActivityDeps) {
@@ -83,21 +89,36 @@ export function createBackfillActivities({ search, registry, catalogIndex }: Bac
     ): Promise<number> {
       const items = await vectorsOf(input);
       const end = Math.min(input.from + input.count, items.ids.length);
-      for (let start = input.from; start < end; start += writeChunk) {
-        const ids = items.ids.slice(start, Math.min(start + writeChunk, end));
-        const catalog = await catalogFields(ids);
-        const documents: ItemVectorDocument[] = ids.map((itemId, i) => {
-          const row = start + i;
-          return {
-            itemId,
-            categories: catalog.get(itemId)?.categories ?? [],
-            status: catalog.get(itemId)?.status ?? 'active',
-            vector: Array.from(items.vectors.subarray(row * items.dims, (row + 1) * items.dims)),
-          };
-        });
-        await writeVectors(search, input.index, documents);
-        heartbeat(start + ids.length);
-      }
+      let next = input.from;
+      let written = 0;
+      let failed = false;
+      const writer = async () => {
+        while (next < end && !failed) {
+          const start = next;
+          next = Math.min(start + writeChunk, end);
+          const ids = items.ids.slice(start, next);
+          try {
+            const catalog = await catalogFields(ids);
+            const documents: ItemVectorDocument[] = ids.map((itemId, i) => {
+              const row = start + i;
+              return {
+                itemId,
+                categories: catalog.get(itemId)?.categories ?? [],
+                status: catalog.get(itemId)?.status ?? 'active',
+                vector: Array.from(items.vectors.subarray(row * items.dims, (row + 1) * items.dims)),
+              };
+            });
+            await writeVectors(search, input.index, documents);
+          } catch (error) {
+            // The other writer stops too: the retried activity rewrites the whole range.
+            failed = true;
+            throw error;
+          }
+          written += ids.length;
+          heartbeat(input.from + written);
+        }
+      };
+      await Promise.all(Array.from({ length: writesInFlight }, writer));
       return end - input.from;
     },
 

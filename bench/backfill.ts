@@ -1,9 +1,11 @@
 /**
  * `cairn bench backfill`: the embedding backfill workflow on a synthetic catalog (clustered
- * 64-d vectors): documents/s, total time, index size and recall@100 against exact search.
+ * 64-d vectors): documents/s, total time, index size, segments and merges, and recall@100 against
+ * exact search.
  * Runs in a scratch namespace on the real servers and removes it afterwards.
  */
 
+import { loadavg } from 'node:os';
 import { runPipelineWorker } from '../cli/worker';
 import { searchClient } from '../services/catalog/elasticsearch';
 import { encodeItemVectors } from '../services/catalog/item-vectors';
@@ -45,6 +47,7 @@ export async function benchBackfill(items: number, dims: number): Promise<Backfi
       },
     );
     const client = await temporalClient(settings);
+    const startLoad = loadavg()[0];
     const started = performance.now();
     const result = (await runPipelineWorker(
       settings,
@@ -66,7 +69,16 @@ export async function benchBackfill(items: number, dims: number): Promise<Backfi
     )) as BackfillResult;
     const seconds = (performance.now() - started) / 1000;
     await client.connection.close();
-    const stats = await search.indices.stats({ index: result.index, metric: 'store' });
+    const endLoad = loadavg()[0];
+    const stats = await search.indices.stats({ index: result.index, metric: ['store', 'merge'] });
+    const segments = await search.cat.segments({ index: result.index, format: 'json', h: 'segment' });
+    const merges = stats._all.total?.merges;
+    // A kNN search walks one HNSW graph per segment, and each merge built its graph again; the
+    // machine is shared, so the load average belongs beside the time.
+    console.log(
+      `${segments.length} segments, ${merges?.total ?? 0} merges (${((merges?.total_time_in_millis ?? 0) / 1000).toFixed(0)} s), ` +
+        `load ${startLoad.toFixed(1)} → ${endLoad.toFixed(1)}`,
+    );
     return {
       ...result,
       items,

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { connect } from '@nats-io/transport-node';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createBackfillActivities, type PreparedIndex } from '../../activities/backfill';
+import { searchClient } from '../../services/catalog/elasticsearch';
+import { encodeItemVectors } from '../../services/catalog/item-vectors';
+import { finishLoading } from '../../services/catalog/vector-index';
+import { scratchNamespace } from '../../services/config/scratch-namespace';
+import { syntheticItemVectors } from '../../services/data/synthetic';
+import { openModelRegistry } from '../../services/registry/model-registry';
+
+test('a batch written by two bulk writers in flight writes its range exactly once and reports where it ended', async () => {
+  const settings = await scratchNamespace();
+  const search = searchClient(settings);
+  const nats = await connect({ servers: settings.natsUrl });
+  try {
+    const registry = await openModelRegistry(nats, settings.registryBucket);
+    const count = 2_700;
+    const ids = Array.from({ length: count }, (_, i) => `item-${i}`);
+    const vectors = syntheticItemVectors(count, 8, 3, 20);
+    await registry.publish(
+      'items',
+      'v1',
+      encodeItemVectors({ ids, dims: 8, similarity: 'cosine', vectors }),
+      {
+        dims: 8,
+        similarity: 'cosine',
+      },
+    );
+    const activities = createBackfillActivities({ search, registry, catalogIndex: settings.catalogIndex });
+    const release = { family: 'items', version: 'v1' };
+    const { index } = (await new MockActivityEnvironment().run(activities.prepareVectorIndex, {
+      ...release,
+      alias: settings.itemsAlias,
+    })) as PreparedIndex;
+    // 2,500 is two and a half bulk chunks, so both writers run and one ends on a short chunk.
+    for (const [from, batch, expected] of [
+      [0, 2_500, 2_500],
+      [2_500, 2_500, 200],
+    ] as const) {
+      const environment = new MockActivityEnvironment();
+      const beats: number[] = [];
+      environment.on('heartbeat', (written: number) => beats.push(written));
+      const written = await environment.run(activities.writeVectorBatch, {
+        ...release,
+        index,
+        from,
+        count: batch,
+      });
+      assert.equal(written, expected);
+      assert.equal(Math.max(...beats), from + expected, 'the last heartbeat is the end of the range');
+    }
+    assert.equal(await finishLoading(search, index, ids), count);
+    assert.equal((await search.count({ index })).count, count, 'no document written twice or missed');
+  } finally {
+    await nats.close();
+    await search.close();
+    await settings.cleanup();
+  }
+});
