@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { Context, heartbeat } from '@temporalio/activity';
 import { runInThread, ThreadTaskError } from '../services/concurrency/threads';
 import { permanentFailure } from '../services/orchestration/failures';
@@ -226,13 +227,17 @@ export function createRetrainActivities({
           tolerance,
         };
       const championConfig = validConfig((champion.metadata as { config: unknown }).config);
-      const score = await trainInThread<HoldoutScore>({
-        task: 'holdout',
-        snapshotDir: snapshotDir(input.snapshot),
-        ials: championConfig.ials,
-        holdoutSeed: config.holdoutSeed,
-        threads,
-      });
+      // The champion's config is the challenger's: refitting it on the same holdout would repeat
+      // the challenger's own fit, a whole holdout fit and ranking at scale.
+      const score = isDeepStrictEqual(championConfig.ials, config.ials)
+        ? input.challenger.holdout
+        : await trainInThread<HoldoutScore>({
+            task: 'holdout',
+            snapshotDir: snapshotDir(input.snapshot),
+            ials: championConfig.ials,
+            holdoutSeed: config.holdoutSeed,
+            threads,
+          });
       const championResult = { version: champion.version, ndcgAt10: score.ndcgAt10 };
       const promote = challenger.ndcgAt10 >= championResult.ndcgAt10 - tolerance;
       const verdict = `challenger NDCG@10 ${challenger.ndcgAt10.toFixed(4)} vs champion ${championResult.ndcgAt10.toFixed(4)} (tolerance ${tolerance})`;
