@@ -38,7 +38,7 @@ import { InteractionStore } from '../services/store/interaction-store';
 import type { RetrainResult } from '../workflows/retrain';
 import { promotedMovieLensNamespace } from './data/movielens-release';
 import { untilAnswering } from './serve';
-import { soakCollectVariable } from './soak-collect';
+import { collectionSignal, soakCollectVariable } from './soak-collect';
 import {
   collectionWanted,
   flatMiBPerMinute,
@@ -135,7 +135,7 @@ const deployment = [
   { name: 'worker', args: ['worker'] },
 ] as const;
 
-interface Child {
+export interface Child {
   name: string;
   process: ChildProcess;
   /** Major collections as they were printed, on `performance.now()`'s clock. */
@@ -343,7 +343,7 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
           c.collections.map(({ atMs, isolate }) => ({ at: (atMs - started) / 1000, isolate }));
         if (from !== undefined)
           for (const c of children)
-            if (collectionWanted(collectionsOf(c), from, elapsedMs / 1000)) c.process.kill('SIGUSR2');
+            if (collectionWanted(collectionsOf(c), from, elapsedMs / 1000)) c.process.kill(collectionSignal);
         // Long enough, and every process's memory judgeable: its heap has had enough major
         // collections, or the steady part is long enough for RSS to be judged.
         const settled =
@@ -462,7 +462,7 @@ function openWindow() {
  * so its major collections are read off its stdout, and `--expose-gc` with soak-collect's variable so
  * an idle child can be asked for one; its other output is kept in the state directory.
  */
-function spawnDeployed(
+export function spawnDeployed(
   settings: ScratchSettings,
   stateDir: string,
   name: string,

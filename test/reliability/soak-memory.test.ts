@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { soakCollectVariable } from '../../bench/soak-collect';
+import { collectionSignal, soakCollectVariable } from '../../bench/soak-collect';
 import {
   collectionAskedAfterSeconds,
   collectionWanted,
@@ -213,7 +213,7 @@ async function askedChild(body: string, asks: number): Promise<MajorCollection[]
     const before = found.length;
     for (let n = 0; n < asks; n++) {
       await sleep(300);
-      child.kill('SIGUSR2');
+      child.kill(collectionSignal);
     }
     await sleep(500);
     return found.slice(before);

@@ -7,7 +7,8 @@ import { benchSoak, errorShare, formatSoak } from '../../bench/soak';
  * half-way, run on past the two minutes until memory has been judged for two minutes from 30 s
  * after serving answered from the new release. Two minutes cannot tell RSS settling after the
  * swap from a leak, so memory is judged there on the heap after major collections (a leak's
- * growth, which settling does not show); the 30-minute run judges RSS too. The soak bounds its
+ * growth, which settling does not show), which the soak asks an idle process for (the worker after
+ * the retrain); the 30-minute run judges RSS too. The soak bounds its
  * own waits (the retrain gets 20 minutes past the load's end); the test's timeout is the
  * backstop for the setup's first retrain.
  */
@@ -15,10 +16,10 @@ test(
   'soak: memory flat after the retrain is served, no click lost, the new release served, errors within the bound',
   {
     timeout: 60 * 60_000,
-    // The memory verdict is now judged on the heap after major collections (settling RSS is not
-    // judged in two minutes), but no real run has finished since: on the loaded shared machine
-    // (load 20-45) the setup's ML-100K retrain alone took over 25 min (ranker step 874 s).
-    todo: 'the heap-based memory verdict awaits its first finished 2-minute run',
+    // An idle worker is now asked for collections (soak-collect.test.ts, soak-memory.test.ts), but
+    // both runs of this test since stopped on that hook's own first bugs (a preload the worker's
+    // threads could not load; SIGUSR2, which stops Temporal's runtime), so no full run has passed yet.
+    todo: 'awaits a full 2-minute run with the collection requests',
   },
   async () => {
     const r = await benchSoak({
