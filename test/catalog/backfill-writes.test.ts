@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect } from '@nats-io/transport-node';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createBackfillActivities, type PreparedIndex } from '../../activities/backfill';
+import { createBackfillActivities, type IndexCheck, type PreparedIndex } from '../../activities/backfill';
 import { searchClient } from '../../services/catalog/elasticsearch';
 import { encodeItemVectors } from '../../services/catalog/item-vectors';
 import { finishLoading } from '../../services/catalog/vector-index';
@@ -53,6 +53,50 @@ test('a batch written by two bulk writers in flight writes its range exactly onc
     }
     assert.equal(await finishLoading(search, index, ids), count);
     assert.equal((await search.count({ index })).count, count, 'no document written twice or missed');
+  } finally {
+    await nats.close();
+    await search.close();
+    await settings.cleanup();
+  }
+});
+
+test('the recall check queries only items with a vector: zero vectors tie with every item under inner product', async () => {
+  const settings = await scratchNamespace();
+  const search = searchClient(settings);
+  const nats = await connect({ servers: settings.natsUrl });
+  try {
+    const registry = await openModelRegistry(nats, settings.registryBucket);
+    const count = 6_000;
+    const dims = 8;
+    const ids = Array.from({ length: count }, (_, i) => `item-${i}`);
+    const vectors = syntheticItemVectors(count, dims, 5, 20);
+    // Every third item was never interacted with, as iALS leaves a share of a catalog.
+    for (let row = 0; row < count; row += 3) vectors.fill(0, row * dims, (row + 1) * dims);
+    const similarity = 'max_inner_product';
+    await registry.publish('items', 'v1', encodeItemVectors({ ids, dims, similarity, vectors }), {
+      dims,
+      similarity,
+    });
+    const activities = createBackfillActivities({ search, registry, catalogIndex: settings.catalogIndex });
+    const release = { family: 'items', version: 'v1' };
+    const { index } = (await new MockActivityEnvironment().run(activities.prepareVectorIndex, {
+      ...release,
+      alias: settings.itemsAlias,
+    })) as PreparedIndex;
+    await new MockActivityEnvironment().run(activities.writeVectorBatch, {
+      ...release,
+      index,
+      from: 0,
+      count,
+    });
+    const check = (await new MockActivityEnvironment().run(activities.verifyVectorIndex, {
+      ...release,
+      index,
+      sample: 30,
+    })) as IndexCheck;
+    assert.equal(check.documents, count);
+    assert.equal(check.sampledQueries, 30);
+    assert.ok(check.recallAt100 >= 0.95, `recall@100 ${check.recallAt100}`);
   } finally {
     await nats.close();
     await search.close();
