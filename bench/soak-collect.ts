@@ -8,6 +8,9 @@
  */
 export const soakCollectVariable = 'CAIRN_SOAK_GC';
 
+/** Node flags of a soak child: its major collections printed, and `gc()` for a requested one. */
+export const soakNodeFlags = ['--trace-gc', '--expose-gc'] as const;
+
 /**
  * SIGWINCH: its default action is to ignore it, so a child asked before its handler is installed
  * is not killed; SIGUSR2 is one of the Temporal runtime's shutdown signals (serve and worker

@@ -22,8 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kvm } from '@nats-io/kv';
 import { servingIdentity } from '../cli/serve';
 import type { RecommendResponse } from '../schemas/recommend';
-import { exited } from '../services/config/cairn-process';
-import { repositoryRoot } from '../services/config/environment';
+import { cairnEntry, exited, tsxImport } from '../services/config/cairn-process';
 import { natsConnection } from '../services/config/nats-connection';
 import { type ScratchSettings, scratchNamespace } from '../services/config/scratch-namespace';
 import { eventProducer, kafkaClient } from '../services/events/kafka';
@@ -38,7 +37,7 @@ import { InteractionStore } from '../services/store/interaction-store';
 import type { RetrainResult } from '../workflows/retrain';
 import { promotedMovieLensNamespace } from './data/movielens-release';
 import { untilAnswering } from './serve';
-import { collectionSignal, soakCollectVariable } from './soak-collect';
+import { collectionSignal, soakCollectVariable, soakNodeFlags } from './soak-collect';
 import {
   collectionWanted,
   flatMiBPerMinute,
@@ -468,29 +467,18 @@ export function spawnDeployed(
   name: string,
   args: readonly string[],
 ): Child {
-  const child = spawn(
-    process.execPath,
-    [
-      '--trace-gc',
-      '--expose-gc',
-      '--import',
-      join(repositoryRoot, 'node_modules/tsx/dist/loader.mjs'),
-      join(repositoryRoot, 'cli/main.ts'),
-      ...args,
-    ],
-    {
-      env: {
-        ...process.env,
-        CAIRN_PREFIX: settings.prefix,
-        CAIRN_STORE: settings.storeDir,
-        CAIRN_STATE: stateDir,
-        CAIRN_CACHE: settings.cacheDir,
-        CAIRN_LOG_LEVEL: 'ERROR',
-        [soakCollectVariable]: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, [...soakNodeFlags, ...tsxImport, cairnEntry, ...args], {
+    env: {
+      ...process.env,
+      CAIRN_PREFIX: settings.prefix,
+      CAIRN_STORE: settings.storeDir,
+      CAIRN_STATE: stateDir,
+      CAIRN_CACHE: settings.cacheDir,
+      CAIRN_LOG_LEVEL: 'ERROR',
+      [soakCollectVariable]: '1',
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const collections: Child['collections'] = [];
   const log = createWriteStream(join(stateDir, `${name}.log`));
   createInterface({ input: child.stdout as Readable }).on('line', (line) => {

@@ -17,7 +17,8 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { type CairnSettings, repositoryRoot } from '../../services/config/environment';
+import { cairnEntry, tsxImport } from '../../services/config/cairn-process';
+import type { CairnSettings } from '../../services/config/environment';
 import { scratchNamespace } from '../../services/config/scratch-namespace';
 import {
   type SyntheticConfigInput,
@@ -130,26 +131,17 @@ export async function benchRetrainScale({
   log(`store ${store.dir} ${store.reused ? 'reused' : `built in ${store.seconds.toFixed(0)} s`}`);
   const settings = await scratchNamespace('rscale');
   const stateDir = await mkdtemp(join(tmpdir(), 'cairn-retrain-scale-'));
-  const worker = spawn(
-    process.execPath,
-    [
-      '--import',
-      join(repositoryRoot, 'node_modules/tsx/dist/loader.mjs'),
-      join(repositoryRoot, 'cli/main.ts'),
-      'worker',
-    ],
-    {
-      env: {
-        ...process.env,
-        CAIRN_PREFIX: settings.prefix,
-        CAIRN_STORE: store.dir,
-        CAIRN_STATE: stateDir,
-        CAIRN_CACHE: settings.cacheDir,
-        CAIRN_LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'inherit', 'pipe'],
+  const worker = spawn(process.execPath, [...tsxImport, cairnEntry, 'worker'], {
+    env: {
+      ...process.env,
+      CAIRN_PREFIX: settings.prefix,
+      CAIRN_STORE: store.dir,
+      CAIRN_STATE: stateDir,
+      CAIRN_CACHE: settings.cacheDir,
+      CAIRN_LOG_LEVEL: 'info',
     },
-  );
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
   const steps: RetrainScaleResult['steps'] = [];
   createInterface({ input: worker.stderr as Readable }).on('line', (line) => {
     let entry: { msg?: string; task?: string; step?: string; seconds?: number; level?: string };

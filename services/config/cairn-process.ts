@@ -3,6 +3,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { type CairnSettings, repositoryRoot } from './environment';
 
+/** Node's arguments that load TypeScript as `bin/cairn` does, for children started with their own node flags. */
+export const tsxImport = ['--import', join(repositoryRoot, 'node_modules/tsx/dist/loader.mjs')] as const;
+export const cairnEntry = join(repositoryRoot, 'cli/main.ts');
+
 export function spawnCairn(settings: CairnSettings, args: string[]): ChildProcess {
   return spawn(join(repositoryRoot, 'bin/cairn'), args, {
     env: {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { collectionSignal, soakCollectVariable } from '../../bench/soak-collect';
+import { collectionSignal, soakCollectVariable, soakNodeFlags } from '../../bench/soak-collect';
 import {
   collectionAskedAfterSeconds,
   collectionWanted,
@@ -14,6 +14,7 @@ import {
   verdictOf,
   type WindowMemory,
 } from '../../bench/soak-memory';
+import { tsxImport } from '../../services/config/cairn-process';
 import { repositoryRoot } from '../../services/config/environment';
 
 /** Windows every 10 s over `minutes`, the process's RSS floor given by `rss(t)` (t in minutes). */
@@ -182,10 +183,8 @@ async function askedChild(body: string, asks: number): Promise<MajorCollection[]
   const child = spawn(
     process.execPath,
     [
-      '--trace-gc',
-      '--expose-gc',
-      '--import',
-      join(repositoryRoot, 'node_modules/tsx/dist/loader.mjs'),
+      ...soakNodeFlags,
+      ...tsxImport,
       '--eval',
       `import(${JSON.stringify(join(repositoryRoot, 'bench/soak-collect.ts'))}).then((hook) => {
         hook.answerCollectionRequests(process.env);
