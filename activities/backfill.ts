@@ -110,7 +110,7 @@ export function createBackfillActivities({ search, registry, catalogIndex }: Bac
                 vector: Array.from(items.vectors.subarray(row * items.dims, (row + 1) * items.dims)),
               };
             });
-            await writeVectors(search, input.index, documents);
+            await writeVectors(search, input.index, documents, 'keep');
           } catch (error) {
             // The other writer stops too: the retried activity rewrites the whole range.
             failed = true;

@@ -61,3 +61,38 @@ test('a vector index Elasticsearch refuses is an error, not an index the first w
     await settings.cleanup();
   }
 });
+
+test("a release's vectors written again are kept, not replaced: no deleted document in the index, while a lifecycle's new vector replaces", async () => {
+  const settings = await scratchNamespace();
+  const search = searchClient(settings);
+  try {
+    const index = await createVectorIndex(search, {
+      alias: settings.itemsAlias,
+      version: 'v1',
+      dims: 8,
+      similarity: 'max_inner_product',
+    });
+    const ids = Array.from({ length: 200 }, (_, i) => `item-${i}`);
+    const documents = ids.map((itemId, i) => ({
+      itemId,
+      categories: [],
+      status: 'active',
+      vector: new Array(8).fill((i % 7) + 1),
+    }));
+    // A killed worker's batch, then the retried batch over the same range.
+    await writeVectors(search, index, documents.slice(0, 120), 'keep');
+    await writeVectors(search, index, documents, 'keep');
+    assert.equal(await finishLoading(search, index, ids), ids.length);
+    const stored = (await search.indices.stats({ index, metric: 'docs' }))._all.primaries?.docs;
+    assert.equal(stored?.count, ids.length);
+    assert.equal(stored?.deleted, 0, 'no old version left in a segment');
+
+    await writeVectors(search, index, [{ ...documents[0], vector: new Array(8).fill(9) }]);
+    await search.indices.refresh({ index });
+    const replaced = await search.get<{ vector: number[] }>({ index, id: 'item-0' });
+    assert.deepEqual(replaced._source?.vector, new Array(8).fill(9));
+  } finally {
+    await search.close();
+    await settings.cleanup();
+  }
+});
