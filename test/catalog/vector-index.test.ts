@@ -3,7 +3,19 @@ import { test } from 'node:test';
 import type { Client } from '@elastic/elasticsearch';
 import { searchClient } from '../../services/catalog/elasticsearch';
 import { createVectorIndex, finishLoading, writeVectors } from '../../services/catalog/vector-index';
-import { scratchNamespace } from '../../services/config/scratch-namespace';
+import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
+
+/** A scratch namespace and an Elasticsearch client for one test, both cleaned up after it. */
+async function withScratchSearch(body: (settings: ScratchSettings, search: Client) => Promise<void>) {
+  const settings = await scratchNamespace();
+  const search = searchClient(settings);
+  try {
+    await body(settings, search);
+  } finally {
+    await search.close();
+    await settings.cleanup();
+  }
+}
 
 /** The index's own settings, flat (`index.translog.flush_threshold_age`), defaults left out. */
 async function indexSettings(search: Client, index: string): Promise<Record<string, unknown>> {
@@ -11,10 +23,8 @@ async function indexSettings(search: Client, index: string): Promise<Record<stri
   return (response[index]?.settings ?? {}) as Record<string, unknown>;
 }
 
-test('a loading index flushes only when its buffer fills; finishing the load restores the timed flush and commits', async () => {
-  const settings = await scratchNamespace();
-  const search = searchClient(settings);
-  try {
+test('a loading index flushes only when its buffer fills; finishing the load restores the timed flush and commits', () =>
+  withScratchSearch(async (settings, search) => {
     const index = await createVectorIndex(search, {
       alias: settings.itemsAlias,
       version: 'v1',
@@ -43,29 +53,17 @@ test('a loading index flushes only when its buffer fills; finishing the load res
     assert.equal(loaded['index.translog.flush_threshold_age'], undefined, 'the default timed flush is back');
     const translog = (await search.indices.stats({ index, metric: 'translog' }))._all.primaries?.translog;
     assert.equal(translog?.uncommitted_operations, 0, 'the load is committed, not left in the translog');
-  } finally {
-    await search.close();
-    await settings.cleanup();
-  }
-});
+  }));
 
-test('a vector index Elasticsearch refuses is an error, not an index the first write creates with dynamic mappings', async () => {
-  const settings = await scratchNamespace();
-  const search = searchClient(settings);
-  try {
+test('a vector index Elasticsearch refuses is an error, not an index the first write creates with dynamic mappings', () =>
+  withScratchSearch(async (settings, search) => {
     const spec = { alias: settings.itemsAlias, version: 'v1', dims: 5_000, similarity: 'cosine' as const };
     await assert.rejects(createVectorIndex(search, spec), /dims|dimension/i);
     assert.equal(await search.indices.exists({ index: `${settings.itemsAlias}-v1` }), false);
-  } finally {
-    await search.close();
-    await settings.cleanup();
-  }
-});
+  }));
 
-test("a release's vectors written again are kept, not replaced: no deleted document in the index, while a lifecycle's new vector replaces", async () => {
-  const settings = await scratchNamespace();
-  const search = searchClient(settings);
-  try {
+test("a release's vectors written again are kept, not replaced: no deleted document in the index, while a lifecycle's new vector replaces", () =>
+  withScratchSearch(async (settings, search) => {
     const index = await createVectorIndex(search, {
       alias: settings.itemsAlias,
       version: 'v1',
@@ -91,8 +89,4 @@ test("a release's vectors written again are kept, not replaced: no deleted docum
     await search.indices.refresh({ index });
     const replaced = await search.get<{ vector: number[] }>({ index, id: 'item-0' });
     assert.deepEqual(replaced._source?.vector, new Array(8).fill(9));
-  } finally {
-    await search.close();
-    await settings.cleanup();
-  }
-});
+  }));
