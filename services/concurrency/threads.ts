@@ -1,6 +1,7 @@
 /** Worker threads whose entry is a module of this project, TypeScript included. */
 import { extname } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { Worker, workerData } from 'node:worker_threads';
+import { enterThroughGate, NativeCallGate } from './native-calls';
 
 let running = 0;
 
@@ -14,14 +15,14 @@ export const runningThreads = (): number => running;
  * Under tsx the entry is TypeScript, which a bare Worker cannot load: tsx is registered inside
  * the thread first. `modulePath` has no extension; the caller's own extension is used.
  */
-export function spawnModuleWorker(modulePath: string, workerData?: unknown): Worker {
+export function spawnModuleWorker(modulePath: string, data?: unknown): Worker {
   const extension = extname(__filename);
   const entry = JSON.stringify(`${modulePath}${extension}`);
   const source =
     extension === '.ts'
       ? `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${entry});`
       : `require(${entry});`;
-  const worker = new Worker(source, { eval: true, workerData });
+  const worker = new Worker(source, { eval: true, workerData: data });
   running++;
   worker.once('exit', () => {
     running--;
@@ -41,6 +42,19 @@ export class ThreadTaskError extends Error {
   }
 }
 
+/** What `runInThread` hands its thread: the task, and the gate its native calls pass through. */
+interface ThreadStart {
+  task: unknown;
+  nativeCalls: SharedArrayBuffer;
+}
+
+/** The task of a thread started by `runInThread`; its native calls pass through the owner's gate from now on. */
+export function threadTask<T>(): T {
+  const start = workerData as ThreadStart;
+  enterThroughGate(start.nativeCalls);
+  return start.task as T;
+}
+
 /** Posts a task's outcome from inside a thread started by `runInThread`. */
 export function answerFromThread<T>(post: (answer: ThreadAnswer<T>) => void, work: Promise<T>): void {
   work.then(
@@ -57,27 +71,37 @@ export function answerFromThread<T>(post: (answer: ThreadAnswer<T>) => void, wor
 
 /**
  * Runs one task in a fresh thread and resolves with what the thread posts back. An abort
- * terminates the thread at once (numerical work never yields to look at a signal) and rejects
- * with the signal's reason.
+ * terminates the thread as soon as it is outside native code (numerical work never yields to look
+ * at a signal, so it is terminated rather than asked), then rejects with the signal's reason.
  */
-export function runInThread<T>(modulePath: string, workerData: unknown, signal?: AbortSignal): Promise<T> {
+export function runInThread<T>(modulePath: string, task: unknown, signal?: AbortSignal): Promise<T> {
   signal?.throwIfAborted();
-  const worker = spawnModuleWorker(modulePath, workerData);
+  const nativeCalls = new NativeCallGate();
+  const start: ThreadStart = { task, nativeCalls: nativeCalls.buffer };
+  const worker = spawnModuleWorker(modulePath, start);
+  let ended = false;
+  const stop = () => nativeCalls.close(() => ended).then(() => worker.terminate());
   return new Promise<T>((resolve, reject) => {
+    let aborted = false;
     const abort = () => {
-      void worker.terminate();
-      reject(signal?.reason);
+      aborted = true;
+      void stop();
     };
     signal?.addEventListener('abort', abort, { once: true });
-    worker.once('exit', () => signal?.removeEventListener('abort', abort));
     worker.once('message', (answer: ThreadAnswer<T>) => {
+      // After an abort the thread may still answer, with the ThreadStopping its gate threw.
+      if (aborted) return;
       if ('error' in answer) reject(new ThreadTaskError(answer.error));
       else resolve(answer.result);
-      void worker.terminate();
+      void stop();
     });
     worker.once('error', reject);
-    worker.once('exit', (code) =>
-      reject(new Error(`worker thread exited with code ${code} before answering`)),
-    );
+    // An abort settles only here, once the thread is gone, so a process that exits after a
+    // cancelled task never tears a thread down inside a native call either.
+    worker.once('exit', (code) => {
+      ended = true;
+      signal?.removeEventListener('abort', abort);
+      reject(aborted ? signal?.reason : new Error(`worker thread exited with code ${code} before answering`));
+    });
   });
 }

@@ -6,6 +6,7 @@
  * weights of 1 and 1 rank by P(interaction and a good rating).
  */
 import * as ort from 'onnxruntime-node';
+import { type OnnxSession, openOnnxSession } from '../models/onnx-session';
 import { ONNX_INPUT, ONNX_OUTPUT, rankerToOnnx, readTreeEnsemble, treeEnsembleToOnnx } from './onnx-export';
 import { Booster, type BoosterParams, DMatrix, type FeatureRows } from './xgboost';
 
@@ -175,7 +176,7 @@ export class Ranker {
 /** The ranker as served: the exported heads in onnxruntime, combined with the same weights. */
 export class OnnxRanker {
   private constructor(
-    private readonly sessions: Readonly<Record<RankingHead, ort.InferenceSession>>,
+    private readonly sessions: Readonly<Record<RankingHead, OnnxSession>>,
     readonly weights: RankingWeights,
     readonly featureCount: number,
   ) {}
@@ -186,7 +187,7 @@ export class OnnxRanker {
     featureCount: number,
   ): Promise<OnnxRanker> {
     const [interaction, rating] = await Promise.all(
-      RANKING_HEADS.map((head) => ort.InferenceSession.create(models[head])),
+      RANKING_HEADS.map((head) => openOnnxSession(models[head])),
     );
     return new OnnxRanker({ interaction, rating }, weights, featureCount);
   }
@@ -194,7 +195,7 @@ export class OnnxRanker {
   async predict(values: Float32Array): Promise<Record<RankingHead, Float32Array>> {
     const rows = values.length / this.featureCount;
     const input = new ort.Tensor('float32', values, [rows, this.featureCount]);
-    const run = async (session: ort.InferenceSession) => {
+    const run = async (session: OnnxSession) => {
       const outputs = await session.run({ [ONNX_INPUT]: input });
       return outputs[ONNX_OUTPUT].data as Float32Array;
     };

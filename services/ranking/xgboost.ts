@@ -4,6 +4,7 @@
  * at a time, evaluation, prediction and the JSON model for export.
  */
 import koffi from 'koffi';
+import { nativeCall } from '../concurrency/native-calls';
 
 /** koffi hands native pointers over as opaque external objects, and NULL as null. */
 type Pointer = object;
@@ -48,7 +49,14 @@ let api: XgboostApi | undefined;
  */
 function xgboost(): XgboostApi {
   if (api) return api;
-  const lib = koffi.load('libxgboost.so.0');
+  const library = koffi.load('libxgboost.so.0');
+  // Every call passes the thread's native-call gate, so a training thread is never terminated inside one.
+  const lib = {
+    func: (signature: string) => {
+      const call = library.func(signature);
+      return (...args: unknown[]) => nativeCall(() => call(...args));
+    },
+  };
   koffi.opaque('DMatrix');
   koffi.opaque('Booster');
   api = {

@@ -2,9 +2,9 @@
  * The entry of a training thread: reads a snapshot and runs one training task, so the worker's
  * event loop (heartbeats, workflow tasks) never waits on numerical work.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { encodeItemVectors } from '../catalog/item-vectors';
-import { answerFromThread } from '../concurrency/threads';
+import { answerFromThread, threadTask } from '../concurrency/threads';
 import { log } from '../observability/log';
 import { encodeUserFiles, releaseFiles } from '../serving/release-loader';
 import type { EntityTables } from '../store/entity-tables';
@@ -148,4 +148,4 @@ async function run(task: TrainingTask): Promise<unknown> {
 
 const parent = parentPort;
 if (parent !== null)
-  answerFromThread((answer) => parent.postMessage(answer), run(workerData as TrainingTask));
+  answerFromThread((answer) => parent.postMessage(answer), run(threadTask<TrainingTask>()));

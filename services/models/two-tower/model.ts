@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { InteractionMatrix } from '../interaction-matrix';
+import { openOnnxSession } from '../onnx-session';
 import { mulberry32 } from '../random';
 import type { CandidateModel } from '../types';
 import { Adam } from './adam';
@@ -276,7 +277,7 @@ async function towerForward(
   assemble: (out: Float32Array) => void,
 ): Promise<Floats> {
   const shape = shapes[tower];
-  const session = await ort.InferenceSession.create(towerGraph(tower, shape, 'float32'), {
+  const session = await openOnnxSession(towerGraph(tower, shape, 'float32'), {
     intraOpNumThreads: threads,
   });
   const features = new Float32Array(rows * shape.input);

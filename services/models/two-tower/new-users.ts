@@ -4,6 +4,7 @@
  * user has touched since, pooled as the history. This is what a release's two-tower serves.
  */
 import * as ort from 'onnxruntime-node';
+import { type OnnxSession, openOnnxSession } from '../onnx-session';
 import { FeatureVocabulary, type VocabularyLists } from './features';
 import { meanBag } from './serving';
 import { floats } from './training-step';
@@ -25,14 +26,14 @@ export interface NewUser {
 
 export class NewUserTower {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: OnnxSession,
     private readonly spec: NewUserTowerSpec,
     private readonly vocabulary: FeatureVocabulary,
   ) {}
 
   static async load(onnx: Uint8Array, spec: NewUserTowerSpec): Promise<NewUserTower> {
     // One thread: serving calls this per request on a shared machine, for a 1-row batch.
-    const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    const session = await openOnnxSession(onnx, { intraOpNumThreads: 1, interOpNumThreads: 1 });
     return new NewUserTower(session, spec, FeatureVocabulary.fromLists(spec.vocabulary));
   }
 

@@ -4,6 +4,7 @@
  * the only one that can embed an item the model never saw.
  */
 import * as ort from 'onnxruntime-node';
+import { type OnnxSession, openOnnxSession } from '../onnx-session';
 import type { ItemContent } from './features';
 import type { Floats } from './onnx-graph';
 import type { Rows, TowerInputs } from './tower-inputs';
@@ -44,16 +45,13 @@ function gatherRows(table: Float32Array, width: number, rows: Int32Array): Float
 
 export class TowerServer {
   private constructor(
-    private readonly userTower: ort.InferenceSession,
-    private readonly itemTower: ort.InferenceSession,
+    private readonly userTower: OnnxSession,
+    private readonly itemTower: OnnxSession,
     private readonly inputs: TowerInputs,
   ) {}
 
   static async load(towers: ExportedTowers, inputs: TowerInputs): Promise<TowerServer> {
-    const [user, item] = await Promise.all([
-      ort.InferenceSession.create(towers.user),
-      ort.InferenceSession.create(towers.item),
-    ]);
+    const [user, item] = await Promise.all([openOnnxSession(towers.user), openOnnxSession(towers.item)]);
     return new TowerServer(user, item, inputs);
   }
 

@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import type { InteractionMatrix } from '../interaction-matrix';
+import { type OnnxSession, openOnnxSession } from '../onnx-session';
 import {
   gradientName,
   LAYER_WEIGHTS,
@@ -55,7 +56,7 @@ export class TrainingStep {
   private readonly nextColumn: Int32Array;
 
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: OnnxSession,
     private readonly inputs: TowerInputs,
     private readonly train: InteractionMatrix,
     private readonly options: TrainingStepOptions,
@@ -79,7 +80,7 @@ export class TrainingStep {
       options.temperature,
       options.precision,
     );
-    const session = await ort.InferenceSession.create(graph, {
+    const session = await openOnnxSession(graph, {
       intraOpNumThreads: options.threads,
       interOpNumThreads: 1,
       // Spinning pool threads would keep a core busy while the main thread

@@ -9,6 +9,7 @@
  * a ranker for catalogs up to `rankerMaxItems`.
  */
 import * as ort from 'onnxruntime-node';
+import { type OnnxSession, openOnnxSession } from '../../models/onnx-session';
 import { fillFeatureRows, type RankingFeatureTables, SignalScores } from '../../ranking/features';
 import { ONNX_INPUT, ONNX_OUTPUT } from '../../ranking/onnx-export';
 import type { Candidate, RequestContext } from '../candidates';
@@ -47,7 +48,7 @@ export class OnnxRankingStage {
   private readonly signalsKept: number;
 
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: OnnxSession,
     private readonly tables: RankingFeatureTables,
     capacity: number,
   ) {
@@ -60,7 +61,7 @@ export class OnnxRankingStage {
   /** `capacity`: candidates per request the buffers are sized for (they grow if ever exceeded). */
   static async load(model: ServingRankerModel, capacity: number): Promise<OnnxRankingStage> {
     return new OnnxRankingStage(
-      await ort.InferenceSession.create(model.onnx, rankerSessionOptions),
+      await openOnnxSession(model.onnx, rankerSessionOptions),
       model.tables,
       capacity,
     );
