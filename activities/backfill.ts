@@ -15,6 +15,7 @@ import {
   publishVectorIndex,
   writeVectors,
 } from '../services/catalog/vector-index';
+import { releaseVectorSpace } from '../services/catalog/vector-space';
 import { mulberry32 } from '../services/models/random';
 import type { ModelRegistry } from '../services/registry/model-registry';
 
@@ -80,8 +81,7 @@ export function createBackfillActivities({ search, registry, catalogIndex }: Bac
       const index = await createVectorIndex(search, {
         alias: release.alias,
         version: `${release.family}-${release.version}`,
-        dims: items.dims,
-        similarity: items.similarity,
+        ...releaseVectorSpace(items),
       });
       return { index, itemCount: items.ids.length };
     },

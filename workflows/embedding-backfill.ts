@@ -25,9 +25,9 @@ export interface BackfillInput extends VectorRelease {
   sample: number;
   /**
    * Merge the index into one segment before the check, so a search walks one graph. Only where
-   * asked: on inner-product vectors one merged int8 graph measured lower recall@100 than the
-   * segments it came from (1M synthetic items: 0.857 against 0.96 in 23 segments; 12,000 synthetic
-   * retrain items: 0.44), which the recall check then refuses.
+   * asked: the merge of a large index takes minutes (307 s for 1M 64-dim items on 2 cores). Before
+   * inner-product vectors were moved onto the unit sphere (catalog/vector-space.ts), a merged
+   * graph also lost recall (1M synthetic items: 0.857 against 0.96 in 23 segments).
    */
   mergeSegments?: boolean;
   /** Carried across continue-as-new. */

@@ -14,6 +14,7 @@ import type { ServerName } from '../../deploy/local/servers';
 import type { RecommendResponse } from '../../schemas/recommend';
 import { searchClient } from '../../services/catalog/elasticsearch';
 import { createVectorIndex, finishLoading, writeVectors } from '../../services/catalog/vector-index';
+import { releaseVectorSpace } from '../../services/catalog/vector-space';
 import { exited, spawnCairn } from '../../services/config/cairn-process';
 import { natsConnection } from '../../services/config/nats-connection';
 import type { ScratchSettings } from '../../services/config/scratch-namespace';
@@ -131,8 +132,11 @@ async function indexReleaseVectors(settings: ScratchSettings): Promise<void> {
     const index = await createVectorIndex(search, {
       alias: settings.itemsAlias,
       version: `${champion.family}-${champion.version}`,
-      dims: release.dims,
-      similarity: 'max_inner_product',
+      ...releaseVectorSpace({
+        dims: release.dims,
+        similarity: 'max_inner_product',
+        vectors: release.itemVectors,
+      }),
     });
     await writeVectors(
       search,

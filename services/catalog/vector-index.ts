@@ -6,14 +6,14 @@
  */
 import { type Client, errors, type TransportRequestOptions } from '@elastic/elasticsearch';
 import { pinnedIndexes } from './index-pins';
+import { indexedDims, indexedSimilarity, searchVector, storedVector, type VectorSpace } from './vector-space';
 
 export type VectorSimilarity = 'cosine' | 'dot_product' | 'l2_norm' | 'max_inner_product';
 
-export interface VectorIndexSpec {
+/** Inner-product vectors need their `normBound` (see vector-space.ts). */
+export interface VectorIndexSpec extends VectorSpace {
   alias: string;
   version: string;
-  dims: number;
-  similarity: VectorSimilarity;
 }
 
 export interface ItemVectorDocument {
@@ -29,6 +29,8 @@ export const indexName = (alias: string, version: string) => `${alias}-${version
 const loadingFlushAge = '1h';
 
 export async function createVectorIndex(client: Client, spec: VectorIndexSpec): Promise<string> {
+  if (spec.similarity === 'max_inner_product' && spec.normBound === undefined)
+    throw new Error(`an inner-product index (${spec.version}) needs the norm bound of its vectors`);
   const index = indexName(spec.alias, spec.version);
   if (await client.indices.exists({ index })) return index;
   try {
@@ -48,16 +50,21 @@ export async function createVectorIndex(client: Client, spec: VectorIndexSpec): 
       },
       mappings: {
         dynamic: 'strict',
-        _meta: { version: spec.version, dims: spec.dims, similarity: spec.similarity },
+        _meta: {
+          version: spec.version,
+          dims: spec.dims,
+          similarity: spec.similarity,
+          normBound: spec.normBound,
+        },
         properties: {
           itemId: { type: 'keyword' },
           categories: { type: 'keyword' },
           status: { type: 'keyword' },
           vector: {
             type: 'dense_vector',
-            dims: spec.dims,
+            dims: indexedDims(spec),
             index: true,
-            similarity: spec.similarity,
+            similarity: indexedSimilarity(spec),
             // int8 quantisation keeps the HNSW graph in a quarter of the memory; recall is checked.
             index_options: { type: 'int8_hnsw', m: 16, ef_construction: 100 },
           },
@@ -75,6 +82,33 @@ export async function createVectorIndex(client: Client, spec: VectorIndexSpec): 
 const alreadyExists = (error: unknown) =>
   error instanceof errors.ResponseError && error.body?.error?.type === 'resource_already_exists_exception';
 
+const spaces = new Map<string, Promise<VectorSpace>>();
+
+/**
+ * The vector space of an index, from its mapping, read once per process: an index never changes
+ * its mapping, and a versioned name is only ever given to the one release. Indexes written before
+ * inner-product vectors were transformed have no norm bound and are searched as they are.
+ */
+export function vectorSpaceOf(
+  client: Client,
+  index: string,
+  options?: TransportRequestOptions,
+): Promise<VectorSpace> {
+  let space = spaces.get(index);
+  if (space === undefined) {
+    space = client.indices.getMapping({ index }, options).then((mappings) => {
+      const meta = Object.values(mappings)[0]?.mappings._meta as Partial<VectorSpace> | undefined;
+      if (meta?.dims === undefined || meta.similarity === undefined)
+        throw new Error(`${index} is not a vector index: its mapping has no dims and similarity`);
+      return { dims: meta.dims, similarity: meta.similarity, normBound: meta.normBound ?? undefined };
+    });
+    spaces.set(index, space);
+    // A failed read (the index not there yet, a caller that gave up) is not remembered.
+    space.catch(() => spaces.delete(index));
+  }
+  return space;
+}
+
 /**
  * Idempotent by item id: writing the same range twice leaves one document per item. `replace`
  * overwrites a document already there (a lifecycle's new vector for its item); `keep` leaves it,
@@ -90,7 +124,11 @@ export async function writeVectors(
   existing: 'replace' | 'keep' = 'replace',
 ): Promise<void> {
   const action = existing === 'keep' ? 'create' : 'index';
-  const operations = documents.flatMap((doc) => [{ [action]: { _index: index, _id: doc.itemId } }, doc]);
+  const space = await vectorSpaceOf(client, index);
+  const operations = documents.flatMap((doc) => [
+    { [action]: { _index: index, _id: doc.itemId } },
+    { ...doc, vector: storedVector(space, doc.vector) },
+  ]);
   const response = await client.bulk({ operations });
   if (!response.errors) return;
   const failed = response.items
@@ -170,8 +208,9 @@ export async function nearestItems(
   filter?: Record<string, unknown>,
   options?: TransportRequestOptions,
 ): Promise<string[]> {
+  const space = await vectorSpaceOf(client, index);
   const response = await client.search(
-    { index, ...knnSearchBody(vector, k, numCandidates, filter) },
+    { index, ...knnSearchBody(searchVector(space, vector), k, numCandidates, filter) },
     options,
   );
   return itemIdsOf(response.hits.hits);

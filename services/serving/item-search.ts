@@ -7,7 +7,8 @@
  * other generators answer, and the reply says so.
  */
 import type { Client } from '@elastic/elasticsearch';
-import { itemIdsOf, knnSearchBody } from '../catalog/vector-index';
+import { itemIdsOf, knnSearchBody, vectorSpaceOf } from '../catalog/vector-index';
+import { searchVector, type VectorSpace } from '../catalog/vector-space';
 import { topK } from '../evaluation/topk';
 import { SearchBatcher } from './batched-search';
 import type { HotState } from './hot-state';
@@ -73,12 +74,13 @@ export function knnSearch(
   index: string,
   { vector, k, excluded }: KnnQuery,
   unavailable: ReadonlySet<string>,
+  space: VectorSpace,
 ): KnnSearch {
   let personal = 0;
   for (const id of excluded) if (!unavailable.has(id)) personal++;
   const wanted = Math.min(maxCandidates, k + personal);
   const numCandidates = Math.min(maxCandidates, Math.max(Math.ceil(1.5 * wanted), 100));
-  return { index, ...knnSearchBody(Array.from(vector), wanted, numCandidates, availableItems) };
+  return { index, ...knnSearchBody(searchVector(space, vector), wanted, numCandidates, availableItems) };
 }
 
 /**
@@ -100,8 +102,11 @@ export function elasticsearchSearch(client: Client): ItemSearch {
   });
   return {
     async nearest(state, query, signal) {
+      // Read when the replica loads the release; only a replica that could not reach
+      // Elasticsearch then reads it here, within the request's budget.
+      const space = await vectorSpaceOf(client, state.vectorIndex, { signal, maxRetries: 0 });
       const ids = await batcher.search(
-        knnSearch(state.vectorIndex, query, state.catalog.unavailable),
+        knnSearch(state.vectorIndex, query, state.catalog.unavailable, space),
         signal,
       );
       return ids.filter((id) => !query.excluded.has(id)).slice(0, query.k);

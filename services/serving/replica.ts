@@ -8,6 +8,7 @@ import type { Client } from '@elastic/elasticsearch';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Kafka, Producer } from 'kafkajs';
 import { pinIndex, pinLeaseMs, pinRenewMs } from '../catalog/index-pins';
+import { vectorSpaceOf } from '../catalog/vector-index';
 import { withDeadline } from '../concurrency/deadline';
 import { eventProducer } from '../events/kafka';
 import type { TopicSet } from '../events/topics';
@@ -201,6 +202,8 @@ export class ServingReplica {
     const held = this.pinned.get(release.version) ?? this.state;
     if (held?.version === release.version) return held;
     const state = await loadHotState(this.deps.registry, release, this.catalog, this.deps.itemsAlias);
+    // Requests then find the index's vector space known; a failure here leaves them to read it.
+    await vectorSpaceOf(this.deps.search, state.vectorIndex).catch(() => undefined);
     const foldIn = foldInParamsOf(release.metadata);
     if (foldIn !== undefined) declareFoldIn(state, foldIn);
     return state;

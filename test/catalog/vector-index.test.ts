@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { Client } from '@elastic/elasticsearch';
 import { searchClient } from '../../services/catalog/elasticsearch';
 import { createVectorIndex, finishLoading, writeVectors } from '../../services/catalog/vector-index';
+import { releaseVectorSpace, storedVector } from '../../services/catalog/vector-space';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
 
 /** A scratch namespace and an Elasticsearch client for one test, both cleaned up after it. */
@@ -64,19 +65,19 @@ test('a vector index Elasticsearch refuses is an error, not an index the first w
 
 test("a release's vectors written again are kept, not replaced: no deleted document in the index, while a lifecycle's new vector replaces", () =>
   withScratchSearch(async (settings, search) => {
-    const index = await createVectorIndex(search, {
-      alias: settings.itemsAlias,
-      version: 'v1',
-      dims: 8,
-      similarity: 'max_inner_product',
-    });
     const ids = Array.from({ length: 200 }, (_, i) => `item-${i}`);
     const documents = ids.map((itemId, i) => ({
       itemId,
       categories: [],
       status: 'active',
-      vector: new Array(8).fill((i % 7) + 1),
+      vector: new Array<number>(8).fill((i % 7) + 1),
     }));
+    const space = releaseVectorSpace({
+      dims: 8,
+      similarity: 'max_inner_product',
+      vectors: Float32Array.from(documents.flatMap((d) => d.vector)),
+    });
+    const index = await createVectorIndex(search, { alias: settings.itemsAlias, version: 'v1', ...space });
     // A killed worker's batch, then the retried batch over the same range.
     await writeVectors(search, index, documents.slice(0, 120), 'keep');
     await writeVectors(search, index, documents, 'keep');
@@ -88,5 +89,5 @@ test("a release's vectors written again are kept, not replaced: no deleted docum
     await writeVectors(search, index, [{ ...documents[0], vector: new Array(8).fill(9) }]);
     await search.indices.refresh({ index });
     const replaced = await search.get<{ vector: number[] }>({ index, id: 'item-0' });
-    assert.deepEqual(replaced._source?.vector, new Array(8).fill(9));
+    assert.deepEqual(replaced._source?.vector, storedVector(space, new Array(8).fill(9)));
   }));
