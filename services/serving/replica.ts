@@ -202,8 +202,9 @@ export class ServingReplica {
     const held = this.pinned.get(release.version) ?? this.state;
     if (held?.version === release.version) return held;
     const state = await loadHotState(this.deps.registry, release, this.catalog, this.deps.itemsAlias);
-    // Requests then find the index's vector space known; a failure here leaves them to read it.
-    await vectorSpaceOf(this.deps.search, state.vectorIndex).catch(() => undefined);
+    // Read ahead, not awaited: a slow Elasticsearch must not hold up the release. Requests find
+    // the index's vector space known, or read it within their own budget.
+    vectorSpaceOf(this.deps.search, state.vectorIndex).catch(() => undefined);
     const foldIn = foldInParamsOf(release.metadata);
     if (foldIn !== undefined) declareFoldIn(state, foldIn);
     return state;
