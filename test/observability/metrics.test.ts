@@ -275,7 +275,14 @@ test('cairn consume: consumer lag per partition of both groups, dead letters by 
       );
     },
     { what: 'cairn consume to project every event', timeoutMs: 120_000, pollMs: 250 },
-  );
+  ).catch((error: Error) => {
+    const counts = samples
+      .filter((s) => s.name === 'cairn_store_events_total' || s.name === 'cairn_deadletters_total')
+      .map((s) => `${s.name}${JSON.stringify(s.labels)} ${s.value}`);
+    throw new Error(
+      `${error.message}; last scrape: ${counts.join(', ') || 'none'}; cairn consume's stderr:\n${consume.stderr.join('').slice(-20_000)}`,
+    );
+  });
   assert.equal(value(samples, 'cairn_deadletters_total', { reason: 'invalid_json' }), 1);
   assert.equal(value(samples, 'cairn_deadletters_total', { reason: 'unknown_user' }), 1);
   assert.equal(value(samples, 'cairn_store_events_total', { outcome: 'applied' }), 5);
