@@ -7,7 +7,7 @@
  * its owner sets up again (subscribe, run, seek to where its own state says), until stop().
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
+import { type Consumer, type ConsumerConfig, type Kafka, KafkaJSError } from 'kafkajs';
 import { log } from '../observability/log';
 
 export interface SupervisedConsumerOptions {
@@ -21,6 +21,7 @@ export interface SupervisedConsumerOptions {
 
 /** Restarts back off from half a second to 15 s: a broker restart takes seconds, not minutes. */
 const backoffMs = { initial: 500, max: 15_000 };
+const firstLaunchRetryMs = 60_000;
 
 export class SupervisedConsumer {
   private consumer?: Consumer;
@@ -29,9 +30,28 @@ export class SupervisedConsumer {
 
   constructor(private readonly options: SupervisedConsumerOptions) {}
 
-  /** Starts the first consumer; an error here is the caller's (nothing is retried yet). */
+  /**
+   * Starts the first consumer. A Kafka error (a first join that crashes because the coordinator
+   * of a busy or restarting broker is not ready yet) is retried with the restarts' backoff for up
+   * to a minute; any other error, or a Kafka error that lasts longer, is the caller's.
+   */
   async start(): Promise<void> {
-    await this.launch();
+    const deadline = Date.now() + firstLaunchRetryMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.launch();
+        return;
+      } catch (error) {
+        const wait = Math.min(backoffMs.max, backoffMs.initial * 2 ** attempt);
+        if (!(error instanceof KafkaJSError) || this.stopped.signal.aborted || Date.now() + wait > deadline)
+          throw error;
+        log.warn(
+          { err: error, consumer: this.options.name, retryInMs: wait },
+          'consumer start failed; trying again',
+        );
+        await sleep(wait);
+      }
+    }
   }
 
   async stop(): Promise<void> {
