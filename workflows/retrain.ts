@@ -116,6 +116,7 @@ export async function retrain(input: RetrainInput): Promise<RetrainResult | Repr
         batchesPerRun: temporalConfig.backfill.batchesPerRun,
         keep: temporalConfig.backfill.keepVersions,
         sample: temporalConfig.backfill.recallSampleQueries,
+        mergeSegments: temporalConfig.backfill.mergeSegments,
       },
     ],
   });
