@@ -7,6 +7,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import { exactNeighbours, type ItemVectors, readItemVectors } from '../services/catalog/item-vectors';
 import {
+  candidatesFor,
   createVectorIndex,
   finishLoading,
   type ItemVectorDocument,
@@ -152,13 +153,7 @@ export function createBackfillActivities({ search, registry, catalogIndex }: Bac
         const query = items.vectors.subarray(row * items.dims, (row + 1) * items.dims);
         if (query.every((x) => x === 0)) continue;
         const exact = new Set(Array.from(exactNeighbours(items, query, k), (i) => items.ids[i]));
-        const approximate = await nearestItems(
-          search,
-          input.index,
-          Array.from(query),
-          k,
-          Math.max(4 * k, 400),
-        );
+        const approximate = await nearestItems(search, input.index, Array.from(query), k, candidatesFor(k));
         found += approximate.filter((id) => exact.has(id)).length;
         queries += 1;
         heartbeat(queries);

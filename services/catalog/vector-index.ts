@@ -228,6 +228,18 @@ export function itemIdsOf(hits: readonly { fields?: Record<string, unknown> }[])
   });
 }
 
+/** Elasticsearch's ceiling on `num_candidates` (and so on `k`). */
+export const maxCandidates = 10_000;
+
+/**
+ * The HNSW candidates a search for `k` items gathers, the same for serving and for the backfill's
+ * recall check, so the check measures what serving gets. At 1.5 × k (150 for 100 items) one
+ * merged graph of 1M synthetic items found recall@100 0.929; at 400, 0.958 for ~6 ms median.
+ */
+export function candidatesFor(k: number): number {
+  return Math.min(maxCandidates, Math.max(Math.ceil(1.5 * k), 400));
+}
+
 /** The body of a kNN search for the `k` nearest ids, alone or as one search of a multi-search. */
 export function knnSearchBody(
   vector: number[],

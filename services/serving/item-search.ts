@@ -7,7 +7,13 @@
  * other generators answer, and the reply says so.
  */
 import type { Client } from '@elastic/elasticsearch';
-import { itemIdsOf, knnSearchBody, vectorSpaceOf } from '../catalog/vector-index';
+import {
+  candidatesFor,
+  itemIdsOf,
+  knnSearchBody,
+  maxCandidates,
+  vectorSpaceOf,
+} from '../catalog/vector-index';
 import { searchVector, type VectorSpace } from '../catalog/vector-space';
 import { topK } from '../evaluation/topk';
 import { SearchBatcher } from './batched-search';
@@ -61,9 +67,6 @@ type KnnSearch = ReturnType<typeof knnSearchBody> & { index: string };
  */
 export const availableItems = { bool: { must_not: { terms: { status: ['blocked', 'retired'] } } } };
 
-/** Elasticsearch's ceiling on `num_candidates` (and so on `k`). */
-const maxCandidates = 10_000;
-
 /**
  * The kNN search for `k` items none of which is in `excluded`. The exclusions differ per request,
  * so they are not a filter of the query (that would be a pass over the whole index per search):
@@ -79,8 +82,10 @@ export function knnSearch(
   let personal = 0;
   for (const id of excluded) if (!unavailable.has(id)) personal++;
   const wanted = Math.min(maxCandidates, k + personal);
-  const numCandidates = Math.min(maxCandidates, Math.max(Math.ceil(1.5 * wanted), 100));
-  return { index, ...knnSearchBody(searchVector(space, vector), wanted, numCandidates, availableItems) };
+  return {
+    index,
+    ...knnSearchBody(searchVector(space, vector), wanted, candidatesFor(wanted), availableItems),
+  };
 }
 
 /**
