@@ -14,6 +14,7 @@ import {
   mergeSegments,
   nearestItems,
   publishVectorIndex,
+  VectorIndexLayoutError,
   writeVectors,
 } from '../services/catalog/vector-index';
 import { releaseVectorSpace } from '../services/catalog/vector-space';
@@ -83,6 +84,10 @@ export function createBackfillActivities({ search, registry, catalogIndex }: Bac
         alias: release.alias,
         version: `${release.family}-${release.version}`,
         ...releaseVectorSpace(items),
+      }).catch((error: Error) => {
+        throw error instanceof VectorIndexLayoutError
+          ? ApplicationFailure.nonRetryable(error.message, error.name)
+          : error;
       });
       return { index, itemCount: items.ids.length };
     },

@@ -32,7 +32,10 @@ export async function createVectorIndex(client: Client, spec: VectorIndexSpec): 
   if (spec.similarity === 'max_inner_product' && spec.normBound === undefined)
     throw new Error(`an inner-product index (${spec.version}) needs the norm bound of its vectors`);
   const index = indexName(spec.alias, spec.version);
-  if (await client.indices.exists({ index })) return index;
+  if (await client.indices.exists({ index })) {
+    await refuseOtherLayout(client, index, spec);
+    return index;
+  }
   try {
     await client.indices.create({
       index,
@@ -80,6 +83,35 @@ export async function createVectorIndex(client: Client, spec: VectorIndexSpec): 
     if (!alreadyExists(error)) throw error;
   }
   return index;
+}
+
+/** An index of the same name exists with vectors laid out otherwise. */
+export class VectorIndexLayoutError extends Error {
+  override name = 'VectorIndexLayoutError';
+}
+
+/**
+ * A retried preparation finds its own index and writes on; an index of the same name from code
+ * with another layout (before the unit sphere, say) must not be filled with this layout's vectors
+ * and then pass its check: it is refused, named, for someone to delete.
+ */
+async function refuseOtherLayout(client: Client, index: string, spec: VectorIndexSpec): Promise<void> {
+  const found = await vectorSpaceOf(client, index).catch((error: Error) => error);
+  const wanted = { dims: spec.dims, similarity: spec.similarity, normBound: spec.normBound };
+  const layout = (space: Partial<VectorSpace>) =>
+    `dims ${space.dims}, ${space.similarity}, norm bound ${space.normBound ?? 'none'}`;
+  if (found instanceof Error)
+    throw new VectorIndexLayoutError(
+      `${index} exists but is not a vector index of this layout: ${found.message}`,
+    );
+  if (
+    found.dims !== wanted.dims ||
+    found.similarity !== wanted.similarity ||
+    found.normBound !== wanted.normBound
+  )
+    throw new VectorIndexLayoutError(
+      `${index} exists with another layout (${layout(found)}; this release: ${layout(wanted)}): delete it to build it again`,
+    );
 }
 
 const alreadyExists = (error: unknown) =>

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Client } from '@elastic/elasticsearch';
 import { searchClient } from '../../services/catalog/elasticsearch';
-import { createVectorIndex, finishLoading, writeVectors } from '../../services/catalog/vector-index';
+import {
+  createVectorIndex,
+  finishLoading,
+  VectorIndexLayoutError,
+  writeVectors,
+} from '../../services/catalog/vector-index';
 import { releaseVectorSpace, storedVector } from '../../services/catalog/vector-space';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
 
@@ -90,4 +95,32 @@ test("a release's vectors written again are kept, not replaced: no deleted docum
     await search.indices.refresh({ index });
     const replaced = await search.get<{ vector: number[] }>({ index, id: 'item-0' });
     assert.deepEqual(replaced._source?.vector, storedVector(space, new Array(8).fill(9)));
+  }));
+
+test('preparing an index again finds it and goes on; an index of the same name in another layout is refused, named', () =>
+  withScratchSearch(async (settings, search) => {
+    const spec = {
+      alias: settings.itemsAlias,
+      version: 'v1',
+      dims: 8,
+      similarity: 'max_inner_product' as const,
+    };
+    const index = await createVectorIndex(search, { ...spec, normBound: 2.5 });
+    assert.equal(
+      await createVectorIndex(search, { ...spec, normBound: 2.5 }),
+      index,
+      'a retried preparation',
+    );
+    await assert.rejects(
+      createVectorIndex(search, { ...spec, normBound: 3 }),
+      (error: Error) =>
+        error instanceof VectorIndexLayoutError &&
+        error.message.includes(index) &&
+        error.message.includes('norm bound 2.5') &&
+        error.message.includes('delete it'),
+    );
+    await assert.rejects(
+      createVectorIndex(search, { ...spec, dims: 16, normBound: 2.5 }),
+      VectorIndexLayoutError,
+    );
   }));
