@@ -9,7 +9,7 @@ import type { Kafka, Message } from 'kafkajs';
 import { loadMovieLens } from '../services/data/movielens';
 import { itemCreated, ratingInteraction, userCreated } from '../services/data/movielens-events';
 import { eventProducer } from '../services/events/kafka';
-import { waitForStore } from '../services/events/store-progress';
+import { waitForProjection } from '../services/events/store-progress';
 import { type EventStream, ensureTopics, type TopicSet } from '../services/events/topics';
 
 export interface IngestActivityDeps {
@@ -139,7 +139,7 @@ export function createIngestActivities({ kafka, topics, partitions, storeGroupId
       const admin = kafka.admin();
       await admin.connect();
       try {
-        await waitForStore(
+        await waitForProjection(
           admin,
           storeGroupId,
           topics,

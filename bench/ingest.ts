@@ -12,7 +12,7 @@ import { loadMovieLens } from '../services/data/movielens';
 import { itemCreated, ratingInteraction, userCreated } from '../services/data/movielens-events';
 import { syntheticInteractions, syntheticItems, syntheticUsers } from '../services/data/synthetic';
 import { eventProducer, kafkaClient } from '../services/events/kafka';
-import { waitForStore } from '../services/events/store-progress';
+import { waitForProjection } from '../services/events/store-progress';
 
 export interface IngestBenchOptions {
   dataset: 'movielens' | 'synthetic';
@@ -104,12 +104,19 @@ export async function benchIngest(options: IngestBenchOptions): Promise<IngestBe
     const data = await dataset(options);
     await produce(producer, settings.topics.users, data.users);
     await produce(producer, settings.topics.catalog, data.items);
-    await waitForStore(admin, settings.consumerGroups.store, settings.topics, ['users', 'catalog']);
+    await waitForProjection(admin, settings.consumerGroups.store, settings.topics, ['users', 'catalog']);
 
     const started = performance.now();
     await produce(producer, settings.topics.interactions, data.interactions);
     const produced = performance.now();
-    await waitForStore(admin, settings.consumerGroups.store, settings.topics, ['interactions'], () => {}, 20);
+    await waitForProjection(
+      admin,
+      settings.consumerGroups.store,
+      settings.topics,
+      ['interactions'],
+      () => {},
+      20,
+    );
     const durable = performance.now();
     const endToEndSeconds = (durable - started) / 1000;
     return {

@@ -26,7 +26,7 @@ import { cairnEntry, exited, tsxImport } from '../services/config/cairn-process'
 import { natsConnection } from '../services/config/nats-connection';
 import { type ScratchSettings, scratchNamespace } from '../services/config/scratch-namespace';
 import { eventProducer, kafkaClient } from '../services/events/kafka';
-import { waitForStore } from '../services/events/store-progress';
+import { waitForProjection } from '../services/events/store-progress';
 import { explorationBucket } from '../services/lifecycle/lifecycle-names';
 import { mulberry32 } from '../services/models/random';
 import { retrainInput } from '../services/orchestration/schedules';
@@ -372,7 +372,7 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await waitForStore(
+      await waitForProjection(
         admin,
         settings.consumerGroups.store,
         settings.topics,

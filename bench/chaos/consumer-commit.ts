@@ -13,7 +13,7 @@ import type { Admin } from 'kafkajs';
 import { exited, spawnCairn } from '../../services/config/cairn-process';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
 import { eventProducer, kafkaClient } from '../../services/events/kafka';
-import { waitForStore } from '../../services/events/store-progress';
+import { waitForProjection } from '../../services/events/store-progress';
 import { InteractionStore } from '../../services/store/interaction-store';
 import { clicksAbout, publishClickEntities } from './click-load';
 import { auditStore } from './event-audit';
@@ -198,7 +198,7 @@ async function rewindGroup(
 async function caughtUp(admin: Admin, settings: ScratchSettings, what: string): Promise<void> {
   const streams = ['users', 'catalog', 'interactions'] as const;
   const signal = AbortSignal.timeout(120_000);
-  await waitForStore(
+  await waitForProjection(
     admin,
     settings.consumerGroups.store,
     settings.topics,

@@ -1,15 +1,16 @@
 /**
- * How far the store projector has got, read from its consumer group's committed offsets: it
- * commits only what is durable in the store, so "committed ≥ log end" means "in the store".
- * The projector also commits its store's checkpoint each time it joins the group, so a commit
- * lost to a broker restart does not leave the group behind a store that has everything.
+ * How far a projection of the log has got, read from its consumer group's committed offsets. The
+ * store projector commits only what is durable in the store, and the catalog indexer only what
+ * Elasticsearch shows, so "committed ≥ log end" means "in the projection". The projector also
+ * commits its store's checkpoint each time it joins the group, so a commit lost to a broker
+ * restart does not leave the group behind a store that has everything.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
 import { logEnd } from './store-projector';
 import type { EventStream, TopicSet } from './topics';
 
-export async function storeHasApplied(
+export async function projectionHasApplied(
   admin: Admin,
   groupId: string,
   positions: Awaited<ReturnType<typeof logEnd>>,
@@ -24,8 +25,8 @@ export async function storeHasApplied(
   });
 }
 
-/** Waits until the store holds every event the streams held when the wait began. */
-export async function waitForStore(
+/** Waits until the group's projection holds every event the streams held when the wait began. */
+export async function waitForProjection(
   admin: Admin,
   groupId: string,
   topics: TopicSet,
@@ -36,7 +37,7 @@ export async function waitForStore(
   signal?: AbortSignal,
 ): Promise<void> {
   const end = await logEnd(admin, topics, streams);
-  while (!(await storeHasApplied(admin, groupId, end))) {
+  while (!(await projectionHasApplied(admin, groupId, end))) {
     onWait();
     await sleep(pollMs, undefined, { signal });
   }

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka } from 'kafkajs';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
 import { eventProducer, kafkaClient } from '../../services/events/kafka';
-import { storeHasApplied } from '../../services/events/store-progress';
+import { projectionHasApplied } from '../../services/events/store-progress';
 import { logEnd, StoreProjector } from '../../services/events/store-projector';
 import { InteractionStore } from '../../services/store/interaction-store';
 import { waitFor } from '../support/wait';
@@ -32,7 +32,7 @@ const users = (from: number, to: number) =>
 
 async function caughtUp(admin: Admin, settings: ScratchSettings): Promise<boolean> {
   const end = await logEnd(admin, settings.topics, ['users', 'catalog']);
-  return storeHasApplied(admin, settings.consumerGroups.store, end);
+  return projectionHasApplied(admin, settings.consumerGroups.store, end);
 }
 
 interface Fixture {
