@@ -444,7 +444,8 @@ cairn bench retrain [--events N] [--items N] [--users N]
   soak    'cairn serve', 'cairn realtime', 'cairn consume' and 'cairn worker' as child processes
           for N minutes (default 30) under R requests/s (default 100) and C clicks/s (default 20)
           to Kafka, a retrain started half-way: RSS of each process and p50/p99 per 10 s window;
-          exits 1 when a process's RSS grows by 1 MiB/min or more after the retrain is served,
+          exits 1 when a process's memory grows by 1 MiB/min or more once the retrain is served
+          (the heap each major collection leaves, and the RSS floor when 5 min or more are judged),
           requests fail beyond 0.5%, a click is missing from the store or the release is not served.
           Keeps the result as JSON and as an HTML chart in CAIRN_STATE/reports (the demo report draws it).
   retrain  the full retrain (every family, gate, registry, backfill into Elasticsearch) by one
