@@ -9,6 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ProcessVerdict } from '../schemas/soak-result';
 
 /**
  * Flat: grows by less than this over the steady part. At 100 requests/s it is 170 bytes per
@@ -83,27 +84,6 @@ const majorCollectionLine =
 export function majorCollectionOf(line: string): { isolate: string; heapMiB: number } | undefined {
   const match = majorCollectionLine.exec(line);
   return match === null ? undefined : { isolate: match[1], heapMiB: Number(match[2]) };
-}
-
-export interface ProcessVerdict {
-  process: string;
-  firstMiB: number;
-  peakMiB: number;
-  lastMiB: number;
-  /** Least-squares slope of the windows' RSS floors over the steady part. */
-  slopeMiBPerMinute: number;
-  /** Whether the steady part was long enough for the RSS slope to count. */
-  rssJudged: boolean;
-  /** Major collections in the steady part, over all of the process's isolates. */
-  collections: number;
-  /** Heap after the last major collection of the main isolate. */
-  heapLastMiB: number;
-  /**
-   * The steepest least-squares slope of heap-after-collection among the isolates with enough
-   * collections in the steady part; NaN when none has.
-   */
-  heapSlopeMiBPerMinute: number;
-  flat: boolean;
 }
 
 /** A window's memory of one process: its lowest and highest RSS. */

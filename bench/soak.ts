@@ -22,6 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kvm } from '@nats-io/kv';
 import { servingIdentity } from '../cli/serve';
 import type { RecommendResponse } from '../schemas/recommend';
+import type { SoakResult, SoakWindow } from '../schemas/soak-result';
 import { cairnEntry, exited, tsxImport } from '../services/config/cairn-process';
 import { natsConnection } from '../services/config/nats-connection';
 import { type ScratchSettings, scratchNamespace } from '../services/config/scratch-namespace';
@@ -44,7 +45,6 @@ import {
   heapJudgeable,
   majorCollectionOf,
   memoryProbe,
-  type ProcessVerdict,
   rssJudgedFromMinutes,
   verdictOf,
 } from './soak-memory';
@@ -55,62 +55,6 @@ export interface SoakOptions {
   rate: number;
   clicksPerSecond: number;
   log: (line: string) => void;
-}
-
-export interface SoakWindow {
-  /** Seconds since the load started, at the window's end. */
-  at: number;
-  /**
-   * Resident MiB per process (its process tree), the lowest and highest of the window's 1 s
-   * samples: garbage waiting for a collection swings RSS by tens of MiB within seconds, so the
-   * floor is what a leak raises.
-   */
-  rssMiB: Record<string, number>;
-  peakMiB: Record<string, number>;
-  sent: number;
-  answered: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  timeouts: number;
-  clicks: number;
-  /** The machine's 1-minute load average at the window's end: every figure here is under it. */
-  load: number;
-  /** The retrieval release most replies of the window came from. */
-  release: string;
-}
-
-export interface SoakResult {
-  windows: SoakWindow[];
-  /** Seconds since the load started from which memory is judged. */
-  steadyFrom: number;
-  verdicts: ProcessVerdict[];
-  requests: number;
-  errors: number;
-  /** Error replies by their code. */
-  errorCodes: Record<string, number>;
-  timeouts: number;
-  clicksProduced: number;
-  clickSendErrors: number;
-  /** Acknowledged clicks that are not in the store at the end. */
-  clicksMissing: number;
-  retrain: {
-    startedAt: number;
-    finishedAt?: number;
-    promoted?: boolean;
-    reason?: string;
-    from: string;
-    to?: string;
-    /** Seconds since the load started of the first reply from the new release. */
-    pickedUpAt?: number;
-  };
-  memoryFlat: boolean;
-  errorsWithinBound: boolean;
-  /** Ended early by SIGINT/SIGTERM: never a pass. */
-  interrupted: boolean;
-  /** Children that exited before the load stopped, with their exit code or signal. */
-  exitedEarly: string[];
-  passed: boolean;
 }
 
 const windowMs = 10_000;

@@ -7,69 +7,15 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { type SoakResult, soakFileSchema } from '../../schemas/soak-result';
 import { renderChart } from './charts';
 import { escapeHtml, style, table } from './html';
-
-/** JSON writes NaN (a figure that could not be had) as null; it is read back as NaN. */
-const figure = z
-  .number()
-  .nullable()
-  .transform((x) => x ?? Number.NaN);
-
-/** The part of the soak's result (bench/soak.ts's SoakResult) that the report draws. */
-const soakRun = z.object({
-  windows: z.array(
-    z.object({
-      at: z.number(),
-      rssMiB: z.record(z.string(), figure),
-      p50: figure,
-      p99: figure,
-      load: z.number(),
-      release: z.string(),
-    }),
-  ),
-  steadyFrom: figure,
-  verdicts: z.array(
-    z.object({
-      process: z.string(),
-      firstMiB: figure,
-      lastMiB: figure,
-      slopeMiBPerMinute: figure,
-      rssJudged: z.boolean(),
-      collections: z.number(),
-      heapLastMiB: figure,
-      heapSlopeMiBPerMinute: figure,
-      flat: z.boolean(),
-    }),
-  ),
-  requests: z.number(),
-  errors: z.number(),
-  timeouts: z.number(),
-  clicksProduced: z.number(),
-  clicksMissing: z.number(),
-  retrain: z.object({
-    startedAt: figure,
-    finishedAt: figure.optional(),
-    promoted: z.boolean().optional(),
-    reason: z.string().optional(),
-    from: z.string(),
-    to: z.string().optional(),
-    pickedUpAt: figure.optional(),
-  }),
-  memoryFlat: z.boolean(),
-  errorsWithinBound: z.boolean(),
-  interrupted: z.boolean(),
-  exitedEarly: z.array(z.string()),
-  passed: z.boolean(),
-});
-
-const soakFile = z.object({ command: z.string(), result: soakRun });
 
 export interface SoakRecord {
   command: string;
   /** When the run ended (its JSON was written), ISO 8601. */
   endedAt: string;
-  result: z.output<typeof soakRun>;
+  result: SoakResult;
 }
 
 /** A soak result that is there but cannot be drawn: the report says so instead of failing. */
@@ -91,7 +37,7 @@ export async function newestSoakRecord(reportsDir: string): Promise<SoakRecord |
   if (newest === undefined) return undefined;
   const file = join(reportsDir, newest);
   try {
-    const parsed = soakFile.safeParse(JSON.parse(await readFile(file, 'utf8')));
+    const parsed = soakFileSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
     if (!parsed.success) return { file, reason: z.prettifyError(parsed.error) };
     return { ...parsed.data, endedAt: (await stat(file)).mtime.toISOString() };
   } catch (error) {

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { SoakResult } from '../../bench/soak';
+import type { SoakResult } from '../../schemas/soak-result';
 import { newestSoakRecord, renderSoakPage, soakSection } from '../../services/report/soak-report';
 
 /** Four minutes in 10 s windows: a retrain from 120 s to 170 s, served from 175 s, judged from 205 s. */
