@@ -60,6 +60,7 @@ export interface LoadFigures {
 }
 
 const requestTimeoutMs = 2_000;
+const warmUpSeconds = 10;
 
 interface ServedCatalog {
   settings: CairnSettings;
@@ -102,6 +103,20 @@ export async function benchServe(options: ServeBenchOptions): Promise<LoadFigure
         });
       return JSON.stringify({ userId: `new-${Math.floor(random() * 1e9)}`, k: 10 });
     };
+    // A process that has just started compiles its hot paths and fills its per-user and per-item
+    // tables during its first seconds; a serving replica lives for days, so those seconds are
+    // not its latency. They are run and printed, not counted.
+    const warmUp = await openLoop(
+      nc,
+      settings.recommendSubject,
+      'cairn serve',
+      options.rates[0],
+      warmUpSeconds,
+      request,
+    );
+    options.log(
+      `warm-up (not counted): ${warmUp.sent} requests at ${options.rates[0]} rps, p50 ${warmUp.p50.toFixed(1)} ms, p99 ${warmUp.p99.toFixed(1)} ms, max ${warmUp.max.toFixed(1)} ms, ${warmUp.errors} errors`,
+    );
     const figures: LoadFigures[] = [];
     for (const rate of options.rates) {
       figures.push(await openLoop(nc, floorSubject, 'floor', rate, options.seconds, request));

@@ -429,7 +429,8 @@ cairn bench retrain [--events N] [--items N] [--users N]
           (default 1,000,000 items × 64 dims): documents/s, total time, index size, and
           kNN recall@100 against exact search.
   serve   open-loop load over NATS on a 'cairn serve' process and on a trivial responder (the
-          floor) at each rate: latency quantiles, errors by code, per-stage timings. --catalog
+          floor) at each rate, after 10 s of uncounted warm-up at the first rate (printed): latency
+          quantiles, errors by code, per-stage timings. --catalog
           movielens (default) retrains ML-100K in a scratch namespace; --catalog synthetic serves
           --items clustered items (default 1,000,000) from Elasticsearch kNN, in a namespace kept
           between runs because its index takes long to build. --replicas runs N 'cairn serve'
