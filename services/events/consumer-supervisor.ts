@@ -49,7 +49,9 @@ export class SupervisedConsumer {
           { err: error, consumer: this.options.name, retryInMs: wait },
           'consumer start failed; trying again',
         );
-        await sleep(wait);
+        // stop() during the wait ends the start with the launch's error, starting nothing more.
+        await sleep(wait, undefined, { signal: this.stopped.signal }).catch(() => undefined);
+        if (this.stopped.signal.aborted) throw error;
       }
     }
   }
