@@ -9,7 +9,7 @@ import type { Kafka, Message } from 'kafkajs';
 import { loadMovieLens } from '../services/data/movielens';
 import { itemCreated, ratingInteraction, userCreated } from '../services/data/movielens-events';
 import { eventProducer } from '../services/events/kafka';
-import { waitForProjection } from '../services/events/store-progress';
+import { waitForProjection } from '../services/events/projection-progress';
 import { type EventStream, ensureTopics, type TopicSet } from '../services/events/topics';
 
 export interface IngestActivityDeps {

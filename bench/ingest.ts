@@ -12,7 +12,7 @@ import { loadMovieLens } from '../services/data/movielens';
 import { itemCreated, ratingInteraction, userCreated } from '../services/data/movielens-events';
 import { syntheticInteractions, syntheticItems, syntheticUsers } from '../services/data/synthetic';
 import { eventProducer, kafkaClient } from '../services/events/kafka';
-import { waitForProjection } from '../services/events/store-progress';
+import { waitForProjection } from '../services/events/projection-progress';
 
 export interface IngestBenchOptions {
   dataset: 'movielens' | 'synthetic';

@@ -9,7 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ProcessVerdict } from '../schemas/soak-result';
+import type { ProcessVerdict, SoakWindow } from '../schemas/soak-result';
 
 /**
  * Flat: grows by less than this over the steady part. At 100 requests/s it is 170 bytes per
@@ -86,13 +86,8 @@ export function majorCollectionOf(line: string): { isolate: string; heapMiB: num
   return match === null ? undefined : { isolate: match[1], heapMiB: Number(match[2]) };
 }
 
-/** A window's memory of one process: its lowest and highest RSS. */
-export interface WindowMemory {
-  /** Seconds since the load started, at the window's end. */
-  at: number;
-  rssMiB: Record<string, number>;
-  peakMiB: Record<string, number>;
-}
+/** A window's memory: each process's lowest and highest RSS. */
+export type WindowMemory = Pick<SoakWindow, 'at' | 'rssMiB' | 'peakMiB'>;
 
 /**
  * Flat when the heap after collection does not grow beyond `flatMiBPerMinute` and its noise (or

@@ -27,7 +27,7 @@ import { cairnEntry, exited, tsxImport } from '../services/config/cairn-process'
 import { natsConnection } from '../services/config/nats-connection';
 import { type ScratchSettings, scratchNamespace } from '../services/config/scratch-namespace';
 import { eventProducer, kafkaClient } from '../services/events/kafka';
-import { waitForProjection } from '../services/events/store-progress';
+import { waitForProjection } from '../services/events/projection-progress';
 import { explorationBucket } from '../services/lifecycle/lifecycle-names';
 import { mulberry32 } from '../services/models/random';
 import { retrainInput } from '../services/orchestration/schedules';

@@ -11,7 +11,7 @@ import type { CairnSettings } from '../services/config/environment';
 import { fetchMovieLens } from '../services/data/fetch';
 import { movieLensFiles } from '../services/data/movielens';
 import { kafkaClient } from '../services/events/kafka';
-import { waitForProjection } from '../services/events/store-progress';
+import { waitForProjection } from '../services/events/projection-progress';
 import { temporalClient } from '../services/orchestration/temporal';
 import { temporalConfig } from '../temporal.config';
 import type { IngestSummary } from '../workflows/ingest-movielens';

@@ -13,7 +13,7 @@ import type { Admin } from 'kafkajs';
 import { exited, spawnCairn } from '../../services/config/cairn-process';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
 import { eventProducer, kafkaClient } from '../../services/events/kafka';
-import { waitForProjection } from '../../services/events/store-progress';
+import { waitForProjection } from '../../services/events/projection-progress';
 import { InteractionStore } from '../../services/store/interaction-store';
 import { clicksAbout, publishClickEntities } from './click-load';
 import { auditStore } from './event-audit';

@@ -96,21 +96,13 @@ export class VectorIndexLayoutError extends Error {
  * and then pass its check: it is refused, named, for someone to delete.
  */
 async function refuseOtherLayout(client: Client, index: string, spec: VectorIndexSpec): Promise<void> {
-  const found = await vectorSpaceOf(client, index).catch((error: Error) => error);
-  const wanted = { dims: spec.dims, similarity: spec.similarity, normBound: spec.normBound };
-  const layout = (space: Partial<VectorSpace>) =>
+  // A failed read of the mapping (Elasticsearch slow or restarting) is the caller's to retry.
+  const found = await vectorSpaceOf(client, index);
+  const layout = (space: VectorSpace) =>
     `dims ${space.dims}, ${space.similarity}, norm bound ${space.normBound ?? 'none'}`;
-  if (found instanceof Error)
+  if (found.dims !== spec.dims || found.similarity !== spec.similarity || found.normBound !== spec.normBound)
     throw new VectorIndexLayoutError(
-      `${index} exists but is not a vector index of this layout: ${found.message}`,
-    );
-  if (
-    found.dims !== wanted.dims ||
-    found.similarity !== wanted.similarity ||
-    found.normBound !== wanted.normBound
-  )
-    throw new VectorIndexLayoutError(
-      `${index} exists with another layout (${layout(found)}; this release: ${layout(wanted)}): delete it to build it again`,
+      `${index} exists with another layout (${layout(found)}; this release: ${layout(spec)}): delete it to build it again`,
     );
 }
 

@@ -21,6 +21,7 @@ export interface SupervisedConsumerOptions {
 
 /** Restarts back off from half a second to 15 s: a broker restart takes seconds, not minutes. */
 const backoffMs = { initial: 500, max: 15_000 };
+const backoffFor = (attempt: number) => Math.min(backoffMs.max, backoffMs.initial * 2 ** attempt);
 const firstLaunchRetryMs = 60_000;
 
 export class SupervisedConsumer {
@@ -42,7 +43,7 @@ export class SupervisedConsumer {
         await this.launch();
         return;
       } catch (error) {
-        const wait = Math.min(backoffMs.max, backoffMs.initial * 2 ** attempt);
+        const wait = backoffFor(attempt);
         if (!(error instanceof KafkaJSError) || this.stopped.signal.aborted || Date.now() + wait > deadline)
           throw error;
         log.warn(
@@ -93,7 +94,7 @@ export class SupervisedConsumer {
     const { name: consumer } = this.options;
     log.error({ err: cause, consumer }, 'consumer crashed; starting a new one');
     for (let attempt = 0; !this.stopped.signal.aborted; attempt++) {
-      const wait = Math.min(backoffMs.max, backoffMs.initial * 2 ** attempt);
+      const wait = backoffFor(attempt);
       try {
         await sleep(wait, undefined, { signal: this.stopped.signal });
       } catch {

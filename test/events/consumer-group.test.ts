@@ -9,7 +9,7 @@ import { startConsumers } from '../../cli/consumers';
 import { exited, spawnCairn } from '../../services/config/cairn-process';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
 import { eventProducer, kafkaClient } from '../../services/events/kafka';
-import { projectionHasApplied } from '../../services/events/store-progress';
+import { projectionHasApplied } from '../../services/events/projection-progress';
 import { logEnd } from '../../services/events/store-projector';
 import { InteractionStore } from '../../services/store/interaction-store';
 import { waitFor } from '../support/wait';

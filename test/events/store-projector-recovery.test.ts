@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka } from 'kafkajs';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
 import { eventProducer, kafkaClient } from '../../services/events/kafka';
-import { projectionHasApplied } from '../../services/events/store-progress';
+import { projectionHasApplied } from '../../services/events/projection-progress';
 import { logEnd, StoreProjector } from '../../services/events/store-projector';
 import { InteractionStore } from '../../services/store/interaction-store';
 import { waitFor } from '../support/wait';
