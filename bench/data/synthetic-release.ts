@@ -116,7 +116,7 @@ async function isServable(settings: CairnSettings, version: string, itemCount: n
     const index = indexName(settings.itemsAlias, `${retrievalFamily}-${version}`);
     if (!(await search.indices.exists({ index }))) return false;
     // A catalog indexed before inner-product vectors were transformed is built again.
-    if ((await vectorSpaceOf(search, index)).normBound === undefined) return false;
+    if ((await vectorSpaceOf(search, index)).normBounds === undefined) return false;
     return (await search.count({ index })).count >= itemCount;
   } finally {
     await search.close();

@@ -6,11 +6,19 @@
  */
 import { type Client, errors, type TransportRequestOptions } from '@elastic/elasticsearch';
 import { pinnedIndexes } from './index-pins';
-import { indexedDims, indexedSimilarity, searchVector, storedVector, type VectorSpace } from './vector-space';
+import {
+  type BandQuery,
+  indexedDims,
+  indexedSimilarity,
+  searchVectors,
+  storedVector,
+  type VectorSpace,
+  vectorFields,
+} from './vector-space';
 
 export type VectorSimilarity = 'cosine' | 'dot_product' | 'l2_norm' | 'max_inner_product';
 
-/** Inner-product vectors need their `normBound` (see vector-space.ts). */
+/** Inner-product vectors need their `normBounds` (see vector-space.ts). */
 export interface VectorIndexSpec extends VectorSpace {
   alias: string;
   version: string;
@@ -29,8 +37,8 @@ export const indexName = (alias: string, version: string) => `${alias}-${version
 const loadingFlushAge = '1h';
 
 export async function createVectorIndex(client: Client, spec: VectorIndexSpec): Promise<string> {
-  if (spec.similarity === 'max_inner_product' && spec.normBound === undefined)
-    throw new Error(`an inner-product index (${spec.version}) needs the norm bound of its vectors`);
+  if (spec.similarity === 'max_inner_product' && spec.normBounds === undefined)
+    throw new Error(`an inner-product index (${spec.version}) needs the norm bounds of its vectors`);
   const index = indexName(spec.alias, spec.version);
   if (await client.indices.exists({ index })) {
     await refuseOtherLayout(client, index, spec);
@@ -57,23 +65,13 @@ export async function createVectorIndex(client: Client, spec: VectorIndexSpec): 
           version: spec.version,
           dims: spec.dims,
           similarity: spec.similarity,
-          normBound: spec.normBound,
+          normBounds: spec.normBounds,
         },
         properties: {
           itemId: { type: 'keyword' },
           categories: { type: 'keyword' },
           status: { type: 'keyword' },
-          vector: {
-            type: 'dense_vector',
-            dims: indexedDims(spec),
-            index: true,
-            similarity: indexedSimilarity(spec),
-            // int8 quantisation keeps the HNSW graph in a quarter of the memory; recall is checked.
-            // A denser graph than the default (m 16, ef_construction 100): one merged graph of 1M
-            // synthetic items on the unit sphere found recall@100 0.892 at 400 candidates with the
-            // default, 0.958 with this (p50 6 ms), for about twice the build time.
-            index_options: { type: 'int8_hnsw', m: 32, ef_construction: 200 },
-          },
+          ...Object.fromEntries(vectorFields(spec).map((field) => [field, vectorMapping(spec)])),
         },
       },
     });
@@ -83,6 +81,20 @@ export async function createVectorIndex(client: Client, spec: VectorIndexSpec): 
     if (!alreadyExists(error)) throw error;
   }
   return index;
+}
+
+function vectorMapping(space: VectorSpace) {
+  return {
+    type: 'dense_vector' as const,
+    dims: indexedDims(space),
+    index: true,
+    similarity: indexedSimilarity(space),
+    // int8 quantisation keeps the HNSW graph in a quarter of the memory; recall is checked.
+    // A denser graph than the default (m 16, ef_construction 100): one merged graph of 1M
+    // synthetic items on the unit sphere found recall@100 0.892 at 400 candidates with the
+    // default, 0.958 with this (p50 6 ms), for about twice the build time.
+    index_options: { type: 'int8_hnsw' as const, m: 32, ef_construction: 200 },
+  };
 }
 
 /** An index of the same name exists with vectors laid out otherwise. */
@@ -99,8 +111,8 @@ async function refuseOtherLayout(client: Client, index: string, spec: VectorInde
   // A failed read of the mapping (Elasticsearch slow or restarting) is the caller's to retry.
   const found = await vectorSpaceOf(client, index);
   const layout = (space: VectorSpace) =>
-    `dims ${space.dims}, ${space.similarity}, norm bound ${space.normBound ?? 'none'}`;
-  if (found.dims !== spec.dims || found.similarity !== spec.similarity || found.normBound !== spec.normBound)
+    `dims ${space.dims}, ${space.similarity}, norm bounds ${space.normBounds?.join(' ') ?? 'none'}`;
+  if (layout(found) !== layout(spec))
     throw new VectorIndexLayoutError(
       `${index} exists with another layout (${layout(found)}; this release: ${layout(spec)}): delete it to build it again`,
     );
@@ -124,10 +136,14 @@ export function vectorSpaceOf(
   let space = spaces.get(index);
   if (space === undefined) {
     space = client.indices.getMapping({ index }, options).then((mappings) => {
-      const meta = Object.values(mappings)[0]?.mappings._meta as Partial<VectorSpace> | undefined;
+      const meta = Object.values(mappings)[0]?.mappings._meta as
+        | (Partial<VectorSpace> & { normBound?: number })
+        | undefined;
       if (meta?.dims === undefined || meta.similarity === undefined)
         throw new Error(`${index} is not a vector index: its mapping has no dims and similarity`);
-      return { dims: meta.dims, similarity: meta.similarity, normBound: meta.normBound ?? undefined };
+      // An index from before bands has one bound, and its one field is the first band's.
+      const normBounds = meta.normBounds ?? (meta.normBound === undefined ? undefined : [meta.normBound]);
+      return { dims: meta.dims, similarity: meta.similarity, normBounds };
     });
     spaces.set(index, space);
     // A failed read (the index not there yet, a caller that gave up) is not remembered.
@@ -152,10 +168,13 @@ export async function writeVectors(
 ): Promise<void> {
   const action = existing === 'keep' ? 'create' : 'index';
   const space = await vectorSpaceOf(client, index);
-  const operations = documents.flatMap((doc) => [
-    { [action]: { _index: index, _id: doc.itemId } },
-    { ...doc, vector: storedVector(space, doc.vector) },
-  ]);
+  const operations = documents.flatMap(({ vector, ...fields }) => {
+    const stored = storedVector(space, vector);
+    return [
+      { [action]: { _index: index, _id: fields.itemId } },
+      stored === undefined ? fields : { ...fields, [stored.field]: stored.values },
+    ];
+  });
   const response = await client.bulk({ operations });
   if (!response.errors) return;
   const failed = response.items
@@ -229,27 +248,56 @@ export async function mergeSegments(client: Client, index: string, onPoll: () =>
 export async function nearestItems(
   client: Client,
   index: string,
-  vector: number[],
+  vector: ArrayLike<number>,
   k: number,
   numCandidates: number,
   filter?: Record<string, unknown>,
   options?: TransportRequestOptions,
 ): Promise<string[]> {
-  const space = await vectorSpaceOf(client, index);
-  const response = await client.search(
-    { index, ...knnSearchBody(searchVector(space, vector), k, numCandidates, filter) },
+  const bands = searchVectors(await vectorSpaceOf(client, index), vector);
+  const { responses } = await client.msearch(
+    { searches: bands.flatMap((band) => [{ index }, knnSearchBody(band, k, numCandidates, filter)]) },
     options,
   );
-  return itemIdsOf(response.hits.hits);
+  return mergeBands(
+    bands,
+    responses.map((r) => {
+      if ('error' in r) throw new Error(`kNN search failed: ${r.error.reason ?? r.error.type}`);
+      return hitsOf(r.hits.hits);
+    }),
+    k,
+  );
 }
 
-/** The item ids of a kNN search's hits, read from the doc values `knnSearchBody` asks for. */
-export function itemIdsOf(hits: readonly { fields?: Record<string, unknown> }[]): string[] {
+export interface KnnHit {
+  itemId: string;
+  score: number;
+}
+
+/** The item ids and scores of a kNN search's hits, the ids read from the doc values `knnSearchBody` asks for. */
+export function hitsOf(
+  hits: readonly { fields?: Record<string, unknown>; _score?: number | null }[],
+): KnnHit[] {
   return hits.map((h) => {
     const [itemId] = (h.fields?.itemId ?? []) as string[];
     if (itemId === undefined) throw new Error('a kNN hit came back without its itemId doc value');
-    return itemId;
+    return { itemId, score: h._score ?? 0 };
   });
+}
+
+/**
+ * The `k` best of every band's hits (`hits[b]` answers `bands[b]`), best first: by inner product
+ * across bands, in the search's own order for an unbanded index.
+ */
+export function mergeBands(bands: readonly BandQuery[], hits: readonly KnnHit[][], k: number): string[] {
+  const scored: KnnHit[] = bands.flatMap((band, b) => {
+    const innerProductOf = band.innerProductOf;
+    return innerProductOf === undefined
+      ? hits[b]
+      : hits[b].map(({ itemId, score }) => ({ itemId, score: innerProductOf(score) }));
+  });
+  if (bands.length > 1) scored.sort((x, y) => y.score - x.score);
+  return scored.slice(0, k).map((hit) => hit.itemId);
 }
 
 /** Elasticsearch's ceiling on `num_candidates` (and so on `k`). */
@@ -264,9 +312,9 @@ export function candidatesFor(k: number): number {
   return Math.min(maxCandidates, Math.max(Math.ceil(1.5 * k), 400));
 }
 
-/** The body of a kNN search for the `k` nearest ids, alone or as one search of a multi-search. */
+/** The body of a kNN search of one band for its `k` nearest ids, one search of a multi-search. */
 export function knnSearchBody(
-  vector: number[],
+  { field, vector }: BandQuery,
   k: number,
   numCandidates: number,
   filter?: Record<string, unknown>,
@@ -278,7 +326,7 @@ export function knnSearchBody(
     stored_fields: '_none_',
     docvalue_fields: ['itemId'],
     knn: {
-      field: 'vector',
+      field,
       query_vector: vector,
       k,
       num_candidates: numCandidates,
@@ -327,19 +375,4 @@ export async function publishVectorIndex(
 export async function aliasTarget(client: Client, alias: string): Promise<string | undefined> {
   const current = await client.indices.getAlias({ name: alias }, { ignore: [404] });
   return Object.keys(current).find((name) => name !== 'error' && name !== 'status');
-}
-
-/** The items nearest to one item in the index: its own vector as the query, itself excluded. */
-export async function similarItems(
-  client: Client,
-  index: string,
-  itemId: string,
-  k: number,
-): Promise<string[]> {
-  const doc = await client.get<{ vector: number[] }>({ index, id: itemId, _source_includes: ['vector'] });
-  const vector = doc._source?.vector;
-  if (vector === undefined) return [];
-  return nearestItems(client, index, vector, k, Math.max(100, 4 * k), {
-    bool: { must_not: { ids: { values: [itemId] } }, filter: { term: { status: 'active' } } },
-  });
 }

@@ -9,12 +9,14 @@
 import type { Client } from '@elastic/elasticsearch';
 import {
   candidatesFor,
-  itemIdsOf,
+  hitsOf,
+  type KnnHit,
   knnSearchBody,
   maxCandidates,
+  mergeBands,
   vectorSpaceOf,
 } from '../catalog/vector-index';
-import { searchVector, type VectorSpace } from '../catalog/vector-space';
+import { type BandQuery, searchVectors, type VectorSpace } from '../catalog/vector-space';
 import { topK } from '../evaluation/topk';
 import { SearchBatcher } from './batched-search';
 import type { HotState } from './hot-state';
@@ -67,6 +69,14 @@ type KnnSearch = ReturnType<typeof knnSearchBody> & { index: string };
  */
 export const availableItems = { bool: { must_not: { terms: { status: ['blocked', 'retired'] } } } };
 
+export interface BandedSearch {
+  bands: BandQuery[];
+  /** One search per band. */
+  searches: KnnSearch[];
+  /** The items each band is asked for, and the merge keeps. */
+  wanted: number;
+}
+
 /**
  * The kNN search for `k` items none of which is in `excluded`. The exclusions differ per request,
  * so they are not a filter of the query (that would be a pass over the whole index per search):
@@ -78,13 +88,18 @@ export function knnSearch(
   { vector, k, excluded }: KnnQuery,
   unavailable: ReadonlySet<string>,
   space: VectorSpace,
-): KnnSearch {
+): BandedSearch {
   let personal = 0;
   for (const id of excluded) if (!unavailable.has(id)) personal++;
   const wanted = Math.min(maxCandidates, k + personal);
+  const bands = searchVectors(space, vector);
   return {
-    index,
-    ...knnSearchBody(searchVector(space, vector), wanted, candidatesFor(wanted), availableItems),
+    bands,
+    wanted,
+    searches: bands.map((band) => ({
+      index,
+      ...knnSearchBody(band, wanted, candidatesFor(wanted), availableItems),
+    })),
   };
 }
 
@@ -94,15 +109,13 @@ export function knnSearch(
  * request in it has given up at its budget.
  */
 export function elasticsearchSearch(client: Client): ItemSearch {
-  const batcher = new SearchBatcher<KnnSearch, string[]>(async (searches, abandoned) => {
+  const batcher = new SearchBatcher<KnnSearch, KnnHit[]>(async (searches, abandoned) => {
     const { responses } = await client.msearch(
       { searches: searches.flatMap(({ index, ...body }) => [{ index }, body]) },
       { maxRetries: 0, signal: abandoned },
     );
     return responses.map((r) =>
-      'error' in r
-        ? new Error(`kNN search failed: ${r.error.reason ?? r.error.type}`)
-        : itemIdsOf(r.hits.hits),
+      'error' in r ? new Error(`kNN search failed: ${r.error.reason ?? r.error.type}`) : hitsOf(r.hits.hits),
     );
   });
   return {
@@ -110,11 +123,17 @@ export function elasticsearchSearch(client: Client): ItemSearch {
       // Read when the replica loads the release; only a replica that could not reach
       // Elasticsearch then reads it here, within the request's budget.
       const space = await vectorSpaceOf(client, state.vectorIndex, { signal, maxRetries: 0 });
-      const ids = await batcher.search(
-        knnSearch(state.vectorIndex, query, state.catalog.unavailable, space),
-        signal,
+      const { bands, searches, wanted } = knnSearch(
+        state.vectorIndex,
+        query,
+        state.catalog.unavailable,
+        space,
       );
-      return ids.filter((id) => !query.excluded.has(id)).slice(0, query.k);
+      // The bands' searches join the same multi-search: they are queued together.
+      const hits = await Promise.all(searches.map((search) => batcher.search(search, signal)));
+      return mergeBands(bands, hits, wanted)
+        .filter((id) => !query.excluded.has(id))
+        .slice(0, query.k);
     },
   };
 }

@@ -2,14 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Client } from '@elastic/elasticsearch';
 import { searchClient } from '../../services/catalog/elasticsearch';
+import { exactNeighbours } from '../../services/catalog/item-vectors';
 import {
   createVectorIndex,
   finishLoading,
+  nearestItems,
   VectorIndexLayoutError,
   writeVectors,
 } from '../../services/catalog/vector-index';
 import { releaseVectorSpace, storedVector } from '../../services/catalog/vector-space';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
+import { mulberry32 } from '../../services/models/random';
 
 /** A scratch namespace and an Elasticsearch client for one test, both cleaned up after it. */
 async function withScratchSearch(body: (settings: ScratchSettings, search: Client) => Promise<void>) {
@@ -93,8 +96,9 @@ test("a release's vectors written again are kept, not replaced: no deleted docum
 
     await writeVectors(search, index, [{ ...documents[0], vector: new Array(8).fill(9) }]);
     await search.indices.refresh({ index });
-    const replaced = await search.get<{ vector: number[] }>({ index, id: 'item-0' });
-    assert.deepEqual(replaced._source?.vector, storedVector(space, new Array(8).fill(9)));
+    const replaced = await search.get<Record<string, number[]>>({ index, id: 'item-0' });
+    const expected = storedVector(space, new Array(8).fill(9)) ?? assert.fail('a non-zero vector is stored');
+    assert.deepEqual(replaced._source?.[expected.field], expected.values);
   }));
 
 test('preparing an index again finds it and goes on; an index of the same name in another layout is refused, named', () =>
@@ -105,22 +109,50 @@ test('preparing an index again finds it and goes on; an index of the same name i
       dims: 8,
       similarity: 'max_inner_product' as const,
     };
-    const index = await createVectorIndex(search, { ...spec, normBound: 2.5 });
+    const index = await createVectorIndex(search, { ...spec, normBounds: [2.5] });
     assert.equal(
-      await createVectorIndex(search, { ...spec, normBound: 2.5 }),
+      await createVectorIndex(search, { ...spec, normBounds: [2.5] }),
       index,
       'a retried preparation',
     );
     await assert.rejects(
-      createVectorIndex(search, { ...spec, normBound: 3 }),
+      createVectorIndex(search, { ...spec, normBounds: [3] }),
       (error: Error) =>
         error instanceof VectorIndexLayoutError &&
         error.message.includes(index) &&
-        error.message.includes('norm bound 2.5') &&
+        error.message.includes('norm bounds 2.5') &&
         error.message.includes('delete it'),
     );
     await assert.rejects(
-      createVectorIndex(search, { ...spec, dims: 16, normBound: 2.5 }),
+      createVectorIndex(search, { ...spec, dims: 16, normBounds: [2.5] }),
       VectorIndexLayoutError,
     );
+  }));
+
+test('norms over three orders of magnitude are indexed in bands, and a search merges them into the exact inner-product order', () =>
+  withScratchSearch(async (settings, search) => {
+    const dims = 4;
+    const random = mulberry32(11);
+    // A long tail of small norms under a few large ones, as iALS factors of a long-tailed log.
+    const count = 600;
+    const vectors = Float32Array.from({ length: count * dims }, (_, i) => {
+      const scale = 10 ** -(Math.floor(i / dims) % 4);
+      return (random() - 0.5) * scale;
+    });
+    const ids = Array.from({ length: count }, (_, i) => `item-${i}`);
+    const items = { ids, dims, similarity: 'max_inner_product' as const, vectors };
+    const space = releaseVectorSpace(items);
+    assert.ok((space.normBounds?.length ?? 0) >= 3, `bands: ${space.normBounds}`);
+    const index = await createVectorIndex(search, { alias: settings.itemsAlias, version: 'v1', ...space });
+    const row = (r: number) => vectors.subarray(r * dims, (r + 1) * dims);
+    await writeVectors(
+      search,
+      index,
+      ids.map((itemId, r) => ({ itemId, categories: [], status: 'active', vector: Array.from(row(r)) })),
+    );
+    assert.equal(await finishLoading(search, index, ids), count);
+    for (const q of [1, 2, 3, 7, 100]) {
+      const exact = Array.from(exactNeighbours(items, row(q), 20), (r) => ids[r]);
+      assert.deepEqual(await nearestItems(search, index, row(q), 20, 200), exact, `query ${q}`);
+    }
   }));

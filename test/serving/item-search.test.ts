@@ -70,24 +70,18 @@ test('every kNN search has the same availability filter, and asks for as many mo
   const cosine = { dims: 3, similarity: 'cosine' } as const;
   const unavailable = new Set(['c7', 'b3']);
   const excluded = new Set(['a0', 'a1', 'c7']);
-  const search = knnSearch(
-    'idx',
-    { vector: Float32Array.of(1, 0, 0), k: 100, excluded },
-    unavailable,
-    cosine,
-  );
+  const {
+    searches: [search],
+  } = knnSearch('idx', { vector: Float32Array.of(1, 0, 0), k: 100, excluded }, unavailable, cosine);
   assert.equal(search.index, 'idx');
   assert.deepEqual(search.knn.filter, availableItems, 'no per-request ids: the filter stays cacheable');
   assert.equal(search.knn.k, 102, 'a0 and a1 may come back and be dropped; c7 is filtered by status');
   assert.equal(search.size, 102);
   assert.ok(search.knn.num_candidates >= search.knn.k);
   const heavy = new Set(Array.from({ length: 20_000 }, (_, i) => `h${i}`));
-  const capped = knnSearch(
-    'idx',
-    { vector: Float32Array.of(1, 0, 0), k: 100, excluded: heavy },
-    unavailable,
-    cosine,
-  );
+  const {
+    searches: [capped],
+  } = knnSearch('idx', { vector: Float32Array.of(1, 0, 0), k: 100, excluded: heavy }, unavailable, cosine);
   assert.equal(capped.knn.k, 10_000, "Elasticsearch's ceiling");
   assert.equal(capped.knn.num_candidates, 10_000);
 });
