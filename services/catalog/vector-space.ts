@@ -127,13 +127,13 @@ export function storedVector(space: VectorSpace, vector: ArrayLike<number>): Sto
   const values = Array.from(vector);
   const norm = Math.hypot(...values);
   if (norm === 0) return undefined;
-  const [field] = vectorFields(space);
+  const fields = vectorFields(space);
   const bounds = space.normBounds;
-  if (bounds === undefined) return { field, values };
+  if (bounds === undefined) return { field: fields[0], values };
   const band = bandOf(bounds, norm);
   const bound = bounds[band];
   return {
-    field: vectorFields(space)[band],
+    field: fields[band],
     values:
       norm > bound
         ? [...values.map((x) => x / norm), 0]
