@@ -104,8 +104,19 @@ describe('item lifecycle on the real stack', () => {
     const client = search();
     try {
       const index = await aliasTarget(client, settings.itemsAlias);
-      const doc = await client.get<VectorDoc>({ index: index as string, id: itemId }, { ignore: [404] });
-      return doc.found ? doc._source : undefined;
+      const doc = await client.get<Record<string, unknown>>(
+        { index: index as string, id: itemId },
+        { ignore: [404] },
+      );
+      if (!doc.found || doc._source === undefined) return undefined;
+      // The vector is in the field of its norm's band (catalog/vector-space.ts).
+      const {
+        itemId: id,
+        categories,
+        status,
+        ...bands
+      } = doc._source as Omit<VectorDoc, 'vector'> & Record<string, number[]>;
+      return { itemId: id, categories, status, vector: Object.values(bands)[0] };
     } finally {
       await client.close();
     }
