@@ -13,7 +13,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -102,6 +102,7 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
     options.log('interrupted: ending the run (a second signal kills it)');
   };
   process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+  let passed = false;
   try {
     options.log(`setting up in ${settings.prefix}: MovieLens 100K, first retrain (in this process)`);
     const { users, items } = await promotedMovieLensNamespace(settings);
@@ -346,7 +347,7 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
     const failures = errors + timeouts + clickSendErrors;
     const memoryFlat = verdicts.every((v) => v.flat);
     const errorsWithinBound = failures <= errorShare * (requests + produced.length + clickSendErrors);
-    return {
+    const result: SoakResult = {
       windows,
       steadyFrom: judgedFrom,
       verdicts,
@@ -370,6 +371,8 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
         clicksMissing === 0 &&
         (retrain.to === undefined ? retrain.promoted === false : retrain.pickedUpAt !== undefined),
     };
+    passed = result.passed;
+    return result;
   } finally {
     process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
     abandon.abort();
@@ -392,6 +395,8 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
         .catch(() => undefined);
     await nc.close();
     await settings.cleanup();
+    // The children's logs go with their state directory: a failed run prints what they logged.
+    if (!passed) for (const line of await loggedLines(stateDir, children)) options.log(line);
     await rm(stateDir, { recursive: true, force: true });
   }
 }
@@ -432,6 +437,20 @@ export function spawnDeployed(
   });
   child.stderr?.pipe(process.stderr);
   return { name, process: child, collections };
+}
+
+/** Lines a child logged itself (its log records are JSON; the GC trace is not), the last of each. */
+const loggedLinesKept = 20;
+
+async function loggedLines(stateDir: string, children: readonly Child[]): Promise<string[]> {
+  const lines: string[] = [];
+  for (const { name } of children) {
+    const text = await readFile(join(stateDir, `${name}.log`), 'utf8').catch(() => '');
+    const logged = text.split('\n').filter((line) => line.startsWith('{'));
+    lines.push(`${name} logged ${logged.length} lines${logged.length > 0 ? ', the last:' : ''}`);
+    for (const line of logged.slice(-loggedLinesKept)) lines.push(`  ${line}`);
+  }
+  return lines;
 }
 
 async function stopAll(children: Child[]): Promise<void> {
