@@ -14,7 +14,6 @@ import {
   mergeSegments,
   nearestItems,
   publishVectorIndex,
-  shardsFor,
   VectorIndexLayoutError,
   writeVectors,
 } from '../services/catalog/vector-index';
@@ -85,7 +84,6 @@ export function createBackfillActivities({ search, registry, catalogIndex }: Bac
         alias: release.alias,
         version: `${release.family}-${release.version}`,
         ...releaseVectorSpace(items),
-        shards: shardsFor(items.ids.length),
       }).catch((error: Error) => {
         throw error instanceof VectorIndexLayoutError
           ? ApplicationFailure.nonRetryable(error.message, error.name)
@@ -132,7 +130,7 @@ export function createBackfillActivities({ search, registry, catalogIndex }: Bac
       return end - input.from;
     },
 
-    /** One segment a shard, so a kNN search walks one graph a shard: returns the segments left. */
+    /** One segment, so a kNN search walks one graph: returns the segments left. */
     async mergeVectorIndex(input: { index: string }): Promise<number> {
       return mergeSegments(search, input.index, () => heartbeat());
     },

@@ -24,12 +24,11 @@ export interface BackfillInput extends VectorRelease {
   keep: number;
   sample: number;
   /**
-   * Merge the index into one segment a shard before the check, so a search walks one graph a
-   * shard. Only where asked (the retrain does, temporalConfig.backfill.mergeSegments): the merge
-   * of a large index takes minutes (307 s for 1M 64-dim items on 2 cores with m 16, 18 min with
-   * m 32, one shard). Before inner-product vectors were moved onto the unit sphere
-   * (catalog/vector-space.ts), a merged graph also lost recall (1M synthetic items: 0.857 against
-   * 0.96 in 23 segments).
+   * Merge the index into one segment before the check, so a search walks one graph. Only where
+   * asked (the retrain does, temporalConfig.backfill.mergeSegments): the merge of a large index
+   * takes minutes (307 s for 1M 64-dim items on 2 cores with m 16, 18 min with m 32). Before
+   * inner-product vectors were moved onto the unit sphere (catalog/vector-space.ts), a merged
+   * graph also lost recall (1M synthetic items: 0.857 against 0.96 in 23 segments).
    */
   mergeSegments?: boolean;
   /** Carried across continue-as-new. */

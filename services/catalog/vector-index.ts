@@ -22,8 +22,6 @@ export type VectorSimilarity = 'cosine' | 'dot_product' | 'l2_norm' | 'max_inner
 export interface VectorIndexSpec extends VectorSpace {
   alias: string;
   version: string;
-  /** Primary shards (default 1); `shardsFor` gives a catalog's. */
-  shards?: number;
 }
 
 export interface ItemVectorDocument {
@@ -34,20 +32,6 @@ export interface ItemVectorDocument {
 }
 
 export const indexName = (alias: string, version: string) => `${alias}-${version.toLowerCase()}`;
-
-/**
- * Lucene builds a merged segment's HNSW graph on one thread, so merging a 1M-item index into one
- * segment took 15 min on one core of this 2-core machine while the other idled. Each shard merges
- * on its own, in parallel where the node's `force_merge` pool has the threads (the local node's
- * has one per core), so a large catalog is split; a small one stays whole, since every shard adds
- * a graph search to each query.
- */
-export const itemsPerShard = 500_000;
-const maxShards = 4;
-
-export function shardsFor(itemCount: number): number {
-  return Math.min(maxShards, Math.max(1, Math.ceil(itemCount / itemsPerShard)));
-}
 
 /** Elasticsearch's longest; the translog's size threshold (10 GB) still applies. */
 const loadingFlushAge = '1h';
@@ -64,7 +48,7 @@ export async function createVectorIndex(client: Client, spec: VectorIndexSpec): 
     await client.indices.create({
       index,
       settings: {
-        number_of_shards: spec.shards ?? 1,
+        number_of_shards: 1,
         number_of_replicas: 0,
         // Bulk loading is faster without periodic refreshes; the backfill refreshes once at the end.
         refresh_interval: '-1',
@@ -234,10 +218,10 @@ export async function finishLoading(
 const mergePollMs = 2_000;
 
 /**
- * Merges a loaded index into one segment a shard and returns the segments left. A kNN search
- * walks one HNSW graph per segment, and a bulk load leaves dozens (23 on the 1M-item bench
- * catalog). A large merge outlasts any HTTP time-out, so it runs as a task that is polled,
- * `onPoll` after each poll. Asked again (a retried activity), Elasticsearch queues the request behind the merge
+ * Merges a loaded index into one segment and returns the segments left. A kNN search walks one
+ * HNSW graph per segment, and a bulk load leaves dozens (23 on the 1M-item bench catalog). A
+ * large merge outlasts any HTTP time-out, so it runs as a task that is polled, `onPoll` after
+ * each poll. Asked again (a retried activity), Elasticsearch queues the request behind the merge
  * already running, and on a merged index it does nothing.
  */
 export async function mergeSegments(client: Client, index: string, onPoll: () => void): Promise<number> {

@@ -6,10 +6,7 @@ import { exactNeighbours } from '../../services/catalog/item-vectors';
 import {
   createVectorIndex,
   finishLoading,
-  itemsPerShard,
-  mergeSegments,
   nearestItems,
-  shardsFor,
   VectorIndexLayoutError,
   writeVectors,
 } from '../../services/catalog/vector-index';
@@ -132,14 +129,7 @@ test('preparing an index again finds it and goes on; an index of the same name i
     );
   }));
 
-test('a catalog is split into a shard for every itemsPerShard items, at most four', () => {
-  assert.deepEqual(
-    [0, 1_682, itemsPerShard, itemsPerShard + 1, 1_000_000, 10_000_000].map(shardsFor),
-    [1, 1, 1, 2, 2, 4],
-  );
-});
-
-test('norms over three orders of magnitude are indexed in bands, over shards merged one segment each, and a search merges them into the exact inner-product order', () =>
+test('norms over three orders of magnitude are indexed in bands, and a search merges them into the exact inner-product order', () =>
   withScratchSearch(async (settings, search) => {
     const dims = 4;
     const random = mulberry32(11);
@@ -153,12 +143,7 @@ test('norms over three orders of magnitude are indexed in bands, over shards mer
     const items = { ids, dims, similarity: 'max_inner_product' as const, vectors };
     const space = releaseVectorSpace(items);
     assert.ok((space.normBounds?.length ?? 0) >= 3, `bands: ${space.normBounds}`);
-    const index = await createVectorIndex(search, {
-      alias: settings.itemsAlias,
-      version: 'v1',
-      ...space,
-      shards: 2,
-    });
+    const index = await createVectorIndex(search, { alias: settings.itemsAlias, version: 'v1', ...space });
     const row = (r: number) => vectors.subarray(r * dims, (r + 1) * dims);
     await writeVectors(
       search,
@@ -166,7 +151,6 @@ test('norms over three orders of magnitude are indexed in bands, over shards mer
       ids.map((itemId, r) => ({ itemId, categories: [], status: 'active', vector: Array.from(row(r)) })),
     );
     assert.equal(await finishLoading(search, index, ids), count);
-    assert.equal(await mergeSegments(search, index, () => {}), 2, 'one segment a shard');
     for (const q of [1, 2, 3, 7, 100]) {
       const exact = Array.from(exactNeighbours(items, row(q), 20), (r) => ids[r]);
       assert.deepEqual(await nearestItems(search, index, row(q), 20, 200), exact, `query ${q}`);

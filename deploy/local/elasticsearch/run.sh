@@ -82,9 +82,6 @@ transport.port: $ES_TRANSPORT_PORT
 discovery.type: single-node
 cluster.routing.allocation.disk.threshold_enabled: false
 action.destructive_requires_name: false
-# One force-merge thread a core (the default is one a node): the vector index of a large catalog
-# has several shards (services/catalog/vector-index.ts), and each builds its merged graph alone.
-thread_pool.force_merge.size: $(nproc)
 YML
 
 JVM_OPTS=()
