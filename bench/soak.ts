@@ -439,9 +439,9 @@ export function spawnDeployed(
   return { name, process: child, collections };
 }
 
-/** Lines a child logged itself (its log records are JSON; the GC trace is not), the last of each. */
 const loggedLinesKept = 20;
 
+/** The last lines each child logged itself: its log records are JSON, its GC trace is not. */
 async function loggedLines(stateDir: string, children: readonly Child[]): Promise<string[]> {
   const lines: string[] = [];
   for (const { name } of children) {
