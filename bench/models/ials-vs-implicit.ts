@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   console.log(
     `command: npx tsx ${[relative(process.cwd(), process.argv[1]), ...process.argv.slice(2)].join(' ')}`,
   );
-  let started = performance.now();
+  const started = performance.now();
   const matrix = syntheticMatrix({ interactions, items, users });
   const emptyItems = matrix.itemPtr.reduce(
     (n, end, i) => n + (i > 0 && end === matrix.itemPtr[i - 1] ? 1 : 0),
@@ -51,12 +51,8 @@ async function main(): Promise<void> {
   }
 
   const perEpoch: number[] = [];
-  const onEpoch = () => {
-    perEpoch.push(seconds(started));
-    started = performance.now();
-  };
+  const onEpoch = (_epoch: number, epochSeconds: number) => perEpoch.push(epochSeconds);
   // The first epoch also pays for starting the worker threads, as implicit's first pays for its setup.
-  started = performance.now();
   await new Ials({ factors, lambda: 10, alpha: 20, epochs, cgSteps: 3, threads, onEpoch }).fit(matrix);
   const median = [...perEpoch].sort((a, b) => a - b)[Math.floor(epochs / 2)];
   console.log(

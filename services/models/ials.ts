@@ -30,8 +30,11 @@ export interface IalsParams {
   recencyHalfLife?: number;
   /** Solver threads including the main one; above 1, row solves also run in worker threads. */
   threads?: number;
-  /** Called after each epoch, e.g. to time epochs or heartbeat a long fit. */
-  onEpoch?: (epoch: number) => void;
+  /**
+   * Called after each epoch with its seconds, e.g. to log them or heartbeat a long fit. The first
+   * epoch's time includes the fit's setup (arena, copies, worker threads), not the caller's matrix.
+   */
+  onEpoch?: (epoch: number, seconds: number) => void;
 }
 
 export const DEFAULT_CG_STEPS = 3;
@@ -101,6 +104,7 @@ export class Ials implements CandidateModel {
   constructor(readonly params: IalsParams) {}
 
   async fit(train: InteractionMatrix): Promise<void> {
+    let epochStarted = performance.now();
     const { factors: k, lambda, alpha, epochs } = this.params;
     const cgSteps = this.params.cgSteps ?? DEFAULT_CG_STEPS;
     const threads = this.params.threads ?? 1;
@@ -166,7 +170,9 @@ export class Ials implements CandidateModel {
       for (let epoch = 0; epoch < epochs; epoch++) {
         const userGram = await side(users, train.nUsers, items, itemGram, userSide);
         itemGram = await side(items, train.nItems, users, userGram, itemSide);
-        this.params.onEpoch?.(epoch);
+        const now = performance.now();
+        this.params.onEpoch?.(epoch, (now - epochStarted) / 1000);
+        epochStarted = now;
       }
     } finally {
       await pool?.close();

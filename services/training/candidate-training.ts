@@ -122,7 +122,7 @@ export async function holdoutScore(
   ials: TrainingConfig['ials'],
   holdoutSeed: number,
   threads: number,
-  onEpoch?: (epoch: number) => void,
+  onEpoch?: (epoch: number, seconds: number) => void,
 ): Promise<HoldoutScore> {
   const { train, test } = holdoutSplit(interactions, holdoutSeed);
   const model = new Ials({ ...ials, threads, onEpoch });
@@ -149,7 +149,7 @@ export async function trainRetrieval(
   interactions: InteractionColumns,
   ials: TrainingConfig['ials'],
   threads: number,
-  onEpoch?: (epoch: number) => void,
+  onEpoch?: (epoch: number, seconds: number) => void,
 ): Promise<TrainedRetrieval> {
   const started = performance.now();
   const matrix = snapshotMatrix(interactions);

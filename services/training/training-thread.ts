@@ -95,13 +95,8 @@ async function timed<T>(task: TrainingTask['task'], step: string, work: () => T 
 }
 
 /** Logs each iALS epoch's time: at scale a fit is most of a retrain. */
-function epochLog(task: TrainingTask['task']): (epoch: number) => void {
-  let last = performance.now();
-  return (epoch) => {
-    const now = performance.now();
-    log.info({ task, step: `ials epoch ${epoch + 1}`, seconds: (now - last) / 1000 }, 'training step');
-    last = now;
-  };
+function epochLog(task: TrainingTask['task']): (epoch: number, seconds: number) => void {
+  return (epoch, seconds) => log.info({ task, step: `ials epoch ${epoch + 1}`, seconds }, 'training step');
 }
 
 async function run(task: TrainingTask): Promise<unknown> {
