@@ -5,7 +5,7 @@
 #   ES_TRANSPORT_PORT  transport port (default 9300); fails if taken
 #   ES_DATA_DIR        state dir: data/, logs/, tmp/, generated config/ (default <repo>/.state/elasticsearch)
 #   ES_JAVA_HOME       JDK to run with (default: newest JDK 17..25 found, see pick_java)
-#   ES_HEAP            heap size for -Xms/-Xmx (default 1g); ES_JAVA_OPTS: extra JVM options (appended last)
+#   ES_HEAP            heap size for -Xms/-Xmx (default 2g); ES_JAVA_OPTS: extra JVM options (appended last)
 #   CAIRN_CACHE        where install.sh put ES_HOME (default <repo>/.cache)
 set -euo pipefail
 
@@ -16,7 +16,7 @@ ES_HOME="$CAIRN_CACHE/elasticsearch"
 ES_HTTP_PORT="${ES_HTTP_PORT:-9200}"
 ES_TRANSPORT_PORT="${ES_TRANSPORT_PORT:-9300}"
 ES_DATA_DIR="${ES_DATA_DIR:-$REPO_ROOT/.state/elasticsearch}"
-ES_HEAP="${ES_HEAP:-1g}"
+ES_HEAP="${ES_HEAP:-2g}"
 
 die() { echo "[es-run] ERROR: $*" >&2; exit 1; }
 
@@ -82,6 +82,10 @@ transport.port: $ES_TRANSPORT_PORT
 discovery.type: single-node
 cluster.routing.allocation.disk.threshold_enabled: false
 action.destructive_requires_name: false
+# A vector index's bulk load flushes a segment, each with an HNSW graph, when this buffer fills; the
+# merge then keeps the largest graph and inserts every other vector again (one thread). 40% of the
+# heap holds a million 64-d items in the load's two segments, so the merge redoes half of them.
+indices.memory.index_buffer_size: 40%
 YML
 
 JVM_OPTS=()
