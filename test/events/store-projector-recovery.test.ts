@@ -11,18 +11,12 @@ import { kafkaClient } from '../../services/events/kafka';
 import { projectionHasApplied } from '../../services/events/projection-progress';
 import { logEnd, StoreProjector } from '../../services/events/store-projector';
 import { InteractionStore } from '../../services/store/interaction-store';
+import { idempotentProducer } from '../support/idempotent-producer';
 import { waitFor } from '../support/wait';
 import { userCreated } from './entity-events';
 
 async function publishUsers(kafka: Kafka, settings: ScratchSettings, values: string[]): Promise<void> {
-  // Idempotent, because these tests count dead letters: kafkajs retries a broker's whole produce
-  // request when one partition fails (a new topic's "not the leader"), so a plain producer can put
-  // the invalid event in the log twice, and each copy is rightly dead-lettered.
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
+  const producer = idempotentProducer(kafka);
   await producer.connect();
   // In parts, each well under the broker's 1 MiB limit on a produce request.
   for (let from = 0; from < values.length; from += 300)

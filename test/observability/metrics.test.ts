@@ -17,13 +17,14 @@ import { readSettings, repositoryRoot } from '../../services/config/environment'
 import { natsConnection } from '../../services/config/nats-connection';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
 import { syntheticItemId, syntheticUserId } from '../../services/data/synthetic';
-import { eventProducer, kafkaClient } from '../../services/events/kafka';
+import { kafkaClient } from '../../services/events/kafka';
 import { grantBudget, openBudgetBucket } from '../../services/lifecycle/exploration-budget';
 import { explorationBucket } from '../../services/lifecycle/lifecycle-names';
 import { temporalClient } from '../../services/orchestration/temporal';
 import { itemCreated, userCreated } from '../events/entity-events';
 import { trainedNamespace } from '../serving/trained-namespace';
 import { freePort } from '../support/free-port';
+import { idempotentProducer } from '../support/idempotent-producer';
 import { waitFor } from '../support/wait';
 
 interface Sample {
@@ -232,7 +233,7 @@ test('cairn serve: requests, errors by code, stage histograms, degraded, budget 
 test('cairn consume: consumer lag per partition of both groups, dead letters by reason, store events, no line per batch', async () => {
   consumed = await scratchNamespace('obsc');
   const settings = consumed;
-  const producer = eventProducer(kafkaClient(settings, 'cairn-test-metrics'));
+  const producer = idempotentProducer(kafkaClient(settings, 'cairn-test-metrics'));
   await producer.connect();
   await producer.send({
     topic: settings.topics.users,
