@@ -13,6 +13,7 @@ import { runInThread, ThreadTaskError } from '../services/concurrency/threads';
 import { permanentFailure } from '../services/orchestration/failures';
 import type { ModelRegistry } from '../services/registry/model-registry';
 import type { HoldoutScore } from '../services/training/candidate-training';
+import { type CarriedFamilies, carriedFromChampion } from '../services/training/carried-families';
 import { parseTrainingConfig, type TrainingConfig, TrainingConfigError } from '../services/training/config';
 import { retrievalFamily } from '../services/training/families';
 import type { RankerSpec } from '../services/training/release-ranker';
@@ -45,6 +46,8 @@ export interface TrainedRelease {
   ranker?: { won: boolean; reason: string };
   /** The two-tower gate: whether it beat cohort popularity for users held out of training. */
   twoTower?: { won: boolean; reason: string };
+  /** Families whose champion's version serves with this release, theirs having lost or failed. */
+  carried?: CarriedFamilies;
 }
 
 export interface GateDecision {
@@ -138,11 +141,12 @@ export function createRetrainActivities({
       const version = releaseVersion(input.snapshot, config);
       const existing = await registry.release(retrievalFamily, version);
       if (existing !== undefined) {
-        const { holdout, fitSeconds, ranker, twoTower } = existing.metadata as {
+        const { holdout, fitSeconds, ranker, twoTower, carried } = existing.metadata as {
           holdout: HoldoutScore;
           fitSeconds: number;
           ranker?: RankerGate;
           twoTower?: TwoTowerSpec;
+          carried?: CarriedFamilies;
         };
         return {
           version,
@@ -152,6 +156,7 @@ export function createRetrainActivities({
           alreadyPublished: true,
           ranker: ranker && { won: ranker.won, reason: ranker.reason },
           twoTower: twoTower && { won: twoTower.won, reason: twoTower.reason },
+          carried,
         };
       }
       const dir = snapshotDir(input.snapshot);
@@ -182,6 +187,10 @@ export function createRetrainActivities({
         threads,
       });
       const files = { ...ranker.files, ...twoTower.files, ...trained.files };
+      const carried = carriedFromChampion(
+        { twoTower: twoTower.spec },
+        await registry.champion(retrievalFamily),
+      );
       await registry.publish(retrievalFamily, version, files, {
         dims: trained.dims,
         similarity: trained.similarity,
@@ -192,6 +201,7 @@ export function createRetrainActivities({
         fitSeconds: trained.fitSeconds,
         ranker: ranker.spec,
         twoTower: twoTower.spec,
+        carried,
       });
       return {
         version,
@@ -201,6 +211,7 @@ export function createRetrainActivities({
         alreadyPublished: false,
         ranker: { won: ranker.spec.won, reason: ranker.spec.reason },
         twoTower: { won: twoTower.spec.won, reason: twoTower.spec.reason },
+        carried,
       };
     },
 

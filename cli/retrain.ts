@@ -104,7 +104,10 @@ export function describeRetrain(result: RetrainResult): string[] {
     `gate: ${decision.promote ? 'PROMOTE' : 'REFUSE'}: ${decision.reason}`,
   ];
   if (release.ranker !== undefined) lines.push(`ranker: ${release.ranker.reason}`);
-  if (release.twoTower !== undefined) lines.push(`two-tower: ${release.twoTower.reason}`);
+  if (release.twoTower !== undefined)
+    lines.push(
+      `two-tower: ${release.twoTower.reason}${release.carried?.twoTower === undefined ? '' : `; ${release.carried.twoTower.reason}`}`,
+    );
   if (backfill !== undefined)
     lines.push(
       `backfill: ${backfill.documents} vectors in ${backfill.index}, recall@100 ${backfill.recallAt100.toFixed(3)} on ${backfill.sampledQueries} queries; alias moved${backfill.deletedIndexes.length > 0 ? `, deleted ${backfill.deletedIndexes.join(', ')}` : ''}`,

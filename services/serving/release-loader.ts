@@ -7,6 +7,7 @@ import { itemVectorFiles } from '../catalog/item-vectors';
 import { indexName } from '../catalog/vector-index';
 import { decodeFeatureTables } from '../ranking/feature-tables-artifact';
 import type { ModelRegistry, ModelRelease } from '../registry/model-registry';
+import { twoTowerSource } from '../training/carried-families';
 import { retrievalFamily } from '../training/families';
 import { type RankerSpec, rankerFiles } from '../training/release-ranker';
 import { type TwoTowerSpec, twoTowerFiles } from '../training/two-tower-release';
@@ -101,15 +102,25 @@ async function readRanker(registry: ModelRegistry, release: ModelRelease): Promi
   );
 }
 
-/** The release's two-tower candidates for new users, when its towers won their gate. */
+/**
+ * The two-tower candidates for new users that serve with the release: its own towers when they
+ * won their gate, else the champion's it carried over (`carried-families.ts`), else none.
+ */
 async function readTwoTower(
   registry: ModelRegistry,
   release: ModelRelease,
   itemIds: readonly string[],
 ): Promise<TwoTowerCandidates | undefined> {
-  const spec = release.metadata.twoTower as TwoTowerSpec | undefined;
+  const source = twoTowerSource(release);
+  if (source === undefined) return undefined;
+  const towers = source === release.version ? release : await registry.release(release.family, source);
+  if (towers === undefined)
+    throw new Error(
+      `${release.family} ${release.version} carries the towers of ${source}, which the registry does not hold`,
+    );
+  const spec = towers.metadata.twoTower as TwoTowerSpec | undefined;
   if (spec?.won !== true || !('serveUpTo' in spec) || spec.serveUpTo === undefined) return undefined;
-  const read = (file: string) => registry.artifact(release.family, release.version, file);
+  const read = (file: string) => registry.artifact(towers.family, towers.version, file);
   const vectors = await read(twoTowerFiles.itemVectors);
   const itemVectors = new Float32Array(vectors.byteLength / 4);
   new Uint8Array(itemVectors.buffer).set(vectors);

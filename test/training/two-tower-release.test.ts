@@ -3,12 +3,18 @@ import { test } from 'node:test';
 import { connect } from '@nats-io/transport-node';
 import { scratchNamespace } from '../../services/config/scratch-namespace';
 import { syntheticUsers } from '../../services/data/synthetic';
-import { openModelRegistry } from '../../services/registry/model-registry';
+import { type ModelRelease, openModelRegistry } from '../../services/registry/model-registry';
 import type { RequestContext } from '../../services/serving/candidates';
 import { TwoTowerCandidates } from '../../services/serving/generators/two-tower';
+import type { HotState } from '../../services/serving/hot-state';
 import { LiveCatalog } from '../../services/serving/live-catalog';
 import { loadHotState } from '../../services/serving/release-loader';
 import { parseServingConfig } from '../../services/serving/serving-config';
+import {
+  type CarriedFamilies,
+  carriedFromChampion,
+  twoTowerSource,
+} from '../../services/training/carried-families';
 import { retrievalFamily } from '../../services/training/families';
 import { newUserReplays, type TwoTowerSpec, twoTowerFiles } from '../../services/training/two-tower-release';
 import { retrainSyntheticStore } from '../support/synthetic-retrain';
@@ -97,6 +103,67 @@ test('a retrain publishes the two-tower towers with their metrics, and serving l
     } finally {
       await candidates.release();
     }
+
+    await t.test("a later release whose towers lost serves the champion's, carried over", async () => {
+      assert.ok(spec.won, 'the champion here is the release above, whose towers won on this log');
+      // A challenger like the release above but whose towers lost: the retrain's own loss cannot be
+      // forced on this log, so its release is written here, with what trainRelease records for it.
+      const lost = { won: false as const, reason: 'lost (written by the test)' };
+      const own = new Set<string>(Object.values(twoTowerFiles));
+      const files: Record<string, Uint8Array> = {
+        [twoTowerFiles.spec]: new TextEncoder().encode(JSON.stringify(lost)),
+      };
+      for (const { file } of release.artifacts) if (!own.has(file)) files[file] = await read(file);
+      const challenger = async (version: string, champion: ModelRelease) =>
+        registry.publish(retrievalFamily, version, files, {
+          ...release.metadata,
+          twoTower: lost,
+          carried: carriedFromChampion({ twoTower: lost }, champion),
+        });
+      const second = await challenger(`${release.version}-lost`, release);
+      const third = await challenger(`${release.version}-lost-again`, second);
+      assert.equal(twoTowerSource(second), release.version, "the second carries the first release's towers");
+      assert.equal(twoTowerSource(third), release.version, 'and so does the third, through the second');
+      assert.match(
+        (third.metadata.carried as CarriedFamilies).twoTower?.reason ?? '',
+        new RegExp(`carried them from ${release.version}`),
+      );
+      assert.equal(twoTowerSource({ ...second, metadata: { ...second.metadata, carried: {} } }), undefined);
+
+      const catalog = new LiveCatalog();
+      const [first] = syntheticUsers(data);
+      catalog.applyUser({ ...first, userId: 'newcomer' });
+      const context = (state: HotState): RequestContext => ({
+        request: {
+          userId: 'newcomer',
+          surface: 'homepage',
+          k: 10,
+          recentItems: [],
+          exclude: [],
+          interests: [],
+        },
+        state,
+        params: parseServingConfig({}).pipeline,
+        recent: [3],
+        interests: [],
+      });
+      const loaded = await Promise.all(
+        [release, third].map((r) => loadHotState(registry, r, catalog, settings.itemsAlias)),
+      );
+      try {
+        assert.ok(loaded[1].twoTower !== undefined, 'serving loads the carried towers');
+        const [ownList, carriedList] = await Promise.all(
+          loaded.map((state) => state.twoTower?.propose(context(state))),
+        );
+        assert.ok(carriedList !== undefined && carriedList.items.length > 0, 'and they propose');
+        assert.deepEqual(carriedList, ownList, 'the same candidates as where they were trained');
+      } finally {
+        for (const state of loaded) {
+          await state.ranker?.release();
+          await state.twoTower?.release();
+        }
+      }
+    });
   } finally {
     await nats.close();
     await settings.cleanup();
