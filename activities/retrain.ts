@@ -16,7 +16,8 @@ import type { HoldoutScore } from '../services/training/candidate-training';
 import { type CarriedFamilies, carriedFromChampion } from '../services/training/carried-families';
 import { parseTrainingConfig, type TrainingConfig, TrainingConfigError } from '../services/training/config';
 import { retrievalFamily } from '../services/training/families';
-import type { RankerSpec } from '../services/training/release-ranker';
+import { type GateFigures, gateVerdict } from '../services/training/gate';
+import { type RankerSpec, servedPipelineNdcg } from '../services/training/release-ranker';
 import {
   MissingStoreError,
   pruneSnapshots,
@@ -44,6 +45,8 @@ export interface TrainedRelease {
   alreadyPublished: boolean;
   /** The ranker's gate: whether the pipeline with it beat the generators' order on the holdout. */
   ranker?: { won: boolean; reason: string };
+  /** NDCG@10 of the served pipeline on the temporal holdout (`servedPipelineNdcg`), where a ranker was trained. */
+  pipelineNdcgAt10?: number;
   /** The two-tower gate: whether it beat cohort popularity for users held out of training. */
   twoTower?: { won: boolean; reason: string };
   /** Families whose champion's version serves with this release, theirs having lost or failed. */
@@ -53,9 +56,14 @@ export interface TrainedRelease {
 export interface GateDecision {
   promote: boolean;
   reason: string;
+  /** Retrieval NDCG@10 on the stratified holdout. */
   challenger: { version: string; ndcgAt10: number };
   champion?: { version: string; ndcgAt10: number };
+  /** Both figures the gate compared (`services/training/gate.ts`), when there was a champion. */
+  figures?: GateFigures;
   tolerance: number;
+  /** The challenger's other families, so the workflow's memo holds each model's figures. */
+  families: Pick<TrainedRelease, 'ranker' | 'twoTower' | 'carried'>;
 }
 
 /** A trained ranker's spec, or why there is none. */
@@ -155,6 +163,7 @@ export function createRetrainActivities({
           fitSeconds,
           alreadyPublished: true,
           ranker: ranker && { won: ranker.won, reason: ranker.reason },
+          pipelineNdcgAt10: ranker && servedPipelineNdcg(ranker),
           twoTower: twoTower && { won: twoTower.won, reason: twoTower.reason },
           carried,
         };
@@ -210,13 +219,14 @@ export function createRetrainActivities({
         fitSeconds: trained.fitSeconds,
         alreadyPublished: false,
         ranker: { won: ranker.spec.won, reason: ranker.spec.reason },
+        pipelineNdcgAt10: servedPipelineNdcg(ranker.spec),
         twoTower: { won: twoTower.spec.won, reason: twoTower.spec.reason },
         carried,
       };
     },
 
     /**
-     * Champion and challenger are measured on the same holdout of the same snapshot: the
+     * Champion and challenger are measured on the same holdouts of the same snapshot: the
      * champion's recorded config is refitted there, so the comparison is like for like.
      */
     async judgeChallenger(input: {
@@ -225,10 +235,13 @@ export function createRetrainActivities({
       config: unknown;
     }): Promise<GateDecision> {
       const config = validConfig(input.config);
+      const { ranker, twoTower, carried } = input.challenger;
+      const families = { ranker, twoTower, carried };
       const challenger = { version: input.challenger.version, ndcgAt10: input.challenger.holdout.ndcgAt10 };
       const tolerance = config.gateTolerance;
       const champion = await registry.champion(retrievalFamily);
-      if (champion === undefined) return { promote: true, reason: 'no champion yet', challenger, tolerance };
+      if (champion === undefined)
+        return { promote: true, reason: 'no champion yet', challenger, tolerance, families };
       if (champion.version === challenger.version)
         return {
           promote: true,
@@ -236,28 +249,42 @@ export function createRetrainActivities({
           challenger,
           champion: challenger,
           tolerance,
+          families,
         };
       const championConfig = validConfig((champion.metadata as { config: unknown }).config);
-      // The champion's config is the challenger's: refitting it on the same holdout would repeat
-      // the challenger's own fit, a whole holdout fit and ranking at scale.
-      const score = isDeepStrictEqual(championConfig.ials, config.ials)
+      // The champion's config is the challenger's: a refit would repeat the challenger's own fits,
+      // a whole holdout fit and ranking at scale, and give the same figures.
+      const sameConfig = isDeepStrictEqual(championConfig.ials, config.ials);
+      const refit = { snapshotDir: snapshotDir(input.snapshot), ials: championConfig.ials, threads };
+      const score = sameConfig
         ? input.challenger.holdout
-        : await trainInThread<HoldoutScore>({
-            task: 'holdout',
-            snapshotDir: snapshotDir(input.snapshot),
-            ials: championConfig.ials,
-            holdoutSeed: config.holdoutSeed,
-            threads,
-          });
-      const championResult = { version: champion.version, ndcgAt10: score.ndcgAt10 };
-      const promote = challenger.ndcgAt10 >= championResult.ndcgAt10 - tolerance;
-      const verdict = `challenger NDCG@10 ${challenger.ndcgAt10.toFixed(4)} vs champion ${championResult.ndcgAt10.toFixed(4)} (tolerance ${tolerance})`;
+        : await trainInThread<HoldoutScore>({ task: 'holdout', holdoutSeed: config.holdoutSeed, ...refit });
+      const pipeline = input.challenger.pipelineNdcgAt10;
+      const championPipeline =
+        pipeline === undefined || sameConfig
+          ? pipeline
+          : servedPipelineNdcg(
+              (
+                await trainInThread<{ spec: RankerGate }>({
+                  task: 'ranker',
+                  holdoutSeed: config.holdoutSeed,
+                  ...refit,
+                })
+              ).spec,
+            );
+      const figures: GateFigures = {
+        retrieval: { protocol: 'stratified', challenger: challenger.ndcgAt10, champion: score.ndcgAt10 },
+        ...(pipeline === undefined || championPipeline === undefined
+          ? {}
+          : { pipeline: { protocol: 'temporal', challenger: pipeline, champion: championPipeline } }),
+      };
       return {
-        promote,
-        reason: promote ? `not worse: ${verdict}` : `worse: ${verdict}`,
+        ...gateVerdict(figures, tolerance),
         challenger,
-        champion: championResult,
+        champion: { version: champion.version, ndcgAt10: score.ndcgAt10 },
+        figures,
         tolerance,
+        families,
       };
     },
 

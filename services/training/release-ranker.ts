@@ -48,6 +48,15 @@ export interface RankerSpec {
   candidates: number;
 }
 
+/**
+ * NDCG@10 of the pipeline serving runs with this ranker's release on the temporal holdout: the
+ * ranker's order where it won, the generator's where it lost; none where no ranker was trained.
+ */
+export function servedPipelineNdcg(spec: RankerSpec | { won: false; reason: string }): number | undefined {
+  if (!('holdout' in spec)) return undefined;
+  return spec.won ? spec.holdout.ndcgAt10.ranker : spec.holdout.ndcgAt10.generator;
+}
+
 /** A release's ranker files: the spec always (whether it won or was skipped), the rest when trained. */
 export const rankerFiles = {
   spec: 'ranker.json',

@@ -8,7 +8,7 @@ import { openModelRegistry } from '../../services/registry/model-registry';
 import { parseTrainingConfig } from '../../services/training/config';
 import { retrievalFamily } from '../../services/training/families';
 
-test("a champion with the challenger's config is judged by the challenger's own holdout score, with no refit", async () => {
+test("a champion with the challenger's config is judged by the challenger's own holdout and pipeline scores, with no refit", async () => {
   const settings = await scratchNamespace();
   const nats = await connect({ servers: settings.natsUrl });
   try {
@@ -32,11 +32,19 @@ test("a champion with the challenger's config is judged by the challenger's own 
         holdout,
         fitSeconds: 1,
         alreadyPublished: false,
+        pipelineNdcgAt10: 0.2,
+        ranker: { won: true, reason: 'won' },
       },
       config: { ials: { factors: 8 } },
     });
     assert.deepEqual(decision.champion, { version: 'v-old', ndcgAt10: 0.25 });
+    assert.deepEqual(
+      decision.figures?.pipeline,
+      { protocol: 'temporal', challenger: 0.2, champion: 0.2 },
+      'the served pipeline is compared without a refit too',
+    );
     assert.equal(decision.promote, true);
+    assert.deepEqual(decision.families.ranker, { won: true, reason: 'won' }, 'the memo gets each family');
   } finally {
     await nats.close();
     await settings.cleanup();

@@ -33,7 +33,7 @@ async function retrain(settings: ScratchSettings, config: unknown, id: string): 
   }
 }
 
-test('retrain promotes, is idempotent on the same snapshot, and the gate refuses a worse model', async () => {
+test('retrain promotes, is idempotent on the same snapshot, and the gate refuses a worse model', async (t) => {
   const settings = await scratchNamespace();
   const search = searchClient(settings);
   try {
@@ -55,7 +55,9 @@ test('retrain promotes, is idempotent on the same snapshot, and the gate refuses
 
     const refused = (await runPipelineWorker(settings, retrain(settings, worse, 'worse'))) as RetrainResult;
     assert.equal(refused.decision.promote, false);
-    assert.match(refused.decision.reason, /^worse: /);
+    assert.match(refused.decision.reason, /^worse in retrieval/);
+    t.diagnostic(`refused: ${refused.decision.reason}`);
+    assert.ok(refused.decision.figures !== undefined, 'the figures compared are recorded');
     assert.ok((refused.decision.champion?.ndcgAt10 ?? 0) > refused.decision.challenger.ndcgAt10);
     assert.equal(refused.backfill, undefined);
     assert.equal(
@@ -71,10 +73,12 @@ test('retrain promotes, is idempotent on the same snapshot, and the gate refuses
     const client = await temporalClient(settings);
     const memo = await client.workflow.getHandle(`${settings.prefix}retrain-worse`).describe();
     await client.connection.close();
+    const gate = memo.memo?.gate as { promote: boolean; families: { ranker?: { reason: string } } };
+    assert.equal(gate.promote, false, 'the decision is recorded with the workflow');
     assert.equal(
-      (memo.memo?.gate as { promote: boolean }).promote,
-      false,
-      'the decision is recorded with the workflow',
+      gate.families.ranker?.reason,
+      refused.release.ranker?.reason,
+      "with the challenger's families",
     );
   } finally {
     await search.close();
