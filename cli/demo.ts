@@ -765,16 +765,28 @@ function summary(report: DemoReportData, outcome: ReplayOutcome, seconds: number
   lines.push(
     `latency (NATS round trip): p50 ${at(0.5).toFixed(1)} ms, p95 ${at(0.95).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms; ${outcome.errors} errors`,
   );
-  const reasons = new Map<string, number>();
+  // A reason's first figure varies per slate (time taken or left), the rest (the deadline) not:
+  // reasons are counted by kind, the varying figure shown as its range.
+  const reasons = new Map<string, { count: number; figures: number[] }>();
   for (const { slate } of outcome.served)
     for (const reason of slate.degradedReasons) {
-      const kind = reason.replace(/[0-9.]+ ?ms/g, '# ms');
-      reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
+      const figure = /[0-9.]+(?= ?ms)/.exec(reason);
+      const kind = figure === null ? reason : reason.replace(figure[0], '#');
+      const seen = reasons.get(kind) ?? { count: 0, figures: [] };
+      seen.count++;
+      if (figure !== null) seen.figures.push(Number(figure[0]));
+      reasons.set(kind, seen);
     }
+  const range = (figures: number[]) => {
+    const [low, high] = [Math.min(...figures), Math.max(...figures)].map((f) => Number(f.toFixed(1)));
+    return low === high ? `${low}` : `${low}–${high}`;
+  };
   const degraded = outcome.served.filter(({ slate }) => slate.degraded).length;
   lines.push(
     `degraded slates (the request's deadline or a search fallback): ${degraded} of ${outcome.served.length}` +
-      (reasons.size === 0 ? '' : ` (${[...reasons].map(([r, n]) => `${r}: ${n}`).join('; ')})`),
+      (reasons.size === 0
+        ? ''
+        : ` (${[...reasons].map(([kind, { count, figures }]) => `${figures.length === 0 ? kind : kind.replace('#', range(figures))}: ${count}`).join('; ')})`),
   );
   const effect = [...outcome.clickToEffectMs].sort((a, b) => a - b);
   lines.push(
