@@ -1,9 +1,10 @@
 /** The `cairn` command line: parses the command, validates configuration, dispatches. */
 import { answerCollectionRequests } from '../bench/soak-collect';
-import { ConfigError, readSettings } from '../services/config/environment';
+import { readSettings } from '../services/config/environment';
 import { redactSecrets } from '../services/config/redaction';
 import { parseCommandLine } from './command-line';
 import { commands, usage } from './commands';
+import { describeFailure } from './failure-text';
 
 async function main(argv: string[]): Promise<number> {
   const line = parseCommandLine(argv, commands, usage());
@@ -23,13 +24,7 @@ answerCollectionRequests(process.env);
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const text =
-      error instanceof ConfigError
-        ? error.message
-        : error instanceof Error
-          ? (error.stack ?? error.message)
-          : String(error);
-    console.error(`cairn: ${redactSecrets(text)}`);
+    console.error(`cairn: ${redactSecrets(describeFailure(error))}`);
     process.exit(1);
   },
 );

@@ -11,6 +11,7 @@ import type { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createRetrainActivities } from '../../activities/retrain';
+import { describeFailure } from '../../cli/failure-text';
 import { runPipelineWorker } from '../../cli/worker';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
 import { retrainInput } from '../../services/orchestration/schedules';
@@ -26,7 +27,7 @@ const { failureTypes } = temporalConfig;
 async function failedRetrain(
   settings: ScratchSettings,
   config: unknown,
-): Promise<{ cause: ApplicationFailure; activity: string; attempts: Map<string, number> }> {
+): Promise<{ cause: ApplicationFailure; activity: string; attempts: Map<string, number>; printed: string }> {
   const client = await temporalClient(settings);
   try {
     const workflowId = `${settings.prefix}retrain-failing`;
@@ -55,7 +56,12 @@ async function failedRetrain(
         attempts.set(activity, Math.max(attempts.get(activity) ?? 0, started.attempt ?? 1));
       }
     }
-    return { cause: error.cause.cause, activity: error.cause.activityType, attempts };
+    return {
+      cause: error.cause.cause,
+      activity: error.cause.activityType,
+      attempts,
+      printed: describeFailure(error),
+    };
   } finally {
     await client.connection.close();
   }
@@ -64,8 +70,13 @@ async function failedRetrain(
 test('a retrain with no interaction store fails on the first attempt with EmptyStoreError', async () => {
   const settings = await scratchNamespace();
   try {
-    const { cause, activity, attempts } = await failedRetrain(settings, {});
+    const { cause, activity, attempts, printed } = await failedRetrain(settings, {});
     assert.equal(activity, 'snapshotInteractions');
+    assert.match(
+      printed,
+      /\n {2}because: no interaction store in .*: nothing was consumed into it yet$/,
+      printed,
+    );
     assert.equal(cause.type, failureTypes.emptyStore);
     assert.equal(cause.nonRetryable, true);
     assert.match(cause.message, /nothing was consumed/);
