@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect } from '@nats-io/transport-node';
 import { scratchNamespace } from '../../services/config/scratch-namespace';
-import { syntheticUsers } from '../../services/data/synthetic';
+import { type SyntheticConfigInput, syntheticUsers } from '../../services/data/synthetic';
 import { type ModelRelease, openModelRegistry } from '../../services/registry/model-registry';
 import type { RequestContext } from '../../services/serving/candidates';
 import { TwoTowerCandidates } from '../../services/serving/generators/two-tower';
@@ -18,6 +18,25 @@ import {
 import { retrievalFamily } from '../../services/training/families';
 import { newUserReplays, type TwoTowerSpec, twoTowerFiles } from '../../services/training/two-tower-release';
 import { retrainSyntheticStore } from '../support/synthetic-retrain';
+
+/** A catalog that knows a new user, 'newcomer', with the first synthetic user's demographics. */
+function newcomerCatalog(data: SyntheticConfigInput): LiveCatalog {
+  const catalog = new LiveCatalog();
+  const [user] = syntheticUsers(data);
+  catalog.applyUser({ ...user, userId: 'newcomer' });
+  return catalog;
+}
+
+/** The newcomer's homepage request, having touched `recent`. */
+function newcomerContext(state: HotState, recent: number[]): RequestContext {
+  return {
+    request: { userId: 'newcomer', surface: 'homepage', k: 10, recentItems: [], exclude: [], interests: [] },
+    state,
+    params: parseServingConfig({}).pipeline,
+    recent,
+    interests: [],
+  };
+}
 
 test('a retrain publishes the two-tower towers with their metrics, and serving loads them where they won', async (t) => {
   const settings = await scratchNamespace();
@@ -67,24 +86,9 @@ test('a retrain publishes the two-tower towers with their metrics, and serving l
       served.items.ids,
     );
     try {
-      const catalog = new LiveCatalog();
-      const [user] = syntheticUsers(data);
-      catalog.applyUser({ ...user, userId: 'newcomer' });
+      const catalog = newcomerCatalog(data);
+      const context = (recent: number[]) => newcomerContext({ ...served, catalog }, recent);
       const params = parseServingConfig({}).pipeline;
-      const context = (recent: number[]): RequestContext => ({
-        request: {
-          userId: 'newcomer',
-          surface: 'homepage',
-          k: 10,
-          recentItems: [],
-          exclude: [],
-          interests: [],
-        },
-        state: { ...served, catalog },
-        params,
-        recent,
-        interests: [],
-      });
       const proposed = await candidates.propose(context([3]));
       assert.ok(proposed !== undefined);
       assert.equal(proposed.generator, 'two-tower');
@@ -130,30 +134,14 @@ test('a retrain publishes the two-tower towers with their metrics, and serving l
       );
       assert.equal(twoTowerSource({ ...second, metadata: { ...second.metadata, carried: {} } }), undefined);
 
-      const catalog = new LiveCatalog();
-      const [first] = syntheticUsers(data);
-      catalog.applyUser({ ...first, userId: 'newcomer' });
-      const context = (state: HotState): RequestContext => ({
-        request: {
-          userId: 'newcomer',
-          surface: 'homepage',
-          k: 10,
-          recentItems: [],
-          exclude: [],
-          interests: [],
-        },
-        state,
-        params: parseServingConfig({}).pipeline,
-        recent: [3],
-        interests: [],
-      });
+      const catalog = newcomerCatalog(data);
       const loaded = await Promise.all(
         [release, third].map((r) => loadHotState(registry, r, catalog, settings.itemsAlias)),
       );
       try {
         assert.ok(loaded[1].twoTower !== undefined, 'serving loads the carried towers');
         const [ownList, carriedList] = await Promise.all(
-          loaded.map((state) => state.twoTower?.propose(context(state))),
+          loaded.map((state) => state.twoTower?.propose(newcomerContext(state, [3]))),
         );
         assert.ok(carriedList !== undefined && carriedList.items.length > 0, 'and they propose');
         assert.deepEqual(carriedList, ownList, 'the same candidates as where they were trained');
