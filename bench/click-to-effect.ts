@@ -20,7 +20,7 @@ import { realtimeConfig, sessionBucket } from '../services/realtime/realtime-con
 import { SessionConsumer } from '../services/realtime/session-consumer';
 import { SessionView } from '../services/realtime/session-store';
 import { openModelRegistry } from '../services/registry/model-registry';
-import { ServingReplica } from '../services/serving/replica';
+import { replicaAddresses, ServingReplica } from '../services/serving/replica';
 import { parseServingConfig } from '../services/serving/serving-config';
 import { publishedNamespace } from './data/published-release';
 
@@ -69,10 +69,7 @@ export async function benchClickToEffect(options: ClickBenchOptions): Promise<Cl
       kafka,
       registry: await openModelRegistry(nc, settings.registryBucket),
       config: parseServingConfig({ search: 'in-process' }),
-      subject: settings.recommendSubject,
-      topics: settings.topics,
-      itemsAlias: settings.itemsAlias,
-      prefix: settings.prefix,
+      ...replicaAddresses(settings),
       log: () => undefined,
       sessions,
     });

@@ -52,7 +52,7 @@ import {
 import { clickModel, planReplay, simulateClicks } from '../services/report/replay-plan';
 import { slateQuality } from '../services/report/slate-quality';
 import { newestSoakRecord } from '../services/report/soak-report';
-import { ServingReplica } from '../services/serving/replica';
+import { replicaAddresses, ServingReplica } from '../services/serving/replica';
 import { parseServingConfig } from '../services/serving/serving-config';
 import { retrievalFamily } from '../services/training/families';
 import { temporalConfig } from '../temporal.config';
@@ -567,10 +567,7 @@ async function mainJob(
     search,
     kafka,
     registry,
-    subject: settings.recommendSubject,
-    topics: settings.topics,
-    itemsAlias: settings.itemsAlias,
-    prefix: settings.prefix,
+    ...replicaAddresses(settings),
     log: quiet,
     sessions,
   };

@@ -27,6 +27,7 @@ import { realtimeConfig, sessionBucket } from '../services/realtime/realtime-con
 import { SessionView } from '../services/realtime/session-store';
 import { openModelRegistry } from '../services/registry/model-registry';
 import { readPinnedReleases } from '../services/serving/release-loader';
+import { replicaAddresses } from '../services/serving/replica';
 import {
   parseServingConfig,
   readServingConfig,
@@ -111,10 +112,7 @@ export async function runServe(settings: CairnSettings, options: ServeOptions = 
         search,
         kafka,
         registry,
-        subject: settings.recommendSubject,
-        topics: settings.topics,
-        itemsAlias: settings.itemsAlias,
-        prefix: settings.prefix,
+        ...replicaAddresses(settings),
         sessions,
         budget,
       }),

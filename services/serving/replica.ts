@@ -10,6 +10,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import { pinIndex, pinLeaseMs, pinRenewMs } from '../catalog/index-pins';
 import { vectorSpaceOf } from '../catalog/vector-index';
 import { withDeadline } from '../concurrency/deadline';
+import type { CairnSettings } from '../config/environment';
 import { eventProducer } from '../events/kafka';
 import type { TopicSet } from '../events/topics';
 import { declareFoldIn, foldInParamsOf } from '../realtime/session-fold-in';
@@ -51,6 +52,18 @@ export interface ReplicaDeps {
   sessions?: SessionLookup;
   /** The exploration budgets (an ExplorationBudget), spent by the budget slot. */
   budget?: ExplorationSlots;
+}
+
+/** Where a replica listens, publishes and searches, as the settings name them. */
+export function replicaAddresses(
+  settings: Pick<CairnSettings, 'recommendSubject' | 'topics' | 'itemsAlias' | 'prefix'>,
+): Pick<ReplicaDeps, 'subject' | 'topics' | 'itemsAlias' | 'prefix'> {
+  return {
+    subject: settings.recommendSubject,
+    topics: settings.topics,
+    itemsAlias: settings.itemsAlias,
+    prefix: settings.prefix,
+  };
 }
 
 export interface ReplicaCounters extends ServingCounters {

@@ -24,7 +24,7 @@ import { realtimeConfig, sessionBucket } from '../../services/realtime/realtime-
 import { SessionConsumer } from '../../services/realtime/session-consumer';
 import { SessionView } from '../../services/realtime/session-store';
 import { openModelRegistry } from '../../services/registry/model-registry';
-import { ServingReplica } from '../../services/serving/replica';
+import { replicaAddresses, ServingReplica } from '../../services/serving/replica';
 import { parseServingConfig } from '../../services/serving/serving-config';
 import { waitFor } from '../support/wait';
 
@@ -61,10 +61,7 @@ async function startReplica(
     kafka: kafkaClient(settings, `cairn-test-${label}`),
     registry: await openModelRegistry(nc, settings.registryBucket),
     config: parseServingConfig({ search: 'in-process', deadlineMs: 5_000, pipeline }),
-    subject: settings.recommendSubject,
-    topics: settings.topics,
-    itemsAlias: settings.itemsAlias,
-    prefix: settings.prefix,
+    ...replicaAddresses(settings),
     log: () => undefined,
     ...extra,
   });

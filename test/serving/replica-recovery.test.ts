@@ -13,7 +13,7 @@ import type { ScratchSettings } from '../../services/config/scratch-namespace';
 import { syntheticUserId } from '../../services/data/synthetic';
 import { kafkaClient } from '../../services/events/kafka';
 import { type ModelRegistry, openModelRegistry } from '../../services/registry/model-registry';
-import { ServingReplica } from '../../services/serving/replica';
+import { replicaAddresses, ServingReplica } from '../../services/serving/replica';
 import { parseServingConfig } from '../../services/serving/serving-config';
 import type { RetrainResult } from '../../workflows/retrain';
 import { waitFor } from '../support/wait';
@@ -59,10 +59,7 @@ test('a stalled champion read is given up after releaseLoadMs, the next promotio
     kafka: kafkaClient(settings, 'cairn-test-replica-recovery'),
     registry,
     config: parseServingConfig({ championPollMs: 200, releaseLoadMs: 1_000, deadlineMs: 5_000 }),
-    subject: settings.recommendSubject,
-    topics: settings.topics,
-    itemsAlias: settings.itemsAlias,
-    prefix: settings.prefix,
+    ...replicaAddresses(settings),
     log: () => undefined,
   });
   try {

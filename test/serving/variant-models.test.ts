@@ -17,7 +17,7 @@ import { readLoggedEvents } from '../../services/evaluation/logged-events';
 import { kafkaClient } from '../../services/events/kafka';
 import { temporalClient } from '../../services/orchestration/temporal';
 import { openModelRegistry } from '../../services/registry/model-registry';
-import { ServingReplica } from '../../services/serving/replica';
+import { replicaAddresses, ServingReplica } from '../../services/serving/replica';
 import { parseServingConfig, ServingConfigError } from '../../services/serving/serving-config';
 import { retrievalFamily } from '../../services/training/families';
 import type { RetrainResult } from '../../workflows/retrain';
@@ -52,10 +52,7 @@ async function startReplica(release: string): Promise<ServingReplica> {
     kafka: kafkaClient(settings, 'cairn-test-variant-models'),
     registry: await openModelRegistry(nc, settings.registryBucket),
     config: configPinning(release),
-    subject: settings.recommendSubject,
-    topics: settings.topics,
-    itemsAlias: settings.itemsAlias,
-    prefix: settings.prefix,
+    ...replicaAddresses(settings),
     log: () => undefined,
   });
 }
