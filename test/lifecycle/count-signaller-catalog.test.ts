@@ -10,11 +10,12 @@ import { type Client as TemporalClient, WorkflowNotFoundError } from '@temporali
 import type { Producer } from 'kafkajs';
 import type { CatalogEvent, Interaction } from '../../schemas/events';
 import { type ScratchSettings, scratchNamespace } from '../../services/config/scratch-namespace';
-import { eventProducer, kafkaClient } from '../../services/events/kafka';
+import { kafkaClient } from '../../services/events/kafka';
 import { terminateLifecycles } from '../../services/lifecycle/lifecycle-cleanup';
 import { CountSignaller } from '../../services/lifecycle/lifecycle-consumers';
 import { lifecycleGroups, lifecycleWorkflowId } from '../../services/lifecycle/lifecycle-names';
 import { temporalClient } from '../../services/orchestration/temporal';
+import { idempotentProducer } from '../support/idempotent-producer';
 import { waitFor } from '../support/wait';
 
 let settings: ScratchSettings;
@@ -25,7 +26,8 @@ let counts: CountSignaller | undefined;
 before(async () => {
   settings = await scratchNamespace('lccat');
   temporal = await temporalClient(settings);
-  producer = eventProducer(kafkaClient(settings, 'count-signaller-catalog-test'));
+  // Counts are per log record: a retried request's copies would be counted too.
+  producer = idempotentProducer(kafkaClient(settings, 'count-signaller-catalog-test'));
   await producer.connect();
 });
 
