@@ -17,7 +17,7 @@ import { type CarriedFamilies, carriedFromChampion } from '../services/training/
 import { parseTrainingConfig, type TrainingConfig, TrainingConfigError } from '../services/training/config';
 import { retrievalFamily } from '../services/training/families';
 import { type GateFigures, gateVerdict } from '../services/training/gate';
-import { type RankerSpec, servedPipelineNdcg } from '../services/training/release-ranker';
+import { type RankerGate, servedPipelineNdcg } from '../services/training/release-ranker';
 import {
   MissingStoreError,
   pruneSnapshots,
@@ -65,9 +65,6 @@ export interface GateDecision {
   /** The challenger's other families, so the workflow's memo holds each model's figures. */
   families: Pick<TrainedRelease, 'ranker' | 'twoTower' | 'carried'>;
 }
-
-/** A trained ranker's spec, or why there is none. */
-type RankerGate = RankerSpec | { won: false; reason: string };
 
 /** Bumped when a release's artifacts change, so the same snapshot and config make a new release. */
 const releaseFormat = 4;

@@ -48,11 +48,14 @@ export interface RankerSpec {
   candidates: number;
 }
 
+/** A trained ranker's spec, or why there is none. */
+export type RankerGate = RankerSpec | { won: false; reason: string };
+
 /**
  * NDCG@10 of the pipeline serving runs with this ranker's release on the temporal holdout: the
  * ranker's order where it won, the generator's where it lost; none where no ranker was trained.
  */
-export function servedPipelineNdcg(spec: RankerSpec | { won: false; reason: string }): number | undefined {
+export function servedPipelineNdcg(spec: RankerGate): number | undefined {
   if (!('holdout' in spec)) return undefined;
   return spec.won ? spec.holdout.ndcgAt10.ranker : spec.holdout.ndcgAt10.generator;
 }
@@ -118,7 +121,7 @@ export async function trainReleaseRanker(
   ials: TrainingConfig['ials'],
   seed: number,
   threads: number,
-): Promise<{ spec: RankerSpec | { won: false; reason: string }; files: Record<string, Uint8Array> }> {
+): Promise<{ spec: RankerGate; files: Record<string, Uint8Array> }> {
   if (training.items.length > rankerMaxItems) return tooManyItems(training.items.length);
   const catalog: ReadonlyMap<string, CatalogItem> = training.itemContent;
   let kept: { onnx: Uint8Array; weights: RankingWeights } | undefined;
