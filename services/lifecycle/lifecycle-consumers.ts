@@ -158,6 +158,13 @@ export class CountSignaller {
   signals = 0;
   /** Batches for items without a running lifecycle: ended (retired, blocked), or older than the lifecycles. */
   dropped = 0;
+  /**
+   * Items found without a running lifecycle, by the creation time they had then. Most impressed
+   * items have none (a catalog older than the lifecycles, items past their warm-up), and a signal
+   * to each of them every interval is a failed RPC per item; only a new item_created (a new
+   * creation time) can start one again.
+   */
+  private readonly withoutLifecycle = new Map<string, number>();
 
   constructor(
     private readonly deps: LifecycleConsumerDeps,
@@ -243,12 +250,19 @@ export class CountSignaller {
   private async send(due: DueBatch): Promise<void> {
     const item = this.catalog.item(due.itemId);
     if (item !== undefined && Date.now() - item.createdAt > creationWindowMs) {
+      if (this.withoutLifecycle.get(due.itemId) === item.createdAt) {
+        this.dropped++;
+        return;
+      }
       try {
         const handle = this.deps.temporal.workflow.getHandle(
           lifecycleWorkflowId(this.deps.settings, due.itemId),
         );
         if (await signalIfRunning(() => handle.signal(countsSignal, due.batch))) this.signals++;
-        else this.dropped++;
+        else {
+          this.withoutLifecycle.set(due.itemId, item.createdAt);
+          this.dropped++;
+        }
       } catch {
         this.batcher.requeue(due);
       }

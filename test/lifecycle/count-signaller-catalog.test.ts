@@ -53,7 +53,7 @@ const exists = async (itemId: string): Promise<boolean> => {
   }
 };
 
-test('counts start a waiting lifecycle for an unknown item, and none for an item created before the lifecycles', async () => {
+test('counts start a waiting lifecycle for an unknown item, and none for an item created before the lifecycles, which is not signalled again', async () => {
   const trained: CatalogEvent = {
     type: 'item_created',
     eventId: 'c1',
@@ -69,8 +69,22 @@ test('counts start a waiting lifecycle for an unknown item, and none for an item
     topic: settings.topics.catalog,
     messages: [{ key: trained.itemId, value: JSON.stringify(trained) }],
   });
+  // The real client, with the signals it is asked for recorded by workflow id.
+  const signalled: string[] = [];
+  const workflows = new Proxy(temporal.workflow, {
+    get: (target, property) =>
+      property === 'getHandle'
+        ? (workflowId: string) => {
+            signalled.push(workflowId);
+            return target.getHandle(workflowId);
+          }
+        : Reflect.get(target, property),
+  });
+  const observed = new Proxy(temporal, {
+    get: (target, property) => (property === 'workflow' ? workflows : Reflect.get(target, property)),
+  });
   counts = new CountSignaller(
-    { kafka: kafkaClient(settings, 'count-signaller-catalog'), temporal, settings },
+    { kafka: kafkaClient(settings, 'count-signaller-catalog'), temporal: observed, settings },
     { intervalMs: 200 },
   );
   await counts.start();
@@ -96,4 +110,18 @@ test('counts start a waiting lifecycle for an unknown item, and none for an item
   assert.equal(counts.dropped, 1, 'the trained item has no lifecycle to count for');
   assert.equal(await exists('trained-item'), false);
   assert.equal(await exists('not-yet-created'), true, 'counts before item_created start the lifecycle');
+
+  await producer.send({
+    topic: settings.topics.interactions,
+    messages: [{ key: 'trained-item', value: JSON.stringify(click('trained-item', 3)) }],
+  });
+  await waitFor(() => (counts !== undefined && counts.dropped >= 2 ? true : undefined), {
+    what: 'the later click counted',
+    timeoutMs: 60_000,
+  });
+  assert.deepEqual(
+    signalled.filter((id) => id === lifecycleWorkflowId(settings, 'trained-item')),
+    [lifecycleWorkflowId(settings, 'trained-item')],
+    'an item found without a lifecycle is not signalled again',
+  );
 });
