@@ -70,7 +70,11 @@ export interface DemoOptions {
 }
 
 const requestsPerUser = 4;
-const concurrency = 8;
+/**
+ * Requests are sent at this rate whatever the replies do (open loop): a closed loop as fast as
+ * replies come measures the process at saturation, and its latency is the queue it builds.
+ */
+const requestsPerSecond = 40;
 const newItems = 3;
 const seed = 11;
 
@@ -294,16 +298,14 @@ async function replay(
     );
   };
 
-  const one = async (index: number) => {
+  /** `due`: when the request was to be sent; a late send is the server's delay too. */
+  const one = async (index: number, due: number) => {
     const request = plan.requests[index];
-    const arrival = arrivals.find((a) => a.at === index);
-    if (arrival !== undefined) await publishNewItem(arrival.itemId, arrival.source);
     const body = JSON.stringify({ userId: request.userId, k: 10 });
-    const sent = performance.now();
     const reply = JSON.parse(
       (await nc.request(settings.recommendSubject, body, { timeout: 10_000 })).string(),
     ) as RecommendResponse;
-    const roundTripMs = performance.now() - sent;
+    const roundTripMs = performance.now() - due;
     if (!reply.ok) {
       errors++;
       return;
@@ -376,19 +378,27 @@ async function replay(
       }
       first.at = -1;
     }
-    let next = 0;
-    const worker = async () => {
-      while (next < plan.requests.length) {
-        const index = next++;
-        await one(index).catch(() => {
-          errors++;
-        });
-        status.set(
-          `${index + 1}/${plan.requests.length} requests, ${clicks} clicks, ${timelines.size} new items, ${errors} errors`,
-        );
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    const inFlight: Promise<void>[] = [];
+    const start = performance.now();
+    for (let index = 0; index < plan.requests.length; index++) {
+      const arrival = arrivals.find((a) => a.at === index);
+      if (arrival !== undefined) await publishNewItem(arrival.itemId, arrival.source);
+      const due = start + (index * 1000) / requestsPerSecond;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      inFlight.push(
+        one(index, due).then(
+          () =>
+            status.set(
+              `${served.length}/${plan.requests.length} requests, ${clicks} clicks, ${timelines.size} new items, ${errors} errors`,
+            ),
+          () => {
+            errors++;
+          },
+        ),
+      );
+    }
+    await Promise.all(inFlight);
     await flush();
     status.set('waiting for the last clicks to reach sessions and lifecycles');
     await Promise.all(effects);
@@ -702,7 +712,7 @@ async function mainJob(
     setup: [
       `Namespace '${settings.prefix}' on the local stack; MovieLens 100K, temporal protocol (per user the earliest 80% train, the latest 20% test).`,
       `Models fitted on the train period only (the ingest published only it); the retrain's release serves.`,
-      `Replay: ${plan.users.length} test users sampled (seed ${seed}), up to ${requestsPerUser} homepage requests each at the times of their held-out interactions, ${plan.requests.length} requests in time order, ${concurrency} in flight.`,
+      `Replay: ${plan.users.length} test users sampled (seed ${seed}), up to ${requestsPerUser} homepage requests each at the times of their held-out interactions, ${plan.requests.length} requests in time order, sent at ${requestsPerSecond} per second whatever the replies do.`,
       `Click model (position-based): P(click at rank r) = r^-${clickModel.examinationExponent} × attraction; attraction ${clickModel.relevantAttraction} for a held-out item not yet clicked, ${clickModel.otherAttraction} otherwise; a click on a held-out item is followed by its held-out rating (≥ 4 is a conversion).`,
       `Variants: control = the default pipeline; challenger = ${JSON.stringify(variants.challenger)}; users split 50/50 by salted hash. The challenger also answers control's requests in shadow (logged to ${shadowTopic}, never shown).`,
       `${outcome.lifecycles.length} new items (re-releases of the most held-out items) arrive as the replay starts and at 20% and 40% of it.`,
