@@ -220,6 +220,7 @@ export class ServingReplica {
     vectorSpaceOf(this.deps.search, state.vectorIndex).catch(() => undefined);
     const foldIn = foldInParamsOf(release.metadata);
     if (foldIn !== undefined) declareFoldIn(state, foldIn);
+    await this.responder.rehearse(state);
     return state;
   }
 

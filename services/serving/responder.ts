@@ -16,6 +16,7 @@ import { recommendInFlight, recordRefusal, recordSlate } from '../observability/
 import type { HotState } from './hot-state';
 import type { ImpressionLog } from './impression-log';
 import { type PipelineDeps, runPipeline } from './pipeline';
+import { rehearsalRequests, rehearse } from './rehearsal';
 import { parseRequest } from './request';
 
 export const servingQueue = 'cairn-serving';
@@ -78,6 +79,11 @@ export class Responder {
           });
       },
     });
+  }
+
+  /** Runs a newly loaded state through the pipeline before it takes traffic (services/serving/rehearsal). */
+  rehearse(state: HotState): Promise<void> {
+    return rehearse(state, this.deps, rehearsalRequests(state, [...this.deps.variants.keys()]));
   }
 
   /** Resolves once no request is being answered. */
