@@ -17,6 +17,7 @@ import { kafkaClient } from '../services/events/kafka';
 import { openBudgetBucket } from '../services/lifecycle/exploration-budget';
 import { explorationBucket } from '../services/lifecycle/lifecycle-names';
 import { namespaceOf, workerConnection, workerDataConverter } from '../services/orchestration/temporal';
+import { workflowBundle } from '../services/orchestration/workflow-bundle';
 import { openModelRegistry } from '../services/registry/model-registry';
 import { openTrainingStore, trainingBucket, trainingTaskQueue } from '../services/training/fan-out-store';
 import { temporalConfig } from '../temporal.config';
@@ -80,7 +81,7 @@ export async function runPipelineWorker<T>(
       connection,
       namespace: namespaceOf(settings),
       taskQueue: settings.pipelineTaskQueue,
-      workflowsPath: require.resolve('../workflows'),
+      workflowBundle: await workflowBundle(settings.cacheDir),
       activities,
       ...temporalConfig.worker,
       dataConverter: workerDataConverter,
