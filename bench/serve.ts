@@ -13,17 +13,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
-import { servingIdentity } from '../cli/serve';
+import { untilReplicasListen } from '../cli/serve';
 import type { RecommendResponse, StageTimings } from '../schemas/recommend';
 import { exited, spawnCairn } from '../services/config/cairn-process';
 import type { CairnSettings } from '../services/config/environment';
 import { natsConnection } from '../services/config/nats-connection';
 import { scratchNamespace } from '../services/config/scratch-namespace';
 import { mulberry32 } from '../services/models/random';
-import { temporalClient } from '../services/orchestration/temporal';
-import { waitFor } from './chaos/wait';
 import { promotedMovieLensNamespace } from './data/movielens-release';
 import { syntheticServingCatalog } from './data/synthetic-release';
 
@@ -83,7 +79,7 @@ export async function benchServe(options: ServeBenchOptions): Promise<LoadFigure
     // A 1M-item release takes minutes to download and lay out in memory.
     const startMs = options.catalog === 'synthetic' ? 900_000 : 120_000;
     await untilAnswering(nc, settings, startMs);
-    await untilListening(settings, replicas, startMs);
+    await untilReplicasListen(settings, replicas, startMs);
     const floorSubject = `${settings.recommendSubject}.floor`;
     const floor = nc.subscribe(floorSubject, {
       callback: (_error, message) => {
@@ -173,36 +169,6 @@ export async function untilAnswering(
     }
     if (Date.now() > deadline) throw new Error(`cairn serve did not answer within ${withinMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
-/**
- * Until every replica's serving activity listens: its heartbeat carries the replica's counters
- * from then on, and only `{ starting: true }` before. One answer on the subject proves only one.
- */
-async function untilListening(settings: CairnSettings, replicas: string[], withinMs: number): Promise<void> {
-  const client = await temporalClient(settings);
-  try {
-    for (const replica of replicas) {
-      const handle = client.workflow.getHandle(servingIdentity(settings, replica).workflowId);
-      await waitFor(
-        async () => {
-          // Not found: the replica has not started its workflow yet.
-          const described = await handle.describe().catch((error: unknown) => {
-            if (error instanceof WorkflowNotFoundError) return undefined;
-            throw error;
-          });
-          if (described === undefined) return false;
-          const payload = described.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
-          if (payload === undefined) return false;
-          const details = defaultPayloadConverter.fromPayload(payload) as { starting?: boolean };
-          return details.starting !== true;
-        },
-        { what: `replica ${replica} to listen`, timeoutMs: withinMs, pollMs: 500 },
-      );
-    }
-  } finally {
-    await client.connection.close();
   }
 }
 

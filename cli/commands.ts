@@ -399,12 +399,22 @@ business rules, MMR, category cap, freshness slot, ε-greedy exploration. The co
 README (Serving). Follows promotions within the config's championPollMs (2 s); catalog blocks
 within a second. Every slate goes to cairn.impressions.v1. SIGINT/SIGTERM drain and stop.
   --config FILE   JSON serving config (pipeline parameters, A/B variants, budgets)
-  --replica NAME  the replica's name: workflow cairn-serving-NAME (default: the host name)`,
-    options: { config: { type: 'string' }, replica: { type: 'string' } },
+  --replica NAME  the replica's name: workflow cairn-serving-NAME (default: the host name)
+  --subject S --impressions-topic T
+                  answer on S and log slates to T instead: a shadow deployment, which a caller
+                  mirrors requests to and never shows (the demo's challenger in shadow)`,
+    options: {
+      config: { type: 'string' },
+      replica: { type: 'string' },
+      subject: { type: 'string' },
+      'impressions-topic': { type: 'string' },
+    },
     run: ({ settings, values }) =>
       runServe(settings, {
         configFile: values.config as string | undefined,
         replica: values.replica as string | undefined,
+        subject: values.subject as string | undefined,
+        impressionsTopic: values['impressions-topic'] as string | undefined,
       }),
   },
   {

@@ -7,10 +7,12 @@
 import { hostname } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { Client as SearchClient } from '@elastic/elasticsearch';
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { createServingActivities } from '../activities/serving';
-import type { CairnSettings } from '../services/config/environment';
+import { waitFor } from '../bench/chaos/wait';
+import { type CairnSettings, ConfigError } from '../services/config/environment';
 import { natsConnection } from '../services/config/nats-connection';
 import { kafkaClient } from '../services/events/kafka';
 import { ExplorationBudget } from '../services/lifecycle/exploration-budget';
@@ -23,6 +25,7 @@ import {
   workerConnection,
   workerDataConverter,
 } from '../services/orchestration/temporal';
+import { workflowBundle } from '../services/orchestration/workflow-bundle';
 import { realtimeConfig, sessionBucket } from '../services/realtime/realtime-config';
 import { SessionView } from '../services/realtime/session-store';
 import { openModelRegistry } from '../services/registry/model-registry';
@@ -39,6 +42,12 @@ export interface ServeOptions {
   configFile?: string;
   /** Names the replica: its workflow id and task queue. Default: the host name. */
   replica?: string;
+  /**
+   * Another subject than cairn.recommend.v1 and another impressions topic: a shadow deployment,
+   * which a caller mirrors requests to and whose slates are never shown, so never logged as shown.
+   */
+  subject?: string;
+  impressionsTopic?: string;
 }
 
 export function servingIdentity(settings: CairnSettings, replica: string) {
@@ -46,6 +55,67 @@ export function servingIdentity(settings: CairnSettings, replica: string) {
     workflowId: `${settings.prefix}${temporalConfig.workflowIds.serving}-${replica}`,
     taskQueue: `${settings.prefix}${temporalConfig.taskQueues.serving}-${replica}`,
   };
+}
+
+/**
+ * Until every replica's serving activity listens: its heartbeat carries the replica's counters
+ * from then on, and only `{ starting: true }` before. One answer on the subject proves only one.
+ */
+export async function untilReplicasListen(
+  settings: CairnSettings,
+  replicas: string[],
+  withinMs: number,
+  { failedStart = 'retry' }: { failedStart?: 'retry' | 'throw' } = {},
+): Promise<void> {
+  const client = await temporalClient(settings);
+  try {
+    for (const replica of replicas) {
+      const handle = client.workflow.getHandle(servingIdentity(settings, replica).workflowId);
+      await waitFor(
+        async () => {
+          // Not found: the replica has not started its workflow yet.
+          const described = await handle.describe().catch((error: unknown) => {
+            if (error instanceof WorkflowNotFoundError) return undefined;
+            throw error;
+          });
+          if (described === undefined) return false;
+          const lifetime = described.raw.pendingActivities?.[0];
+          // A lifetime that failed before it listened (a release this version cannot load) is
+          // retried by Temporal for as long as the workflow runs; a caller with another way out
+          // hears the reason at once.
+          const failure = lifetime?.lastFailure?.message;
+          if (failedStart === 'throw' && typeof failure === 'string' && failure !== '')
+            throw new Error(`replica ${replica} failed to start: ${failure}`);
+          const payload = lifetime?.heartbeatDetails?.payloads?.[0];
+          if (payload === undefined) return false;
+          const details = defaultPayloadConverter.fromPayload(payload) as { starting?: boolean };
+          return details.starting !== true;
+        },
+        { what: `replica ${replica} to listen`, timeoutMs: withinMs, pollMs: 500 },
+      );
+    }
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/**
+ * Ends the replicas' serving workflows once their processes are gone: a workflow whose replica
+ * will not come back would wait on the server for a worker, retrying its lifetime.
+ */
+export async function endServing(
+  client: Client,
+  settings: CairnSettings,
+  replicas: string[],
+  reason: string,
+) {
+  for (const replica of replicas)
+    await client.workflow
+      .getHandle(servingIdentity(settings, replica).workflowId)
+      .terminate(reason)
+      .catch((error: unknown) => {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      });
 }
 
 /**
@@ -80,6 +150,19 @@ export async function runServe(settings: CairnSettings, options: ServeOptions = 
     options.configFile === undefined ? parseServingConfig({}) : await readServingConfig(options.configFile);
   const replica = options.replica ?? hostname();
   const { workflowId, taskQueue } = servingIdentity(settings, replica);
+  // Literal names only: a wildcard subject would answer requests meant for other services.
+  if (options.subject !== undefined && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(options.subject))
+    throw new ConfigError(
+      `--subject '${options.subject}': a NATS subject of dot-separated tokens, no wildcards`,
+    );
+  if (options.impressionsTopic !== undefined && !/^[A-Za-z0-9._-]{1,249}$/.test(options.impressionsTopic))
+    throw new ConfigError(`--impressions-topic '${options.impressionsTopic}': not a Kafka topic name`);
+  const defaults = replicaAddresses(settings);
+  const addresses = {
+    ...defaults,
+    subject: options.subject ?? defaults.subject,
+    topics: { ...defaults.topics, impressions: options.impressionsTopic ?? defaults.topics.impressions },
+  };
   // Before the worker's connection: the Temporal runtime takes its metrics exporter only then.
   const metrics = await serveMetrics(settings, { temporal: true });
   const nc = await natsConnection(settings);
@@ -105,20 +188,20 @@ export async function runServe(settings: CairnSettings, options: ServeOptions = 
       connection,
       namespace: namespaceOf(settings),
       taskQueue,
-      workflowsPath: require.resolve('../workflows'),
+      workflowBundle: await workflowBundle(settings.cacheDir),
       dataConverter: workerDataConverter,
       activities: createServingActivities({
         nc,
         search,
         kafka,
         registry,
-        ...replicaAddresses(settings),
+        ...addresses,
         sessions,
         budget,
       }),
     });
     await joinServingWorkflow(client, { workflowId, taskQueue, config, replica });
-    log.info({ subject: settings.recommendSubject, replica, workflowId }, 'serving');
+    log.info({ subject: addresses.subject, replica, workflowId }, 'serving');
     // The Temporal runtime shuts the worker down on SIGINT/SIGTERM; run() returns once drained.
     await worker.run();
     log.info({ replica }, 'replica drained and stopped');

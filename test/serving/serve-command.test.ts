@@ -5,11 +5,14 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { ServingLifetime } from '../../activities/serving';
-import { servingIdentity } from '../../cli/serve';
+import { endServing, servingIdentity, untilReplicasListen } from '../../cli/serve';
 import type { RecommendResponse } from '../../schemas/recommend';
 import { exited, spawnCairn } from '../../services/config/cairn-process';
 import type { ScratchSettings } from '../../services/config/scratch-namespace';
 import { syntheticItemId, syntheticUserId } from '../../services/data/synthetic';
+import { readLoggedEvents } from '../../services/evaluation/logged-events';
+import { kafkaClient } from '../../services/events/kafka';
+import { ensureTopics } from '../../services/events/topics';
 import { temporalClient } from '../../services/orchestration/temporal';
 import type { RetrainResult } from '../../workflows/retrain';
 import { waitFor } from '../support/wait';
@@ -171,4 +174,60 @@ test('a killed replica is brought back by Temporal on the restarted worker', asy
   const seconds = await answering('Temporal to bring serving back after SIGKILL');
   console.log(`serving back ${seconds.toFixed(1)} s after SIGKILL`);
   assert.ok((await ask({ userId: syntheticUserId(5) })).ok);
+});
+
+test('a shadow replica answers on its own subject and logs its slates to its own topic, never as shown', async () => {
+  const shadow = 'cmd-shadow';
+  const subject = `${settings.recommendSubject}.shadow`;
+  const topic = `${settings.prefix}cairn.shadow-impressions.v1`;
+  const kafka = kafkaClient(settings, 'serve-command-shadow');
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, { ...settings.topics, impressions: topic }, settings.env.CAIRN_TOPIC_PARTITIONS);
+  const child = spawnCairn(settings, [
+    'serve',
+    '--replica',
+    shadow,
+    '--config',
+    configFile,
+    '--subject',
+    subject,
+    '--impressions-topic',
+    topic,
+  ]);
+  children.push(child);
+  try {
+    await untilReplicasListen(settings, [shadow], 90_000, { failedStart: 'throw' });
+    const reply = JSON.parse(
+      (
+        await nc.request(subject, JSON.stringify({ userId: syntheticUserId(7) }), { timeout: 5_000 })
+      ).string(),
+    ) as RecommendResponse;
+    assert.ok(reply.ok, JSON.stringify(reply));
+    const logged = await waitFor(
+      async () => {
+        const events = await readLoggedEvents(
+          kafka,
+          {
+            impressions: settings.topics.impressions,
+            interactions: settings.topics.interactions,
+            shadow: topic,
+          },
+          settings.prefix,
+        );
+        return events.shadow.some((i) => i.slateId === reply.slateId) ? events : undefined;
+      },
+      { what: "the shadow slate in the shadow's topic", timeoutMs: 30_000, pollMs: 1_000 },
+    );
+    assert.equal(logged.impressions.filter((i) => i.slateId === reply.slateId).length, 0);
+  } finally {
+    child.kill('SIGTERM');
+    await exited(child);
+    const client = await temporalClient(settings);
+    await endServing(client, settings, [shadow], 'test over');
+    await client.connection.close();
+    // The scratch namespace's cleanup knows only its own topics.
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  }
 });
