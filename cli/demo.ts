@@ -8,6 +8,7 @@
  * A second run reuses the install, the ingest and the release (the retrain ran on the train period
  * only; a new one would also learn the earlier replay's clicks).
  */
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -17,7 +18,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { formatStatus, parseServerNames, stackDown, stackStatus, stackUp } from '../deploy/local/stack';
 import type { Impression } from '../schemas/events';
 import type { RecommendResponse, RecommendSlate } from '../schemas/recommend';
-import { searchClient } from '../services/catalog/elasticsearch';
+import { exited, spawnCairn } from '../services/config/cairn-process';
 import { type CairnSettings, readSettings } from '../services/config/environment';
 import { natsConnection } from '../services/config/nats-connection';
 import { fetchMovieLens } from '../services/data/fetch';
@@ -29,14 +30,9 @@ import { runOfflineEvaluation } from '../services/evaluation/offline';
 import { splitInteractions } from '../services/evaluation/splits';
 import { eventProducer, kafkaClient } from '../services/events/kafka';
 import { ensureTopics, topicNames } from '../services/events/topics';
-import { ExplorationBudget } from '../services/lifecycle/exploration-budget';
 import { terminateLifecycles } from '../services/lifecycle/lifecycle-cleanup';
 import { CatalogLifecycles, CountSignaller } from '../services/lifecycle/lifecycle-consumers';
-import {
-  explorationBucket,
-  lifecycleGroups,
-  lifecycleWorkflowId,
-} from '../services/lifecycle/lifecycle-names';
+import { lifecycleGroups, lifecycleWorkflowId } from '../services/lifecycle/lifecycle-names';
 import { mulberry32 } from '../services/models/random';
 import type { Interaction } from '../services/models/types';
 import { temporalClient } from '../services/orchestration/temporal';
@@ -52,7 +48,6 @@ import {
 import { clickModel, planReplay, simulateClicks } from '../services/report/replay-plan';
 import { slateQuality } from '../services/report/slate-quality';
 import { newestSoakRecord } from '../services/report/soak-report';
-import { replicaAddresses, ServingReplica } from '../services/serving/replica';
 import { parseServingConfig } from '../services/serving/serving-config';
 import { retrievalFamily } from '../services/training/families';
 import { temporalConfig } from '../temporal.config';
@@ -60,6 +55,7 @@ import type { LifecycleView } from '../workflows/item-lifecycle';
 import type { RetrainResult } from '../workflows/retrain';
 import { runIngestMovieLens } from './ingest';
 import { describeRetrain, runRetrain } from './retrain';
+import { endServing, untilReplicasListen } from './serve';
 import { runPipelineWorker } from './worker';
 
 export interface DemoOptions {
@@ -408,6 +404,20 @@ async function replay(
   } finally {
     clearInterval(flusher);
     clearInterval(observer);
+    // A later run would otherwise find them fresh, explore them and restart their lifecycles.
+    if (reReleaseOf.size > 0)
+      await producer.send({
+        topic: settings.topics.catalog,
+        messages: [...reReleaseOf.keys()].map((itemId) => ({
+          key: itemId,
+          value: JSON.stringify({
+            type: 'item_retired',
+            eventId: `demo-${itemId}-retired`,
+            itemId,
+            occurredAt: Date.now(),
+          }),
+        })),
+      });
     await producer.disconnect();
     await temporal.connection.close();
   }
@@ -516,7 +526,6 @@ async function mainJob(
 
   step('serve: A/B split control | challenger (50/50), the challenger also in shadow on control traffic');
   const kafka = kafkaClient(settings, 'cairn-demo');
-  const search = searchClient(settings);
   const shadowTopic = `${settings.prefix}cairn.shadow-impressions.v1`;
   const shadowSubject = `${settings.prefix}cairn.recommend.shadow.v1`;
   const admin = kafka.admin();
@@ -561,48 +570,72 @@ async function mainJob(
     await sessionConsumer.stop().catch(() => undefined);
     sessionConsumer = undefined;
   }
-  const budget = await ExplorationBudget.open(nc, explorationBucket(settings), {
-    leaseSize: temporalConfig.lifecycle.leaseImpressions,
-    refillBelow: temporalConfig.lifecycle.refillBelow,
-  });
-  const config = parseServingConfig({
-    variants: [
-      { name: 'control', share: 0.5, params: variants.control },
-      { name: 'challenger', share: 0.5, params: variants.challenger },
-    ],
-  });
-  const quiet = () => {};
-  const replicaDeps = {
-    nc,
-    search,
-    kafka,
-    registry,
-    ...replicaAddresses(settings),
-    log: quiet,
-    sessions,
-  };
-  const replica = await ServingReplica.start({ ...replicaDeps, config, budget }).catch(
-    async (error: unknown) => {
-      if (!reused) throw error;
-      console.log(
-        `the first run's release cannot be served by this version (${(error as Error).message}): a new release of the same train period`,
-      );
-      const configFile = join(settings.stateDir, 'demo', 'retrain-config.json');
-      await writeFile(configFile, JSON.stringify({ ials: { seed: Date.now() % 1_000_000 } }));
-      retrain = await retrainNow(configFile);
-      for (const line of describeRetrain(retrain)) console.log(line);
-      return ServingReplica.start({ ...replicaDeps, config, budget });
+  // The replicas are 'cairn serve' processes, as deployed: their latency is a replica's own, not
+  // that of a process that also replays the traffic, consumes the topics and runs the lifecycles.
+  const replicas = [
+    {
+      name: 'replica',
+      config: {
+        variants: [
+          { name: 'control', share: 0.5, params: variants.control },
+          { name: 'challenger', share: 0.5, params: variants.challenger },
+        ],
+      },
+      args: [],
     },
-  );
-  const shadow = await ServingReplica.start({
-    ...replicaDeps,
-    subject: shadowSubject,
-    topics: { ...settings.topics, impressions: shadowTopic },
-    config: parseServingConfig({ variants: [{ name: 'challenger', share: 1, params: variants.challenger }] }),
+    {
+      name: 'shadow',
+      config: { variants: [{ name: 'challenger', share: 1, params: variants.challenger }] },
+      args: ['--subject', shadowSubject, '--impressions-topic', shadowTopic],
+    },
+  ];
+  const replicaNames = replicas.map((r) => r.name);
+  // An earlier run stopped abruptly leaves its serving workflows waiting for these replicas.
+  await endServing(temporal, settings, replicaNames, 'a new demo run');
+  const startReplicas = async (): Promise<ChildProcess[]> => {
+    const processes: ChildProcess[] = [];
+    for (const replica of replicas) {
+      const configFile = join(settings.stateDir, 'demo', `serving-${replica.name}.json`);
+      await writeFile(configFile, JSON.stringify(parseServingConfig(replica.config)));
+      processes.push(
+        spawnCairn(settings, ['serve', '--config', configFile, '--replica', replica.name, ...replica.args]),
+      );
+    }
+    const exitedEarly = Promise.race(processes.map(exited)).then(() => {
+      throw new Error("a 'cairn serve' process exited before it listened");
+    });
+    // Heard only through the race below; once they listen, an exit is the demo stopping them.
+    exitedEarly.catch(() => undefined);
+    try {
+      await Promise.race([
+        untilReplicasListen(settings, replicaNames, 120_000, { failedStart: 'throw' }),
+        exitedEarly,
+      ]);
+      return processes;
+    } catch (error) {
+      await stopReplicas(processes);
+      throw error;
+    }
+  };
+  const stopReplicas = async (processes: ChildProcess[]) => {
+    for (const p of processes) p.kill('SIGTERM');
+    await Promise.all(processes.map(exited));
+    await endServing(temporal, settings, replicaNames, 'demo ended');
+  };
+  const servers = await startReplicas().catch(async (error: unknown) => {
+    if (!reused) throw error;
+    console.log(
+      `the first run's release cannot be served by this version (${(error as Error).message}): a new release of the same train period`,
+    );
+    const configFile = join(settings.stateDir, 'demo', 'retrain-config.json');
+    await writeFile(configFile, JSON.stringify({ ials: { seed: Date.now() % 1_000_000 } }));
+    retrain = await retrainNow(configFile);
+    for (const line of describeRetrain(retrain)) console.log(line);
+    return startReplicas();
   });
   await Promise.all([catalogLifecycles.start(), counts.start()]);
   serveStatus.done(
-    `replica and shadow replica serving release ${(await registry.champion(retrievalFamily))?.version ?? '(none)'}; sessions ${sessions === undefined ? 'off' : 'on'}; lifecycle consumers on`,
+    `'cairn serve' replica and shadow processes serving release ${(await registry.champion(retrievalFamily))?.version ?? '(none)'}; sessions ${sessions === undefined ? 'off' : 'on'}; lifecycle consumers on`,
   );
 
   step(
@@ -615,15 +648,8 @@ async function mainJob(
       replay(settings, nc, kafka, data, plan, shadowSubject, sessions),
     )) as ReplayOutcome;
   } finally {
-    await replica.drain();
-    await shadow.drain();
-    await Promise.all([
-      catalogLifecycles.stop(),
-      counts.stop(),
-      sessionConsumer?.stop(),
-      sessions?.close(),
-      budget.close(),
-    ]);
+    await stopReplicas(servers);
+    await Promise.all([catalogLifecycles.stop(), counts.stop(), sessionConsumer?.stop(), sessions?.close()]);
     // Nothing drives the demo's lifecycles once it has ended; --keep-stack keeps them to inspect.
     if (!options.keepStack)
       console.log(
@@ -703,6 +729,9 @@ async function mainJob(
       catalogSize: data.items.length + outcome.lifecycles.length,
     },
   );
+    require('node:fs').writeFileSync(
+      JSON.stringify(outcome.served.map((s) => [s.roundTripMs, s.slate.timings])),
+    );
   const stageMeansMs: Record<string, number> = {};
   for (const stage of ['candidates', 'filter', 'rank', 'postprocess'] as const)
     stageMeansMs[stage] =
@@ -743,7 +772,6 @@ async function mainJob(
   await writeFile(reportFile, await renderDemoReport(report));
   reportStatus.done(reportFile);
   await nc.close();
-  await search.close();
 
   step('summary');
   for (const line of summary(report, outcome, (Date.now() - demoStarted) / 1000)) console.log(line);
