@@ -729,9 +729,6 @@ async function mainJob(
       catalogSize: data.items.length + outcome.lifecycles.length,
     },
   );
-    require('node:fs').writeFileSync(
-      JSON.stringify(outcome.served.map((s) => [s.roundTripMs, s.slate.timings])),
-    );
   const stageMeansMs: Record<string, number> = {};
   for (const stage of ['candidates', 'filter', 'rank', 'postprocess'] as const)
     stageMeansMs[stage] =
