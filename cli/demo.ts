@@ -795,7 +795,7 @@ function summary(report: DemoReportData, outcome: ReplayOutcome, seconds: number
   const sorted = [...report.latency.totalMs].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   lines.push(
-    `latency (NATS round trip): p50 ${at(0.5).toFixed(1)} ms, p95 ${at(0.95).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms; ${outcome.errors} errors`,
+    `latency (NATS, from when each request was due to its reply): p50 ${at(0.5).toFixed(1)} ms, p95 ${at(0.95).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms; ${outcome.errors} errors`,
   );
   // A reason's first figure varies per slate (time taken or left), the rest (the deadline) not:
   // reasons are counted by kind, the varying figure shown as its range.

@@ -175,7 +175,7 @@ async function sections(d: DemoReportData): Promise<Record<(typeof reportSection
 
   const sorted = [...d.latency.totalMs].sort((a, b) => a - b);
   const stages = Object.entries(d.latency.stageMeansMs).map(([stage, ms]) => ({ stage, ms }));
-  const latency = `<p>${sorted.length} requests over NATS, round trip measured by the client: p50 ${fixed(percentile(sorted, 0.5), 1)} ms, p95 ${fixed(percentile(sorted, 0.95), 1)} ms, p99 ${fixed(percentile(sorted, 0.99), 1)} ms. Per-stage times are the replica's own (<code>timings</code> in each reply).</p>${await renderChart(
+  const latency = `<p>${sorted.length} requests over NATS, measured by the client from when each was due to be sent to its reply: p50 ${fixed(percentile(sorted, 0.5), 1)} ms, p95 ${fixed(percentile(sorted, 0.95), 1)} ms, p99 ${fixed(percentile(sorted, 0.99), 1)} ms. Per-stage times are the replica's own (<code>timings</code> in each reply).</p>${await renderChart(
     histogram('Round-trip latency of recommend requests', sorted, 'ms'),
   )}${await renderChart({
     title: 'Mean time per pipeline stage (ms)',
