@@ -139,6 +139,8 @@ export class CatalogLifecycles {
 
 export interface CountSignallerOptions {
   intervalMs: number;
+  /** How long an item found without a lifecycle has its counts dropped before it is asked again (60 s). */
+  recheckWithoutLifecycleMs?: number;
   /** Signals in flight at once. */
   concurrency?: number;
 }
@@ -159,12 +161,13 @@ export class CountSignaller {
   /** Batches for items without a running lifecycle: ended (retired, blocked), or older than the lifecycles. */
   dropped = 0;
   /**
-   * Items found without a running lifecycle, by the creation time they had then. Most impressed
-   * items have none (a catalog older than the lifecycles, items past their warm-up), and a signal
-   * to each of them every interval is a failed RPC per item; only a new item_created (a new
-   * creation time) can start one again.
+   * Items found without a running lifecycle: when, and the creation time they had then. Most
+   * impressed items have none (a catalog older than the lifecycles, items past their warm-up), and
+   * a signal to each of them every interval is a failed RPC per item. They are asked again after
+   * `recheckWithoutLifecycleMs`, or at once when re-created: a lifecycle the catalog consumer
+   * starts late (behind on a backlog of old item_created) gets its counts from then on.
    */
-  private readonly withoutLifecycle = new Map<string, number>();
+  private readonly withoutLifecycle = new Map<string, { at: number; createdAt: number }>();
 
   constructor(
     private readonly deps: LifecycleConsumerDeps,
@@ -250,7 +253,12 @@ export class CountSignaller {
   private async send(due: DueBatch): Promise<void> {
     const item = this.catalog.item(due.itemId);
     if (item !== undefined && Date.now() - item.createdAt > creationWindowMs) {
-      if (this.withoutLifecycle.get(due.itemId) === item.createdAt) {
+      const known = this.withoutLifecycle.get(due.itemId);
+      if (
+        known !== undefined &&
+        known.createdAt === item.createdAt &&
+        Date.now() - known.at < (this.options.recheckWithoutLifecycleMs ?? 60_000)
+      ) {
         this.dropped++;
         return;
       }
@@ -258,9 +266,11 @@ export class CountSignaller {
         const handle = this.deps.temporal.workflow.getHandle(
           lifecycleWorkflowId(this.deps.settings, due.itemId),
         );
-        if (await signalIfRunning(() => handle.signal(countsSignal, due.batch))) this.signals++;
-        else {
-          this.withoutLifecycle.set(due.itemId, item.createdAt);
+        if (await signalIfRunning(() => handle.signal(countsSignal, due.batch))) {
+          this.signals++;
+          this.withoutLifecycle.delete(due.itemId);
+        } else {
+          this.withoutLifecycle.set(due.itemId, { at: Date.now(), createdAt: item.createdAt });
           this.dropped++;
         }
       } catch {

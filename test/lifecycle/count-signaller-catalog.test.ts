@@ -15,6 +15,7 @@ import { terminateLifecycles } from '../../services/lifecycle/lifecycle-cleanup'
 import { CountSignaller } from '../../services/lifecycle/lifecycle-consumers';
 import { lifecycleGroups, lifecycleWorkflowId } from '../../services/lifecycle/lifecycle-names';
 import { temporalClient } from '../../services/orchestration/temporal';
+import { itemLifecycle } from '../../workflows/item-lifecycle';
 import { idempotentProducer } from '../support/idempotent-producer';
 import { waitFor } from '../support/wait';
 
@@ -53,7 +54,7 @@ const exists = async (itemId: string): Promise<boolean> => {
   }
 };
 
-test('counts start a waiting lifecycle for an unknown item, and none for an item created before the lifecycles, which is not signalled again', async () => {
+test('counts start a waiting lifecycle for an unknown item, and none for an item created before the lifecycles, which is not signalled again until a recheck finds one started late', async () => {
   const trained: CatalogEvent = {
     type: 'item_created',
     eventId: 'c1',
@@ -85,7 +86,7 @@ test('counts start a waiting lifecycle for an unknown item, and none for an item
   });
   counts = new CountSignaller(
     { kafka: kafkaClient(settings, 'count-signaller-catalog'), temporal: observed, settings },
-    { intervalMs: 200 },
+    { intervalMs: 200, recheckWithoutLifecycleMs: 5_000 },
   );
   await counts.start();
   const click = (itemId: string, n: number): Interaction => ({
@@ -124,4 +125,22 @@ test('counts start a waiting lifecycle for an unknown item, and none for an item
     [lifecycleWorkflowId(settings, 'trained-item')],
     'an item found without a lifecycle is not signalled again',
   );
+
+  // The catalog consumer starts its lifecycle late (behind on old item_created events): once the
+  // recheck is due, its counts reach it.
+  await temporal.workflow.start(itemLifecycle, {
+    workflowId: lifecycleWorkflowId(settings, 'trained-item'),
+    taskQueue: settings.pipelineTaskQueue,
+    args: [{ itemId: 'trained-item' }],
+  });
+  const signalsBefore = counts.signals;
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  await producer.send({
+    topic: settings.topics.interactions,
+    messages: [{ key: 'trained-item', value: JSON.stringify(click('trained-item', 4)) }],
+  });
+  await waitFor(() => (counts !== undefined && counts.signals > signalsBefore ? true : undefined), {
+    what: "the late lifecycle's counts",
+    timeoutMs: 60_000,
+  });
 });
