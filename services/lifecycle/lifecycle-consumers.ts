@@ -147,6 +147,8 @@ export interface CountSignallerOptions {
 
 /** An item created within this long may have a lifecycle about to start: its counts start it. */
 const creationWindowMs = 60 * 60_000;
+/** Workflow ids per visibility query: short enough a query for any visibility store. */
+const visibilityBatch = 100;
 /** How long the signaller may take to read the catalog before it counts. */
 const catalogCatchUpMs = 120_000;
 
@@ -234,6 +236,7 @@ export class CountSignaller {
 
   private async flush(now: number): Promise<void> {
     const due = this.batcher.takeDue(now);
+    await this.noteItemsWithoutLifecycle(due, now);
     const concurrency = this.options.concurrency ?? 32;
     for (let start = 0; start < due.length; start += concurrency)
       await Promise.all(due.slice(start, start + concurrency).map((d) => this.send(d)));
@@ -250,15 +253,56 @@ export class CountSignaller {
     if (commits.length > 0) await this.consumer?.commitOffsets(commits).catch(() => undefined);
   }
 
+  /** Whether the item was found without a lifecycle recently enough not to ask again. */
+  private knownWithoutLifecycle(itemId: string, createdAt: number, now: number): boolean {
+    const known = this.withoutLifecycle.get(itemId);
+    return (
+      known !== undefined &&
+      known.createdAt === createdAt &&
+      now - known.at < (this.options.recheckWithoutLifecycleMs ?? 60_000)
+    );
+  }
+
+  /**
+   * Asks Temporal's visibility which of the due items past their creation window have a running
+   * lifecycle, one query per `visibilityBatch` items, and notes the others: a signal to each would
+   * fail one RPC at a time (hundreds at once when a catalog starts being shown). An item that
+   * started a moment ago may not be listed yet; its counts are dropped until the recheck, as a
+   * failed signal's would be. Without visibility, each item's signal finds out.
+   */
+  private async noteItemsWithoutLifecycle(due: DueBatch[], now: number): Promise<void> {
+    const asking = new Map<string, { itemId: string; createdAt: number }>();
+    for (const { itemId } of due) {
+      const item = this.catalog.item(itemId);
+      if (item === undefined || now - item.createdAt <= creationWindowMs) continue;
+      if (this.knownWithoutLifecycle(itemId, item.createdAt, now)) continue;
+      const workflowId = lifecycleWorkflowId(this.deps.settings, itemId);
+      // Ids that would need escaping in the query are left to their signal.
+      if (!/['\\]/.test(workflowId)) asking.set(workflowId, { itemId, createdAt: item.createdAt });
+    }
+    const ids = [...asking.keys()];
+    for (let start = 0; start < ids.length; start += visibilityBatch) {
+      const batch = ids.slice(start, start + visibilityBatch);
+      const running = new Set<string>();
+      try {
+        const query = `WorkflowId IN (${batch.map((id) => `'${id}'`).join(', ')}) AND ExecutionStatus = 'Running'`;
+        for await (const execution of this.deps.temporal.workflow.list({ query }))
+          running.add(execution.workflowId);
+      } catch {
+        return;
+      }
+      for (const id of batch) {
+        const item = asking.get(id);
+        if (item !== undefined && !running.has(id))
+          this.withoutLifecycle.set(item.itemId, { at: now, createdAt: item.createdAt });
+      }
+    }
+  }
+
   private async send(due: DueBatch): Promise<void> {
     const item = this.catalog.item(due.itemId);
     if (item !== undefined && Date.now() - item.createdAt > creationWindowMs) {
-      const known = this.withoutLifecycle.get(due.itemId);
-      if (
-        known !== undefined &&
-        known.createdAt === item.createdAt &&
-        Date.now() - known.at < (this.options.recheckWithoutLifecycleMs ?? 60_000)
-      ) {
+      if (this.knownWithoutLifecycle(due.itemId, item.createdAt, Date.now())) {
         this.dropped++;
         return;
       }
