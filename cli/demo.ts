@@ -594,6 +594,7 @@ async function mainJob(
   await endServing(temporal, settings, replicaNames, 'a new demo run');
   const startReplicas = async (): Promise<ChildProcess[]> => {
     const processes: ChildProcess[] = [];
+    await mkdir(join(settings.stateDir, 'demo'), { recursive: true });
     for (const replica of replicas) {
       const configFile = join(settings.stateDir, 'demo', `serving-${replica.name}.json`);
       await writeFile(configFile, JSON.stringify(parseServingConfig(replica.config)));
@@ -824,7 +825,7 @@ function summary(report: DemoReportData, outcome: ReplayOutcome, seconds: number
   lines.push(
     effect.length === 0
       ? `click-to-effect: not measured${outcome.clickToEffectNote === undefined ? '' : ` (${outcome.clickToEffectNote})`}`
-      : `click-to-effect (click published → session in the replica): p50 ${effect[Math.floor(effect.length / 2)]} ms, p95 ${effect[Math.min(effect.length - 1, Math.floor(0.95 * effect.length))]} ms over ${effect.length} clicks`,
+      : `click-to-effect (click published → in the session bucket the replicas follow): p50 ${effect[Math.floor(effect.length / 2)]} ms, p95 ${effect[Math.min(effect.length - 1, Math.floor(0.95 * effect.length))]} ms over ${effect.length} clicks`,
   );
   for (const l of report.lifecycles)
     lines.push(

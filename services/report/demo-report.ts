@@ -299,7 +299,7 @@ async function sections(d: DemoReportData): Promise<Record<(typeof reportSection
   const effect =
     d.clickToEffectMs === undefined || d.clickToEffectMs.length === 0
       ? `<p>Not measured${d.clickToEffectNote === undefined ? '' : `: ${escapeHtml(d.clickToEffectNote)}`}.</p>`
-      : `<p>${d.clickToEffectMs.length} clicks: from the click's publication to Kafka until the user's session in the serving replica holds the item. p50 ${fixed(
+      : `<p>${d.clickToEffectMs.length} clicks: from the click's publication to Kafka until the user's session, in the bucket the replicas follow (watched here by the demo's own view of it), holds the item. p50 ${fixed(
           percentile(
             [...d.clickToEffectMs].sort((a, b) => a - b),
             0.5,
