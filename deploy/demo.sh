@@ -6,4 +6,7 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$repo/deploy/setup.sh"
+# The demo prints its own progress; the structured log (stderr) keeps to warnings and errors
+# unless CAIRN_LOG_LEVEL asks for more.
+export CAIRN_LOG_LEVEL="${CAIRN_LOG_LEVEL:-warn}"
 exec "$repo/bin/cairn" demo "$@"
