@@ -29,7 +29,17 @@ async function sourceFiles(path: string): Promise<string[]> {
   return nested.flat();
 }
 
-async function sourceHash(): Promise<string> {
+/** The code cannot change under a running process: one hash serves every Worker it creates. */
+let sourceHashOnce: Promise<string> | undefined;
+const sourceHash = (): Promise<string> => {
+  sourceHashOnce ??= hashSources().catch((error: unknown) => {
+    sourceHashOnce = undefined;
+    throw error;
+  });
+  return sourceHashOnce;
+};
+
+async function hashSources(): Promise<string> {
   const hash = createHash('sha256');
   for (const name of sdkPackages)
     hash.update(`${name}@${(require(`${name}/package.json`) as { version: string }).version}\n`);
