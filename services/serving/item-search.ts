@@ -183,6 +183,11 @@ export class FallbackSearch {
     private readonly lateSpanMs = 500,
   ) {}
 
+  /** The same searches with a health of their own: what happens to its answers leaves this one's cool-down alone. */
+  detached(): FallbackSearch {
+    return new FallbackSearch(this.primaryFor, this.fallback, this.cooldownMs, this.lateSpanMs);
+  }
+
   async nearest(state: HotState, query: KnnQuery, budgetMs: number): Promise<SearchOutcome> {
     const never = new AbortController().signal;
     const primary = this.primaryFor(state);

@@ -29,6 +29,7 @@ import {
 } from './item-search';
 import { LiveCatalog } from './live-catalog';
 import type { ExplorationSlots } from './post/budgeted-exploration';
+import { rehearsalBudgetMs } from './rehearsal';
 import { loadHotState, readPinnedReleases } from './release-loader';
 import { Responder, type ServingCounters } from './responder';
 import type { ServingConfig } from './serving-config';
@@ -220,7 +221,11 @@ export class ServingReplica {
     vectorSpaceOf(this.deps.search, state.vectorIndex).catch(() => undefined);
     const foldIn = foldInParamsOf(release.metadata);
     if (foldIn !== undefined) declareFoldIn(state, foldIn);
-    await this.responder.rehearse(state);
+    const { runs, of } = await this.responder.rehearse(state);
+    if (runs < of)
+      this.log(
+        `release ${release.version} rehearsed ${runs} of ${of} requests within its ${rehearsalBudgetMs} ms`,
+      );
     return state;
   }
 

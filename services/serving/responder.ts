@@ -82,8 +82,9 @@ export class Responder {
   }
 
   /** Runs a newly loaded state through the pipeline before it takes traffic (services/serving/rehearsal). */
-  rehearse(state: HotState): Promise<void> {
-    return rehearse(state, this.deps, rehearsalRequests(state, [...this.deps.variants.keys()]));
+  async rehearse(state: HotState): Promise<{ runs: number; of: number }> {
+    const requests = rehearsalRequests(state, [...this.deps.variants.keys()]);
+    return { runs: await rehearse(state, this.deps, requests), of: requests.length };
   }
 
   /** Resolves once no request is being answered. */

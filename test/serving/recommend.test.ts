@@ -298,9 +298,11 @@ test('a promotion during load fails no request, and the new release is served wi
     );
     assert.equal(second.decision.promote, true, second.decision.reason);
     const version = second.release.version;
+    // Only a hang trips this: loading a release reads it from the registry, opens its ONNX
+    // sessions and rehearses it (up to 2 s), on a machine that CI keeps busy.
     await waitFor(() => replica.counters().release === version, {
       what: 'the replica to load the new champion',
-      timeoutMs: 20_000,
+      timeoutMs: 60_000,
     });
     // The replica switching is not the load seeing it: the load's request may be in its pause,
     // or one that started on the old state, when the switch lands. Stop only once the load was

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { recommendRequestSchema } from '../../schemas/recommend';
 import type { Candidate, RequestContext } from '../../services/serving/candidates';
-import { exactSearch, FallbackSearch } from '../../services/serving/item-search';
+import { exactSearch, FallbackSearch, type ItemSearch } from '../../services/serving/item-search';
 import type { ExplorationSlots } from '../../services/serving/post/budgeted-exploration';
 import type { OnnxRankingStage } from '../../services/serving/rank/onnx-ranker';
 import { rehearsalRequests, rehearse } from '../../services/serving/rehearsal';
@@ -59,4 +59,38 @@ test('a rehearsal runs the ranker and spends no exploration budget', async () =>
   await rehearse(state, deps, rehearsalRequests(state, ['control']));
   assert.ok(ranked > 0, 'the ranker ran');
   assert.equal(taken, 0, 'no budget impression taken');
+});
+
+test('a slow search ends the rehearsal at its budget, and a failing one leaves live requests searching', async () => {
+  const state = fixtureState();
+  const config = parseServingConfig({ deadlineMs: 10_000, searchBudgetMs: 1_000 });
+  let failing = false;
+  let searches = 0;
+  const elasticsearch: ItemSearch = {
+    async nearest(...args) {
+      searches++;
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      if (failing) throw new Error('cluster unavailable');
+      return exactSearch.nearest(...args);
+    },
+  };
+  const search = new FallbackSearch(() => elasticsearch, exactSearch, 60_000);
+  const deps = { config, variants: variantsOf(config), search };
+  const runs = await rehearse(state, deps, rehearsalRequests(state, ['control']), 200);
+  assert.ok(runs > 0 && runs < 20, `${runs} runs in a 200 ms budget of 40 ms searches`);
+  assert.ok(searches >= runs, 'every run searched');
+  failing = true;
+  await rehearse(state, deps, rehearsalRequests(state, ['control']), 200);
+  failing = false;
+  const live = await search.nearest(
+    state,
+    { vector: state.items.vectors.subarray(0, state.items.dims), k: 3, excluded: new Set() },
+    1_000,
+  );
+  assert.equal(
+    live.degraded,
+    undefined,
+    'the failures during the rehearsal did not cool down the live search',
+  );
+  assert.equal(live.ids.length, 3);
 });
