@@ -55,12 +55,8 @@ export function buildCandidateLists(
   let rows = 0;
   for (const [l, u] of users.entries()) {
     generator.scoreUser(u, scores);
-    const seen = itemsOfUser(train, u);
-    const candidates = topK(scores, depth, seen);
-    const scored = [
-      new SignalScores(scores.slice(), seen),
-      ...signals.map((m) => SignalScores.of(m, u, train)),
-    ];
+    const candidates = topK(scores, depth, itemsOfUser(train, u));
+    const scored = [SignalScores.over(scores.slice()), ...signals.map((m) => SignalScores.of(m, u, train))];
     features.fill(u, candidates, scored, features.replayContext(u, surface), values, rows * width);
     items.set(candidates, rows);
     rows += candidates.length;

@@ -22,7 +22,11 @@ import type { RankingWeights } from '../ranking/ranker';
 import { type ColumnarTrainingSet, type TrainingSet, trainingObjects } from '../store/training-set';
 import type { TrainingConfig } from './config';
 
-/** Per-request features score every item of the catalog; above this the ranker is not served. */
+/**
+ * Above this the ranker is not trained: its pipeline evaluation scores the whole catalog for every
+ * user with held-out interactions, twice (generator and signal), from one object per interaction.
+ * Serving no longer depends on the catalog's size (`services/serving/rank/onnx-ranker.ts`).
+ */
 export const rankerMaxItems = 50_000;
 /** Candidates handed to the ranker, as in `cairn eval --pipeline`. */
 export const rankerCandidates = 200;

@@ -4,6 +4,7 @@ import { buildInteractionMatrix, indexInteractions } from '../../services/models
 import type { CandidateModel, Demographics, Interaction } from '../../services/models/types';
 import {
   type CatalogItem,
+  FactorMoments,
   RankingFeatures,
   SignalScores,
   TREND_WINDOW_SECONDS,
@@ -125,14 +126,42 @@ describe('ranking features', () => {
     assert.equal(bI3.context_hour, 0);
   });
 
-  it('standardises signal scores over the catalogue and ranks them among unseen items', () => {
+  it('standardises signal scores over the catalogue and ranks them among the candidates', () => {
     const [i3, i4] = rowsFor('a', ['i3', 'i4']);
     const std = Math.sqrt(1.25);
     close(i3.ease_score, (2 - 2.5) / std);
     close(i4.ease_score, (1 - 2.5) / std);
-    assert.equal(i3.ease_rank, 0, 'i1 and i2 score higher but a has seen them');
+    assert.equal(i3.ease_rank, 0, 'i1 and i2 score higher but are not candidates');
     assert.equal(i4.ease_rank, 1);
     assert.equal(i3.ease_gap, 0);
     close(i4.ease_gap, -1 / std);
+    const [late, early, tied] = rowsFor('b', ['i4', 'i1', 'i4']);
+    assert.deepEqual([late.ease_rank, early.ease_rank, tied.ease_rank], [1, 0, 1], 'ties share a rank');
+  });
+
+  it("standardises a factor model's scores from its item factors' moments as over the scored catalogue", () => {
+    const dims = 8;
+    const items = 300;
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647 - 0.5;
+    };
+    // Offset and correlated columns: a centred, isotropic catalogue would hide a wrong covariance.
+    const vectors = Float32Array.from({ length: (items + 5) * dims }, (_, n) => random() + (n % dims) * 0.1);
+    for (let i = 0; i < items; i++) vectors[i * dims + 1] += 2 * vectors[i * dims];
+    const moments = FactorMoments.of(vectors, dims, items);
+    for (let u = 0; u < 5; u++) {
+      const user = Float32Array.from({ length: dims }, random);
+      const scores = new Float32Array(items);
+      for (let i = 0; i < items; i++)
+        for (let d = 0; d < dims; d++) scores[i] += user[d] * vectors[i * dims + d];
+      const scored = SignalScores.over(scores);
+      const factored = SignalScores.ofFactors(user, vectors, moments);
+      for (const item of [0, 17, 299]) {
+        close(factored.score(item), scores[item]);
+        close(factored.standardised(item), scored.standardised(item));
+      }
+    }
   });
 });

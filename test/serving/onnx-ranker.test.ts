@@ -57,7 +57,7 @@ function signalOf(u: number): SignalScores {
   const scores = new Float32Array(nItems);
   for (let i = 0; i < nItems; i++)
     for (let d = 0; d < dims; d++) scores[i] += userVectors[u * dims + d] * itemVectors[i * dims + d];
-  return new SignalScores(scores, itemsOfUser(matrix, u));
+  return SignalScores.over(scores);
 }
 
 function trainedRanker(ratingWeight: number): Ranker {
@@ -114,7 +114,7 @@ test('the ONNX ranking stage scores the whole batch in one graph as the trained 
     const tables = decodeFeatureTables(encodeFeatureTables(features.tables));
     const stage = await OnnxRankingStage.load({ onnx: ranker.toScoringOnnx(), tables }, 4);
     try {
-      // Repeated users are scored from the stage's kept catalog scores: they must be their own.
+      // Repeated users: each request's signal is the user's own.
       for (const user of ['u3', 'u17', 'u42', 'u3', 'u17']) {
         const context = contextOf(state, { userId: user });
         assert.ok(stage.knows(context));

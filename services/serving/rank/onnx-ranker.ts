@@ -4,13 +4,19 @@
  * per request, with features filled from the release's in-memory tables into buffers allocated
  * once per release.
  *
- * The candidate models' signals are the release's own iALS scores (user vector · item vectors
- * over the whole catalog, as the features were trained on), which is why a release only carries
- * a ranker for catalogs up to `rankerMaxItems`.
+ * The candidate models' signals are the release's own iALS scores (user vector · item vectors),
+ * standardised by the moments of the release's item vectors and ranked among the candidates, as
+ * the features were trained: a request costs O(dims²) for the user and O(dims) per candidate,
+ * whatever the catalog's size.
  */
 import * as ort from 'onnxruntime-node';
 import { type OnnxSession, openOnnxSession } from '../../models/onnx-session';
-import { fillFeatureRows, type RankingFeatureTables, SignalScores } from '../../ranking/features';
+import {
+  FactorMoments,
+  fillFeatureRows,
+  type RankingFeatureTables,
+  SignalScores,
+} from '../../ranking/features';
 import { ONNX_INPUT, ONNX_OUTPUT } from '../../ranking/onnx-export';
 import type { Candidate, RequestContext } from '../candidates';
 
@@ -32,20 +38,12 @@ export const rankerSessionOptions: ort.InferenceSession.SessionOptions = {
   executionMode: 'sequential',
 };
 
-/**
- * Catalog scores kept for the most recent users, at most this many floats in all: a user's
- * scores over the whole catalog and their sorted copy cost more than the ranker's run
- * (bench serve's profile), and a release's vectors never change, so repeat requests reuse them.
- */
-const signalCacheCells = 8_000_000;
-
 export class OnnxRankingStage {
   private features: Float32Array;
   private items: Int32Array;
   private readonly width: number;
-  /** By user row, least recently used first. */
-  private readonly signals = new Map<number, SignalScores>();
-  private readonly signalsKept: number;
+  /** Of the release's item vectors: computed at the stage's first request, which the replica's rehearsal makes. */
+  private moments?: FactorMoments;
 
   private constructor(
     private readonly session: OnnxSession,
@@ -55,7 +53,6 @@ export class OnnxRankingStage {
     this.width = tables.names.length;
     this.features = new Float32Array(capacity * this.width);
     this.items = new Int32Array(capacity);
-    this.signalsKept = Math.max(1, Math.floor(signalCacheCells / (2 * tables.nItems)));
   }
 
   /** `capacity`: candidates per request the buffers are sized for (they grow if ever exceeded). */
@@ -106,27 +103,15 @@ export class OnnxRankingStage {
     return candidates.sort((a, b) => b.score - a.score);
   }
 
-  /** The release's iALS scores of every item for the user, as the features were trained on. */
+  /** The release's iALS scores for the user, as the features were trained on. */
   private signalOf({ state }: RequestContext, user: number): SignalScores {
-    let signal = this.signals.get(user);
-    if (signal !== undefined) {
-      this.signals.delete(user);
-      this.signals.set(user, signal);
-      return signal;
-    }
     const { dims, vectors } = state.items;
-    const own = state.users.vectors.subarray(user * dims, (user + 1) * dims);
-    const scores = new Float32Array(this.tables.nItems);
-    for (let i = 0, base = 0; i < scores.length; i++, base += dims) {
-      let dot = 0;
-      for (let d = 0; d < dims; d++) dot += own[d] * vectors[base + d];
-      scores[i] = dot;
-    }
-    signal = new SignalScores(scores, state.users.seen[user]);
-    if (this.signals.size >= this.signalsKept)
-      this.signals.delete(this.signals.keys().next().value as number);
-    this.signals.set(user, signal);
-    return signal;
+    this.moments ??= FactorMoments.of(vectors, dims, this.tables.nItems);
+    return SignalScores.ofFactors(
+      state.users.vectors.subarray(user * dims, (user + 1) * dims),
+      vectors,
+      this.moments,
+    );
   }
 
   async release(): Promise<void> {
