@@ -20,6 +20,7 @@ import {
   FactorMoments,
   fillFeatureRows,
   RankingFeatures,
+  ratingsOf,
   SignalScores,
 } from '../../services/ranking/features';
 import { ONNX_INPUT } from '../../services/ranking/onnx-export';
@@ -56,7 +57,7 @@ const index = indexInteractions(interactions);
 const matrix = buildInteractionMatrix(interactions, index.users, index.items);
 const features = new RankingFeatures({
   train: matrix,
-  interactions,
+  ratings: ratingsOf(interactions, matrix),
   catalog: new Map(
     index.items.ids.map((id, i) => [
       id,

@@ -56,7 +56,9 @@ export function buildCandidateLists(
   for (const [l, u] of users.entries()) {
     generator.scoreUser(u, scores);
     const candidates = topK(scores, depth, itemsOfUser(train, u));
-    const scored = [SignalScores.over(scores.slice()), ...signals.map((m) => SignalScores.of(m, u, train))];
+    const own = SignalScores.over(scores.slice());
+    // A generator that is its one signal (the release's iALS) is not scored twice.
+    const scored = [own, ...signals.map((m) => (m === generator ? own : SignalScores.of(m, u, train)))];
     features.fill(u, candidates, scored, features.replayContext(u, surface), values, rows * width);
     items.set(candidates, rows);
     rows += candidates.length;

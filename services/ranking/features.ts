@@ -140,10 +140,24 @@ export class FactorMoments {
   }
 }
 
+/**
+ * Visits every rated training interaction with its user and item index in the feature matrix:
+ * from objects offline, from the snapshot's columns in the retrain, with no object per event.
+ */
+export type Ratings = (visit: (user: number, item: number, rating: number) => void) => void;
+
+/** The ratings of interaction objects; those without one are left out. */
+export function ratingsOf(interactions: readonly Interaction[], train: InteractionMatrix): Ratings {
+  return (visit) => {
+    for (const x of interactions)
+      if (x.rating !== undefined) visit(train.users.require(x.user), train.items.require(x.item), x.rating);
+  };
+}
+
 export interface FeatureSources {
   train: InteractionMatrix;
-  /** The interactions `train` was built from; their ratings feed the rating averages. */
-  interactions: readonly Interaction[];
+  /** The ratings of the interactions `train` was built from: they feed the rating averages. */
+  ratings: Ratings;
   catalog: ReadonlyMap<string, CatalogItem>;
   demographics: ReadonlyMap<string, Demographics>;
   /** Names of the candidate models whose scores become features, in `fill`'s order. */
@@ -219,7 +233,7 @@ export class RankingFeatures {
   }
 
   constructor(private readonly sources: FeatureSources) {
-    const { train, interactions, catalog, demographics } = sources;
+    const { train, ratings, catalog, demographics } = sources;
     const t = { nItems: train.nItems, signals: sources.signals.length } as RankingFeatureTables;
     t.genres = [...new Set([...catalog.values()].flatMap((item) => item.genres))].sort();
     const genreIndex = new Map(t.genres.map((g, n) => [g, n]));
@@ -286,15 +300,12 @@ export class RankingFeatures {
 
     const userRatings = new Float64Array(train.nUsers * 2);
     const itemRatings = new Float64Array(train.nItems * 2);
-    for (const x of interactions) {
-      if (x.rating === undefined) continue;
-      const u = train.users.require(x.user);
-      const i = train.items.require(x.item);
-      userRatings[2 * u] += x.rating;
+    ratings((u, i, rating) => {
+      userRatings[2 * u] += rating;
       userRatings[2 * u + 1]++;
-      itemRatings[2 * i] += x.rating;
+      itemRatings[2 * i] += rating;
       itemRatings[2 * i + 1]++;
-    }
+    });
     t.userMeanRating = Float32Array.from({ length: train.nUsers }, (_, u) =>
       meanOrNaN(userRatings[2 * u], userRatings[2 * u + 1]),
     );

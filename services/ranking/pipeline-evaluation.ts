@@ -42,7 +42,7 @@ import {
   rerank,
   selectLists,
 } from './candidate-lists';
-import { type CatalogItem, RankingFeatures, type Surface } from './features';
+import { type CatalogItem, RankingFeatures, ratingsOf, type Surface } from './features';
 import {
   combineHeads,
   OnnxRanker,
@@ -200,7 +200,11 @@ async function evaluateProtocol(
   const labelled = buildCandidateLists(
     {
       ...models.validation,
-      features: new RankingFeatures({ ...sources, train: validation.train, interactions: carved.train }),
+      features: new RankingFeatures({
+        ...sources,
+        train: validation.train,
+        ratings: ratingsOf(carved.train, validation.train),
+      }),
       depth,
       surface,
     },
@@ -220,7 +224,11 @@ async function evaluateProtocol(
     const { settings, rounds } = choice.heads[head];
     return trainHead({ settings, rounds, train: training[head], seed, threads }).booster;
   };
-  const features = new RankingFeatures({ ...sources, train: final.train, interactions: split.train });
+  const features = new RankingFeatures({
+    ...sources,
+    train: final.train,
+    ratings: ratingsOf(split.train, final.train),
+  });
   const ranker = new Ranker(
     { interaction: refit('interaction'), rating: refit('rating') },
     choice.weights,

@@ -14,7 +14,7 @@ export interface GateFigure {
 
 export interface GateFigures {
   retrieval: GateFigure;
-  /** Absent where the snapshot trains no ranker (a catalog over its limit, one class of labels). */
+  /** Absent where the snapshot trains no ranker (one class of labels). */
   pipeline?: GateFigure;
 }
 

@@ -8,9 +8,9 @@
 import { spec } from '../evaluation/grid-search';
 import { SingleClassLabelsError } from '../evaluation/metrics';
 import { Ials } from '../models/ials';
-import { buildInteractionMatrix, IdIndex, indexInteractions } from '../models/interaction-matrix';
+import { mulberry32, shuffleInPlace } from '../models/random';
+import type { Interaction } from '../models/types';
 import { encodeFeatureTables } from '../ranking/feature-tables-artifact';
-import type { CatalogItem } from '../ranking/features';
 import { RankingFeatures } from '../ranking/features';
 import {
   DEFAULT_TREE_GRID,
@@ -19,15 +19,10 @@ import {
   runPipelineEvaluation,
 } from '../ranking/pipeline-evaluation';
 import type { RankingWeights } from '../ranking/ranker';
-import { type ColumnarTrainingSet, type TrainingSet, trainingObjects } from '../store/training-set';
+import type { ColumnarTrainingSet, TrainingSet } from '../store/training-set';
+import { snapshotMatrix } from './candidate-training';
 import type { TrainingConfig } from './config';
 
-/**
- * Above this the ranker is not trained: its pipeline evaluation scores the whole catalog for every
- * user with held-out interactions, twice (generator and signal), from one object per interaction.
- * Serving no longer depends on the catalog's size (`services/serving/rank/onnx-ranker.ts`).
- */
-export const rankerMaxItems = 50_000;
 /** Candidates handed to the ranker, as in `cairn eval --pipeline`. */
 export const rankerCandidates = 200;
 /** Signals the features were built from: the generator and its one model, both the release's iALS. */
@@ -104,34 +99,78 @@ export function evaluateReleasePipeline(
   });
 }
 
-const tooManyItems = (items: number) => skipped(`not trained: ${items} items, over ${rankerMaxItems}`);
+/**
+ * The ranker's pipeline evaluation ranks its catalog for every held-out user, from one object per
+ * interaction: above this many users it runs on a seeded sample of them and their histories
+ * (ML-100K's 943 are all used). Its feature tables are still computed over the whole snapshot.
+ */
+export const rankerMaxUsers = 2_000;
+
+/** The snapshot's interactions as objects: every user's, or those of a sample drawn by the seed. */
+export function rankerSample(
+  training: ColumnarTrainingSet,
+  seed: number,
+  maxUsers: number = rankerMaxUsers,
+): TrainingSet {
+  const columns = training.interactions;
+  const present = new Uint8Array(columns.userIds.length);
+  for (const user of columns.user) present[user] = 1;
+  let kept = present;
+  if (present.reduce((sum, p) => sum + p, 0) > maxUsers) {
+    // By id, so the sample does not depend on the order the store met its users in.
+    const users = [...present.keys()]
+      .filter((user) => present[user] === 1)
+      .sort((a, b) => (columns.userIds[a] < columns.userIds[b] ? -1 : 1));
+    kept = new Uint8Array(columns.userIds.length);
+    for (const user of shuffleInPlace(users, mulberry32((seed ^ 0x2545f491) >>> 0)).slice(0, maxUsers))
+      kept[user] = 1;
+  }
+  const interactions: Interaction[] = [];
+  for (let n = 0; n < columns.length; n++)
+    if (kept[columns.user[n]] === 1)
+      interactions.push({
+        user: columns.userIds[columns.user[n]],
+        item: columns.itemIds[columns.item[n]],
+        timestamp: columns.time[n],
+        rating: columns.value[n],
+      });
+  return { ...training, interactions };
+}
+
+/** The feature tables serving reads, over the whole snapshot in the release's own indexes. */
+function snapshotFeatures(training: ColumnarTrainingSet): RankingFeatures {
+  const columns = training.interactions;
+  const train = snapshotMatrix(columns);
+  const userRow = Int32Array.from(columns.userIds, (id) => train.users.indexOf(id) ?? -1);
+  const itemRow = Int32Array.from(columns.itemIds, (id) => train.items.indexOf(id) ?? -1);
+  return new RankingFeatures({
+    train,
+    ratings: (visit) => {
+      for (let n = 0; n < columns.length; n++)
+        visit(userRow[columns.user[n]], itemRow[columns.item[n]], columns.value[n]);
+    },
+    catalog: training.itemContent,
+    demographics: training.demographics,
+    signals: rankerSignals,
+  });
+}
 
 /**
- * The retrain's ranker, from the snapshot's columns. Its pipeline evaluation takes one object per
- * interaction; over `rankerMaxItems` it is not trained, so none are made.
+ * The retrain's ranker: evaluated and fitted on the snapshot (or a sample of its users, over
+ * `rankerMaxUsers`), published with feature tables over the whole snapshot.
  */
-export function trainSnapshotRanker(
+export async function trainSnapshotRanker(
   training: ColumnarTrainingSet,
   ials: TrainingConfig['ials'],
   seed: number,
   threads: number,
-): ReturnType<typeof trainReleaseRanker> {
-  if (training.items.length > rankerMaxItems) return Promise.resolve(tooManyItems(training.items.length));
-  return trainReleaseRanker(trainingObjects(training), ials, seed, threads);
-}
-
-export async function trainReleaseRanker(
-  training: TrainingSet,
-  ials: TrainingConfig['ials'],
-  seed: number,
-  threads: number,
+  maxUsers: number = rankerMaxUsers,
 ): Promise<{ spec: RankerGate; files: Record<string, Uint8Array> }> {
-  if (training.items.length > rankerMaxItems) return tooManyItems(training.items.length);
-  const catalog: ReadonlyMap<string, CatalogItem> = training.itemContent;
+  const sample = rankerSample(training, seed, maxUsers);
   let kept: { onnx: Uint8Array; weights: RankingWeights } | undefined;
   let result: PipelineResult<'temporal'>;
   try {
-    result = await evaluateReleasePipeline(training, ials, seed, threads, {
+    result = await evaluateReleasePipeline(sample, ials, seed, threads, {
       onRanker: (_, { ranker }) => {
         kept = { onnx: ranker.toScoringOnnx(), weights: ranker.weights };
       },
@@ -149,16 +188,11 @@ export async function trainReleaseRanker(
     ranker: outcome.metrics.ranker['ndcg@10'],
   };
   const won = ndcgAt10.ranker > ndcgAt10.generator;
-  const verdict = `ranker NDCG@10 ${ndcgAt10.ranker.toFixed(4)} vs generator order ${ndcgAt10.generator.toFixed(4)} on the temporal holdout`;
-  const users = indexInteractions(training.interactions).users;
-  const items = IdIndex.of([...training.items, ...training.interactions.map((x) => x.item)]);
-  const features = new RankingFeatures({
-    train: buildInteractionMatrix(training.interactions, users, items),
-    interactions: training.interactions,
-    catalog,
-    demographics: training.demographics,
-    signals: rankerSignals,
-  });
+  const sampled = sample.interactions.length < training.interactions.length;
+  const verdict =
+    `ranker NDCG@10 ${ndcgAt10.ranker.toFixed(4)} vs generator order ${ndcgAt10.generator.toFixed(4)} on the temporal holdout` +
+    (sampled ? ` of a sample of ${maxUsers} users` : '');
+  const features = snapshotFeatures(training);
   const rankerSpec: RankerSpec = {
     won,
     reason: won ? `won: ${verdict}` : `lost: ${verdict}; serving keeps the generators' order`,

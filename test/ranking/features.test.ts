@@ -6,6 +6,7 @@ import {
   type CatalogItem,
   FactorMoments,
   RankingFeatures,
+  ratingsOf,
   SignalScores,
   TREND_WINDOW_SECONDS,
 } from '../../services/ranking/features';
@@ -36,7 +37,7 @@ const index = indexInteractions([...train, ...heldOut]);
 const matrix = buildInteractionMatrix(train, index.users, index.items);
 const features = new RankingFeatures({
   train: matrix,
-  interactions: train,
+  ratings: ratingsOf(train, matrix),
   catalog,
   demographics,
   signals: ['ease'],

@@ -7,7 +7,7 @@ import {
 } from '../../services/models/interaction-matrix';
 import type { Interaction } from '../../services/models/types';
 import { decodeFeatureTables, encodeFeatureTables } from '../../services/ranking/feature-tables-artifact';
-import { RankingFeatures, SignalScores } from '../../services/ranking/features';
+import { RankingFeatures, ratingsOf, SignalScores } from '../../services/ranking/features';
 import { combineHeads, predictHead, Ranker, trainHead } from '../../services/ranking/ranker';
 import type { Candidate } from '../../services/serving/candidates';
 import { buildHotState } from '../../services/serving/hot-state';
@@ -39,7 +39,7 @@ const catalog = new Map(
 );
 const features = new RankingFeatures({
   train: matrix,
-  interactions,
+  ratings: ratingsOf(interactions, matrix),
   catalog,
   demographics: new Map(
     index.users.ids.map((id, u) => [id, { age: 18 + u, gender: u % 2 ? 'F' : 'M', occupation: 'x' }]),

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Interaction } from '../../services/models/types';
-import type { TrainingSet } from '../../services/store/training-set';
+import { type ColumnarTrainingSet, interactionColumns } from '../../services/store/training-set';
 import { parseTrainingConfig } from '../../services/training/config';
-import { rankerFiles, trainReleaseRanker } from '../../services/training/release-ranker';
+import { rankerFiles, trainSnapshotRanker } from '../../services/training/release-ranker';
 
 /** Clicks only, no ratings: the ranker's rating head has nothing to learn from. */
-function clickOnlyTrainingSet(): TrainingSet {
+function clickOnlyTrainingSet(): ColumnarTrainingSet {
   const interactions: Interaction[] = [];
   const items = Array.from({ length: 60 }, (_, i) => `i${i}`);
   for (let u = 0; u < 40; u++) {
@@ -20,7 +20,7 @@ function clickOnlyTrainingSet(): TrainingSet {
       });
   }
   return {
-    interactions,
+    interactions: interactionColumns(interactions, items),
     items,
     demographics: new Map(),
     itemContent: new Map(items.map((id) => [id, { title: id, year: 1990, genres: ['Drama'] }])),
@@ -29,7 +29,7 @@ function clickOnlyTrainingSet(): TrainingSet {
 
 test('a click-only snapshot (no ratings) gives a release without a ranker and says why, not a failed retrain', async () => {
   const { ials } = parseTrainingConfig({ ials: { factors: 4, epochs: 2 } });
-  const { spec, files } = await trainReleaseRanker(clickOnlyTrainingSet(), ials, 1, 1);
+  const { spec, files } = await trainSnapshotRanker(clickOnlyTrainingSet(), ials, 1, 1);
   assert.equal(spec.won, false);
   assert.match(
     spec.reason,
