@@ -68,7 +68,7 @@ export async function benchAgreement(
   const train = features.train;
 
   const state = fittedHotState(generator, train, ials.factors, 'agreement', new LiveCatalog());
-  const stage = await OnnxRankingStage.load({ onnx, tables: features.tables }, rankerCandidates);
+  const stage = await OnnxRankingStage.load({ onnx, tables: features.tables }, rankerCandidates, state.items);
   const config = parseServingConfig({
     search: 'in-process',
     searchBudgetMs: 10_000,

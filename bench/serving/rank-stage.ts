@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     'idx',
   );
   const tables = decodeFeatureTables(encodeFeatureTables(features.tables));
-  const stage = await OnnxRankingStage.load({ onnx, tables }, 1_024);
+  const stage = await OnnxRankingStage.load({ onnx, tables }, 1_024, state.items);
   const session = await ort.InferenceSession.create(onnx, rankerSessionOptions);
   const params = parseServingConfig({ pipeline: {} }).pipeline;
   const users = Array.from({ length: requests }, () => Math.floor(random() * index.users.ids.length));

@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   );
 
   const state = fittedHotState(generator, train, ials.factors, 'ranker-depth', movieLensCatalog(data));
-  const stage = await OnnxRankingStage.load({ onnx, tables: features.tables }, 1_024);
+  const stage = await OnnxRankingStage.load({ onnx, tables: features.tables }, 1_024, state.items);
   const validation = splitInteractions('temporal', trainPeriod, seed);
   const index = indexInteractions(trainPeriod);
   const relevant = relevanceOf(validation.test, index.users, index.items);

@@ -3,6 +3,7 @@
  * ranks that candidate models gave the item, and the request's context. Every statistic is
  * computed from the training interactions the builder is given, never from held-out ones.
  */
+import { setImmediate } from 'node:timers/promises';
 import { surfaces } from '../../schemas/events';
 import type { InteractionMatrix } from '../models/interaction-matrix';
 import type { CandidateModel, Demographics, Interaction } from '../models/types';
@@ -103,14 +104,26 @@ export class FactorMoments {
 
   /** Over the first `count` rows of `vectors` (row-major, `dims` wide). */
   static of(vectors: Float32Array, dims: number, count: number): FactorMoments {
-    const centre = new Float64Array(dims);
-    const second = new Float64Array(dims * dims);
-    for (let i = 0, base = 0; i < count; i++, base += dims)
-      for (let a = 0; a < dims; a++) {
-        const x = vectors[base + a];
-        centre[a] += x;
-        for (let b = a; b < dims; b++) second[a * dims + b] += x * vectors[base + b];
-      }
+    const sums = momentSums(dims);
+    addRows(sums, vectors, 0, count);
+    return FactorMoments.from(sums, count);
+  }
+
+  /**
+   * The same, a slice of rows at a time between turns of the event loop: at a million items × 64
+   * dimensions the sums are ~2G multiply-adds, seconds that a serving replica loading a release
+   * must not take from the requests it is answering meanwhile.
+   */
+  static async yielding(vectors: Float32Array, dims: number, count: number, rowsPerSlice = 16_384) {
+    const sums = momentSums(dims);
+    for (let from = 0; from < count; from += rowsPerSlice) {
+      addRows(sums, vectors, from, Math.min(count, from + rowsPerSlice));
+      await setImmediate();
+    }
+    return FactorMoments.from(sums, count);
+  }
+
+  private static from({ dims, centre, second }: MomentSums, count: number): FactorMoments {
     const n = Math.max(1, count);
     for (let a = 0; a < dims; a++) centre[a] /= n;
     for (let a = 0; a < dims; a++)
@@ -138,6 +151,33 @@ export class FactorMoments {
     }
     return Math.max(0, total);
   }
+}
+
+interface MomentSums {
+  dims: number;
+  centre: Float64Array;
+  /** Upper triangle of Σ v vᵀ, row-major. */
+  second: Float64Array;
+}
+
+const momentSums = (dims: number): MomentSums => ({
+  dims,
+  centre: new Float64Array(dims),
+  second: new Float64Array(dims * dims),
+});
+
+function addRows(
+  { dims, centre, second }: MomentSums,
+  vectors: Float32Array,
+  from: number,
+  to: number,
+): void {
+  for (let i = from, base = from * dims; i < to; i++, base += dims)
+    for (let a = 0; a < dims; a++) {
+      const x = vectors[base + a];
+      centre[a] += x;
+      for (let b = a; b < dims; b++) second[a * dims + b] += x * vectors[base + b];
+    }
 }
 
 /**

@@ -94,11 +94,16 @@ export function rankerVerdict(release: ModelRelease): { use: true } | { use: fal
   return { use: true };
 }
 
-async function readRanker(registry: ModelRegistry, release: ModelRelease): Promise<OnnxRankingStage> {
+async function readRanker(
+  registry: ModelRegistry,
+  release: ModelRelease,
+  items: HotState['items'],
+): Promise<OnnxRankingStage> {
   const read = (file: string) => registry.artifact(release.family, release.version, file);
   return OnnxRankingStage.load(
     { onnx: await read(rankerFiles.model), tables: decodeFeatureTables(await read(rankerFiles.features)) },
     rankerCapacity,
+    items,
   );
 }
 
@@ -153,7 +158,7 @@ export async function loadHotState(
   const withTwoTower = twoTower === undefined ? state : { ...state, twoTower };
   const verdict = rankerVerdict(release);
   if (!verdict.use) return { ...withTwoTower, withoutRanker: verdict.reason };
-  const ranker = await readRanker(registry, release);
+  const ranker = await readRanker(registry, release, state.items);
   return { ...withTwoTower, ranker, modelVersions: { ...state.modelVersions, ranker: release.version } };
 }
 

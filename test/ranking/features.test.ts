@@ -140,7 +140,7 @@ describe('ranking features', () => {
     assert.deepEqual([late.ease_rank, early.ease_rank, tied.ease_rank], [1, 0, 1], 'ties share a rank');
   });
 
-  it("standardises a factor model's scores from its item factors' moments as over the scored catalogue", () => {
+  it("standardises a factor model's scores from its item factors' moments as over the scored catalogue", async () => {
     const dims = 8;
     const items = 300;
     let seed = 7;
@@ -152,6 +152,7 @@ describe('ranking features', () => {
     const vectors = Float32Array.from({ length: (items + 5) * dims }, (_, n) => random() + (n % dims) * 0.1);
     for (let i = 0; i < items; i++) vectors[i * dims + 1] += 2 * vectors[i * dims];
     const moments = FactorMoments.of(vectors, dims, items);
+    const sliced = await FactorMoments.yielding(vectors, dims, items, 7);
     for (let u = 0; u < 5; u++) {
       const user = Float32Array.from({ length: dims }, random);
       const scores = new Float32Array(items);
@@ -159,6 +160,8 @@ describe('ranking features', () => {
         for (let d = 0; d < dims; d++) scores[i] += user[d] * vectors[i * dims + d];
       const scored = SignalScores.over(scores);
       const factored = SignalScores.ofFactors(user, vectors, moments);
+      assert.equal(sliced.mean(user), moments.mean(user));
+      assert.equal(sliced.variance(user), moments.variance(user));
       for (const item of [0, 17, 299]) {
         close(factored.score(item), scores[item]);
         close(factored.standardised(item), scored.standardised(item));

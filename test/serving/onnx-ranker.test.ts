@@ -112,7 +112,7 @@ test('the ONNX ranking stage scores the whole batch in one graph as the trained 
     const ranker = trainedRanker(ratingWeight);
     // Published and read back, as serving gets the tables.
     const tables = decodeFeatureTables(encodeFeatureTables(features.tables));
-    const stage = await OnnxRankingStage.load({ onnx: ranker.toScoringOnnx(), tables }, 4);
+    const stage = await OnnxRankingStage.load({ onnx: ranker.toScoringOnnx(), tables }, 4, state.items);
     try {
       // Repeated users: each request's signal is the user's own.
       for (const user of ['u3', 'u17', 'u42', 'u3', 'u17']) {

@@ -42,12 +42,12 @@ export class OnnxRankingStage {
   private features: Float32Array;
   private items: Int32Array;
   private readonly width: number;
-  /** Of the release's item vectors: computed at the stage's first request, which the replica's rehearsal makes. */
-  private moments?: FactorMoments;
 
   private constructor(
     private readonly session: OnnxSession,
     private readonly tables: RankingFeatureTables,
+    /** Of the release's item vectors, which its signal scores with. */
+    private readonly moments: FactorMoments,
     capacity: number,
   ) {
     this.width = tables.names.length;
@@ -55,11 +55,20 @@ export class OnnxRankingStage {
     this.items = new Int32Array(capacity);
   }
 
-  /** `capacity`: candidates per request the buffers are sized for (they grow if ever exceeded). */
-  static async load(model: ServingRankerModel, capacity: number): Promise<OnnxRankingStage> {
+  /**
+   * `capacity`: candidates per request the buffers are sized for (they grow if ever exceeded);
+   * `items`: the release's item vectors, in the rows its tables index.
+   */
+  static async load(
+    model: ServingRankerModel,
+    capacity: number,
+    items: { vectors: Float32Array; dims: number },
+  ): Promise<OnnxRankingStage> {
+    const moments = await FactorMoments.yielding(items.vectors, items.dims, model.tables.nItems);
     return new OnnxRankingStage(
       await openOnnxSession(model.onnx, rankerSessionOptions),
       model.tables,
+      moments,
       capacity,
     );
   }
@@ -106,7 +115,6 @@ export class OnnxRankingStage {
   /** The release's iALS scores for the user, as the features were trained on. */
   private signalOf({ state }: RequestContext, user: number): SignalScores {
     const { dims, vectors } = state.items;
-    this.moments ??= FactorMoments.of(vectors, dims, this.tables.nItems);
     return SignalScores.ofFactors(
       state.users.vectors.subarray(user * dims, (user + 1) * dims),
       vectors,
