@@ -21,7 +21,7 @@ export function recencyWeights(train: InteractionMatrix, halfLife: number): Floa
 }
 
 /** Number of entries greater than `t` in a descending array (binary search). */
-function countGreater(descending: readonly number[], t: number): number {
+export function countGreater(descending: ArrayLike<number>, t: number): number {
   let lo = 0;
   let hi = descending.length;
   while (lo < hi) {

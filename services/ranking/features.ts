@@ -6,6 +6,7 @@
 import { setImmediate } from 'node:timers/promises';
 import { surfaces } from '../../schemas/events';
 import type { InteractionMatrix } from '../models/interaction-matrix';
+import { countGreater } from '../models/recency';
 import type { CandidateModel, Demographics, Interaction } from '../models/types';
 
 export type Surface = (typeof surfaces)[number];
@@ -462,14 +463,5 @@ export function fillFeatureRows(
 function ranksAmong(signal: SignalScores, candidates: ArrayLike<number>): Int32Array {
   const scores = Float64Array.from({ length: candidates.length }, (_, c) => signal.score(candidates[c]));
   const descending = Float64Array.from(scores).sort().reverse();
-  return Int32Array.from(scores, (score) => {
-    let lo = 0;
-    let hi = descending.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (descending[mid] > score) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  });
+  return Int32Array.from(scores, (score) => countGreater(descending, score));
 }
