@@ -96,6 +96,13 @@ export interface FactorRankingTask {
 
 const shared = (array: Float32Array) => array.buffer instanceof SharedArrayBuffer;
 
+/** A copy of `values` in shared memory, so `rankOnThreads` can split the work over threads. */
+export function sharedFloats(values: ArrayLike<number>): Float32Array {
+  const copy = new Float32Array(new SharedArrayBuffer(values.length * Float32Array.BYTES_PER_ELEMENT));
+  copy.set(values);
+  return copy;
+}
+
 /**
  * The top `n` of each row, keyed by row, over `threads` threads (this one included). Factors
  * that are not in shared memory are ranked on this thread: copying them would cost more.

@@ -112,7 +112,6 @@ async function run(task: TrainingTask): Promise<unknown> {
   if (task.task === 'two-tower')
     return timed(task.task, 'two-tower', () =>
       trainTwoTowerRelease(
-        training.items.length,
         () => ({
           snapshot: snapshotMatrix(interactions),
           holdout: holdoutSplit(interactions, task.holdoutSeed),

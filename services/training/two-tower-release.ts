@@ -6,34 +6,39 @@
  * uses it (users without a trained iALS vector), so that is its gate, against the popularity of
  * the user's demographic cohort on the same users. A fit that throws is recorded as failed.
  */
-import { ndcgAtK } from '../evaluation/metrics';
-import { evaluateRanking, type Relevance } from '../evaluation/ranking';
+import { ndcgAtK, summariseTopK } from '../evaluation/metrics';
+import type { Relevance } from '../evaluation/ranking';
 import { topK } from '../evaluation/topk';
 import { type InteractionMatrix, matrixFromPairKeys } from '../models/interaction-matrix';
 import { ageBand, cohortKey } from '../models/popularity';
-import { mulberry32 } from '../models/random';
+import { mulberry32, shuffleInPlace } from '../models/random';
 import type { SideInformation, VocabularyLists } from '../models/two-tower/features';
 import { TWO_TOWER_GRID } from '../models/two-tower/grid';
 import { TwoTower, type TwoTowerParams } from '../models/two-tower/model';
 import { type NewUser, NewUserTower } from '../models/two-tower/new-users';
+import { holdoutUsers } from './candidate-training';
+import { rankOnThreads, sharedFloats } from './factor-ranking';
 
 /**
  * `cairn eval`'s first grid point, with a fifth of the training rows' user ids dropped so the
- * tower learns to place a user from demographics and history alone (not tuned).
+ * tower learns to place a user from demographics and history alone (not tuned). An epoch is at
+ * most 200,000 rows (ML-100K's are all 100,000): the fit is run three times per release, and a
+ * full pass over a 10M-event snapshot would be ~10k steps of ~50 ms each.
  */
 export const releaseTwoTowerParams: TwoTowerParams = {
   ...TWO_TOWER_GRID[0],
   userIdDropout: 0.2,
   newUserHistory: 5,
+  epochRows: 200_000,
 };
 
 /** Interactions replayed for a held-out user before the gate ranks the rest. */
 export const newUserReplays = [0, 1, 3, 5] as const;
 /**
- * Above this many items the fit is not run: Adam updates every embedding row on every step,
- * which at a million items is 128M values a step (two tables of 64), for thousands of steps.
+ * Held-out users the gate measures, a seeded sample above it: each is four rankings of the whole
+ * catalog (ML-100K has 178).
  */
-export const twoTowerMaxItems = 50_000;
+export const newUserMaxUsers = 250;
 /** Share of the users held out of the gate's fit. */
 const newUserShare = 0.2;
 /** A held-out user is measured only with this many interactions after the replayed ones. */
@@ -102,14 +107,28 @@ export interface StratifiedHoldout {
   test: Relevance;
 }
 
+/** Ranked, as iALS's holdout is, for at most `holdoutMaxUsers` of the users, drawn by `seed`. */
 async function holdoutFigures(
   holdout: StratifiedHoldout,
   side: SideInformation,
   params: TwoTowerParams,
+  seed: number,
+  threads: number,
 ): Promise<TwoTowerModelSpec['holdout']> {
   const model = new TwoTower(params, side);
   await model.fit(holdout.train);
-  const { report } = evaluateRanking(model, holdout.train, holdout.test, 10);
+  const scored = holdoutUsers(holdout.test, seed);
+  const factors = {
+    users: sharedFloats(model.fitted.userVectors),
+    items: sharedFloats(model.fitted.itemVectors),
+    factors: params.outputDim,
+  };
+  const ranked = await rankOnThreads(factors, [...scored.keys()], holdout.train, 10, threads);
+  const report = summariseTopK(
+    [...scored].map(([user, relevant]) => ({ ranked: ranked.get(user)!, relevant })),
+    10,
+    holdout.train.nItems,
+  );
   return { protocol: 'stratified', ndcgAt10: report.ndcg, recallAt10: report.recall, users: report.users };
 }
 
@@ -121,47 +140,93 @@ function cohortOf(side: SideInformation, user: string): NewUser['cohort'] {
 
 /** The snapshot without the rows of `heldOut` users, in the same id spaces. */
 function withoutUsers(snapshot: InteractionMatrix, heldOut: Uint8Array): InteractionMatrix {
-  const keys: number[] = [];
-  const times: number[] = [];
+  let kept = 0;
+  for (let u = 0; u < snapshot.nUsers; u++)
+    if (!heldOut[u]) kept += snapshot.userPtr[u + 1] - snapshot.userPtr[u];
+  const keys = new Float64Array(kept);
+  const times = new Float64Array(kept);
+  let at = 0;
   for (let u = 0; u < snapshot.nUsers; u++) {
     if (heldOut[u]) continue;
-    for (let n = snapshot.userPtr[u]; n < snapshot.userPtr[u + 1]; n++) {
-      keys.push(u * snapshot.nItems + snapshot.userItems[n]);
-      times.push(snapshot.userTimes[n]);
+    for (let n = snapshot.userPtr[u]; n < snapshot.userPtr[u + 1]; n++, at++) {
+      keys[at] = u * snapshot.nItems + snapshot.userItems[n];
+      times[at] = snapshot.userTimes[n];
     }
   }
-  return matrixFromPairKeys(
-    Float64Array.from(keys),
-    Float64Array.from(times),
-    snapshot.users,
-    snapshot.items,
-  );
+  return matrixFromPairKeys(keys, times, snapshot.users, snapshot.items);
 }
 
-/** Each user's cohort's item counts, plus overall popularity scaled below one count to break ties. */
-function cohortPopularityScores(
+/** A measured user's items in time order, and the ascending items of each replayed prefix. */
+interface MeasuredUser {
+  id: string;
+  ordered: number[];
+  replayed: Int32Array[];
+}
+
+/**
+ * The top 10 of each measured user and replayed count by the popularity of the user's cohort in
+ * `train`, plus overall popularity scaled below one count to break ties. Users are taken cohort
+ * by cohort, so one cohort's counts over the catalog are held at a time.
+ */
+function cohortPopularityLists(
   train: InteractionMatrix,
   side: SideInformation,
-): (user: string) => Float32Array {
-  const global = new Float32Array(train.nItems);
-  const byCohort = new Map<string, Float32Array>();
-  for (let u = 0; u < train.nUsers; u++) {
-    const d = side.demographics.get(train.users.ids[u]);
-    let counts = d === undefined ? undefined : byCohort.get(cohortKey(d));
-    if (d !== undefined && counts === undefined) {
-      counts = new Float32Array(train.nItems);
-      byCohort.set(cohortKey(d), counts);
-    }
-    for (let n = train.userPtr[u]; n < train.userPtr[u + 1]; n++) {
-      global[train.userItems[n]]++;
-      if (counts !== undefined) counts[train.userItems[n]]++;
-    }
-  }
-  return (user) => {
+  measured: readonly MeasuredUser[],
+): Int32Array[][] {
+  const keyOf = (user: string) => {
     const d = side.demographics.get(user);
-    const counts = d === undefined ? undefined : byCohort.get(cohortKey(d));
-    return Float32Array.from(global, (g, i) => (counts?.[i] ?? 0) + g / (1 + train.nnz));
+    return d === undefined ? undefined : cohortKey(d);
   };
+  const trainUsers = new Map<string, number[]>();
+  for (let u = 0; u < train.nUsers; u++) {
+    const key = keyOf(train.users.ids[u]);
+    if (key === undefined) continue;
+    const members = trainUsers.get(key);
+    if (members === undefined) trainUsers.set(key, [u]);
+    else members.push(u);
+  }
+  const groups = new Map<string | undefined, number[]>();
+  measured.forEach((user, m) => {
+    const key = keyOf(user.id);
+    const members = groups.get(key);
+    if (members === undefined) groups.set(key, [m]);
+    else members.push(m);
+  });
+  const lists: Int32Array[][] = measured.map(() => []);
+  const counts = new Float32Array(train.nItems);
+  const scores = new Float32Array(train.nItems);
+  for (const [key, members] of groups) {
+    counts.fill(0);
+    for (const u of key === undefined ? [] : (trainUsers.get(key) ?? []))
+      for (let n = train.userPtr[u]; n < train.userPtr[u + 1]; n++) counts[train.userItems[n]]++;
+    for (let i = 0; i < train.nItems; i++)
+      scores[i] = counts[i] + (train.itemPtr[i + 1] - train.itemPtr[i]) / (1 + train.nnz);
+    for (const m of members) lists[m] = measured[m].replayed.map((seen) => topK(scores, 10, seen));
+  }
+  return lists;
+}
+
+/** Held-out users with enough interactions to measure, at most `newUserMaxUsers` drawn by `seed`. */
+function measuredUsers(snapshot: InteractionMatrix, heldOut: Uint8Array, seed: number): MeasuredUser[] {
+  const replayed = Math.max(...newUserReplays);
+  const eligible: number[] = [];
+  for (let u = 0; u < snapshot.nUsers; u++)
+    if (heldOut[u] && snapshot.userPtr[u + 1] - snapshot.userPtr[u] >= replayed + laterAtLeast)
+      eligible.push(u);
+  const users =
+    eligible.length <= newUserMaxUsers
+      ? eligible
+      : shuffleInPlace(eligible, mulberry32((seed ^ 0x5bd1e995) >>> 0))
+          .slice(0, newUserMaxUsers)
+          .sort((a, b) => a - b);
+  return users.map((u) => {
+    const from = snapshot.userPtr[u];
+    const ordered = Array.from({ length: snapshot.userPtr[u + 1] - from }, (_, k) => from + k)
+      .sort((a, b) => snapshot.userTimes[a] - snapshot.userTimes[b] || a - b)
+      .map((n) => snapshot.userItems[n]);
+    const prefixes = newUserReplays.map((n) => Int32Array.from(ordered.slice(0, n)).sort());
+    return { id: snapshot.users.ids[u], ordered, replayed: prefixes };
+  });
 }
 
 /**
@@ -173,57 +238,58 @@ export async function newUserScores(
   side: SideInformation,
   params: TwoTowerParams,
   seed: number,
+  threads: number,
 ): Promise<NewUserScores> {
   const random = mulberry32(seed);
   const heldOut = Uint8Array.from({ length: snapshot.nUsers }, () => (random() < newUserShare ? 1 : 0));
   const train = withoutUsers(snapshot, heldOut);
   const model = new TwoTower(params, side);
   await model.fit(train);
+  const measured = measuredUsers(snapshot, heldOut, seed);
+  const replays = newUserReplays.length;
+  const d = params.outputDim;
+  const queries = new Float32Array(new SharedArrayBuffer(measured.length * replays * d * 4));
   const tower = await NewUserTower.load(model.exportTowers().user, {
     vocabulary: model.fitted.inputs.vocabulary,
     newUserIndex: train.nUsers,
     historyLength: params.historyLength,
   });
-  const cohortScores = cohortPopularityScores(train, side);
-  const replayed = Math.max(...newUserReplays);
-  const twoTower = newUserReplays.map(() => 0);
-  const popularity = newUserReplays.map(() => 0);
-  const d = params.outputDim;
-  const { itemVectors } = model.fitted;
-  const scores = new Float32Array(snapshot.nItems);
-  let users = 0;
   try {
-    for (let u = 0; u < snapshot.nUsers; u++) {
-      const from = snapshot.userPtr[u];
-      const to = snapshot.userPtr[u + 1];
-      if (!heldOut[u] || to - from < replayed + laterAtLeast) continue;
-      users++;
-      const ordered = Array.from({ length: to - from }, (_, k) => from + k)
-        .sort((a, b) => snapshot.userTimes[a] - snapshot.userTimes[b] || a - b)
-        .map((n) => snapshot.userItems[n]);
-      const later = new Set(ordered.slice(replayed));
-      const id = snapshot.users.ids[u];
-      const cohort = cohortScores(id);
+    for (const [m, { id, ordered }] of measured.entries()) {
       const vectors = await tower.embed(
         newUserReplays.map((n) => ({ cohort: cohortOf(side, id), history: ordered.slice(0, n).reverse() })),
       );
-      newUserReplays.forEach((n, r) => {
-        const seen = ordered.slice(0, n);
-        for (let i = 0; i < snapshot.nItems; i++) {
-          let dot = 0;
-          for (let k = 0; k < d; k++) dot += vectors[r * d + k] * itemVectors[i * d + k];
-          scores[i] = dot;
-        }
-        twoTower[r] += ndcgAtK(topK(scores, 10, seen), later, 10);
-        popularity[r] += ndcgAtK(topK(cohort, 10, seen), later, 10);
-      });
+      queries.set(vectors, m * replays * d);
     }
   } finally {
     await tower.release();
   }
-  const n = Math.max(1, users);
+  const rows = measured.flatMap((_, m) => newUserReplays.map((_, r) => m * replays + r));
+  const excluded = measured.flatMap((user) => user.replayed);
+  const userPtr = new Int32Array(rows.length + 1);
+  excluded.forEach((items, n) => {
+    userPtr[n + 1] = userPtr[n] + items.length;
+  });
+  const userItems = new Int32Array(userPtr[rows.length]);
+  excluded.forEach((items, n) => {
+    userItems.set(items, userPtr[n]);
+  });
+  const seen = { userPtr, userItems };
+  const factors = { users: queries, items: sharedFloats(model.fitted.itemVectors), factors: d };
+  const ranked = await rankOnThreads(factors, rows, seen, 10, threads);
+  const popular = cohortPopularityLists(train, side, measured);
+  const twoTower = newUserReplays.map(() => 0);
+  const popularity = newUserReplays.map(() => 0);
+  for (const [m, { ordered }] of measured.entries()) {
+    const later = new Set(ordered.slice(Math.max(...newUserReplays)));
+    for (let r = 0; r < replays; r++) {
+      twoTower[r] += ndcgAtK(ranked.get(m * replays + r)!, later, 10);
+      popularity[r] += ndcgAtK(popular[m][r], later, 10);
+    }
+  }
+  const n = Math.max(1, measured.length);
   return {
-    users,
+    users: measured.length,
     twoTower: twoTower.map((sum) => sum / n),
     cohortPopularity: popularity.map((sum) => sum / n),
   };
@@ -232,23 +298,20 @@ export async function newUserScores(
 /**
  * Fits, measures and exports the release's two-tower model. `snapshot` is the matrix the
  * release's iALS is fitted on, over the whole catalog: the published item vectors are its rows.
- * The matrices are built only for a catalog the fit is run on.
+ * The matrices are built inside, so a failure to build them is recorded as the family's.
  */
 export async function trainTwoTowerRelease(
-  catalogSize: number,
   matrices: () => { snapshot: InteractionMatrix; holdout: StratifiedHoldout },
   side: SideInformation,
   seed: number,
   threads: number,
 ): Promise<{ spec: TwoTowerSpec; files: Record<string, Uint8Array> }> {
   const params = { ...releaseTwoTowerParams, seed, threads };
-  if (catalogSize > twoTowerMaxItems)
-    return failed(`not trained: ${catalogSize} items, over ${twoTowerMaxItems}`);
   try {
     const data = matrices();
     const started = performance.now();
-    const holdout = await holdoutFigures(data.holdout, side, params);
-    const newUsers = await newUserScores(data.snapshot, side, params, seed);
+    const holdout = await holdoutFigures(data.holdout, side, params, seed, threads);
+    const newUsers = await newUserScores(data.snapshot, side, params, seed, threads);
     const matrix = data.snapshot;
     const model = new TwoTower(params, side);
     await model.fit(matrix);

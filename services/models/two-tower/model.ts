@@ -17,7 +17,13 @@ import {
   weightShape,
 } from './graphs';
 import type { Floats } from './onnx-graph';
-import { initialParameters, type Parameters, parameterArrays, zeroParameters } from './parameters';
+import {
+  EMBEDDING_TABLES,
+  initialParameters,
+  type Parameters,
+  parameterArrays,
+  zeroParameters,
+} from './parameters';
 import { type ExportedTowers, TowerServer } from './serving';
 import { type HistoryWindows, historyWindows, TowerInputs, type TrainingHistory } from './tower-inputs';
 import { floats, TrainingStep } from './training-step';
@@ -32,6 +38,11 @@ export interface TwoTowerParams {
   temperature: number;
   learningRate: number;
   epochs: number;
+  /**
+   * An epoch trains on at most this many rows, drawn afresh each epoch; without it, every row.
+   * A pass over a 10M-event snapshot is ~10k steps, each of which costs tens of milliseconds.
+   */
+  epochRows?: number;
   /** Positives per step, and so in-batch negatives per positive minus one. */
   batchSize: number;
   /** How many of a user's latest training items are mean-pooled into the user tower. */
@@ -143,7 +154,8 @@ export class TwoTower implements CandidateModel {
       userKnown: new Uint8Array(batchSize).fill(1),
       history: historyWindows(batchSize),
     };
-    const stepsPerEpoch = Math.floor(train.nnz / batchSize);
+    const stepsPerEpoch = Math.floor(Math.min(train.nnz, p.epochRows ?? train.nnz) / batchSize);
+    const touched = EMBEDDING_TABLES.map((table) => step.touched[table]);
     const userIdDropout = p.userIdDropout ?? 0;
     const epochLosses: number[] = [];
     try {
@@ -163,7 +175,7 @@ export class TwoTower implements CandidateModel {
           inputs.trainingWindows(batch.users, entries, p.trainingHistory, batch.history);
           if (p.newUserHistory !== undefined) shortenNewUserWindows(batch, p.newUserHistory, random);
           lossSum += await step.run(parameters, batch, gradients);
-          adam.step(parameterArrays(gradients));
+          adam.step(parameterArrays(gradients), touched);
         }
         epochLosses.push(lossSum / stepsPerEpoch);
       }
@@ -174,11 +186,33 @@ export class TwoTower implements CandidateModel {
     const everyone = range(train.nUsers);
     const served = historyWindows(train.nUsers);
     inputs.servingWindows(everyone, served);
-    const userVectors = await towerForward('user', shapes, parameters, threads, train.nUsers, (out) =>
-      inputs.assembleUsers(parameters, everyone, served, undefined, out),
+    const userVectors = await towerForward(
+      'user',
+      shapes,
+      parameters,
+      threads,
+      train.nUsers,
+      (from, to, out) =>
+        inputs.assembleUsers(
+          parameters,
+          everyone.subarray(from, to),
+          {
+            from: served.from.subarray(from, to),
+            to: served.to.subarray(from, to),
+            skip: served.skip.subarray(from, to),
+          },
+          undefined,
+          out,
+        ),
     );
-    const itemVectors = await towerForward('item', shapes, parameters, threads, train.nItems, (out) =>
-      inputs.assembleItems(parameters, range(train.nItems), undefined, out),
+    const items = range(train.nItems);
+    const itemVectors = await towerForward(
+      'item',
+      shapes,
+      parameters,
+      threads,
+      train.nItems,
+      (from, to, out) => inputs.assembleItems(parameters, items.subarray(from, to), undefined, out),
     );
     this.state = { inputs, shapes, parameters, userVectors, itemVectors, epochLosses };
     this.server = undefined;
@@ -267,33 +301,47 @@ function shuffle(values: Int32Array, random: () => number): void {
   }
 }
 
-/** The forward half of the training graph over `rows` feature rows written by `assemble`. */
+/** Feature rows per forward run: a million items' rows at once would be ~600 MB of input. */
+const FORWARD_ROWS = 65_536;
+
+/**
+ * The forward half of the training graph over `rows` feature rows, `assemble` writing rows
+ * [from, to) at a time.
+ */
 async function towerForward(
   tower: Tower,
   shapes: TowerShapes,
   parameters: Parameters,
   threads: number,
   rows: number,
-  assemble: (out: Float32Array) => void,
+  assemble: (from: number, to: number, out: Float32Array) => void,
 ): Promise<Floats> {
   const shape = shapes[tower];
   const session = await openOnnxSession(towerGraph(tower, shape, 'float32'), {
     intraOpNumThreads: threads,
   });
-  const features = new Float32Array(rows * shape.input);
-  assemble(features);
-  const feeds: Record<string, ort.Tensor> = {
-    features: new ort.Tensor('float32', features, [rows, shape.input]),
-  };
+  const weights: Record<string, ort.Tensor> = {};
   for (const weight of LAYER_WEIGHTS) {
-    feeds[weightName(tower, weight)] = new ort.Tensor(
+    weights[weightName(tower, weight)] = new ort.Tensor(
       'float32',
       parameters.towers[tower][weight],
       weightShape(shape, weight),
     );
   }
+  const vectors = new Float32Array(rows * shape.output);
+  const features = new Float32Array(Math.min(rows, FORWARD_ROWS) * shape.input);
   try {
-    return floats((await session.run(feeds)).vector);
+    for (let from = 0; from < rows; from += FORWARD_ROWS) {
+      const to = Math.min(rows, from + FORWARD_ROWS);
+      const chunk = features.subarray(0, (to - from) * shape.input);
+      assemble(from, to, chunk);
+      const out = await session.run({
+        ...weights,
+        features: new ort.Tensor('float32', chunk, [to - from, shape.input]),
+      });
+      vectors.set(floats(out.vector), from * shape.output);
+    }
+    return vectors;
   } finally {
     await session.release();
   }

@@ -10,7 +10,8 @@
 import type { InteractionMatrix } from '../interaction-matrix';
 import { FeatureVocabulary, type ItemContent, type SideInformation, titleTokens } from './features';
 import type { Floats } from './onnx-graph';
-import type { Parameters } from './parameters';
+import type { EmbeddingTable, Parameters } from './parameters';
+import type { RowSet } from './row-set';
 
 /** Compressed rows: the entries of row r are values[ptr[r] .. ptr[r+1]). */
 export interface Rows {
@@ -222,13 +223,18 @@ export class TowerInputs {
     }
   }
 
-  /** Adds the embedding gradients implied by `dFeatures` (the graph's grad.user_features). */
+  /**
+   * Writes the embedding gradients implied by `dFeatures` (the graph's grad.user_features) into
+   * the rows it adds to `touched`; a row is zeroed when first added, so rows outside `touched`
+   * are left as they were.
+   */
   scatterUsers(
     grad: Parameters,
     users: Int32Array,
     windows: HistoryWindows,
     known: Uint8Array | undefined,
     dFeatures: Floats,
+    touched: Pick<Record<EmbeddingTable, RowSet>, 'userId' | 'history'>,
   ): void {
     const { embeddingDim: d, userWidth } = this.layout;
     const userTable = grad.embeddings.userId;
@@ -238,7 +244,10 @@ export class TowerInputs {
     for (let a = 0; a < users.length; a++) {
       const u = users[a];
       const row = a * userWidth;
-      if (!known || known[a]) for (let k = 0; k < d; k++) userTable[u * d + k] += dFeatures[row + k];
+      if (!known || known[a]) {
+        if (touched.userId.add(u)) userTable.fill(0, u * d, (u + 1) * d);
+        for (let k = 0; k < d; k++) userTable[u * d + k] += dFeatures[row + k];
+      }
       const skip = windows.skip[a];
       let count = 0;
       for (let n = windows.from[a]; n < windows.to[a]; n++) if (values[n] !== skip) count++;
@@ -248,6 +257,7 @@ export class TowerInputs {
         const item = values[n];
         if (item === skip) continue;
         const to = item * d;
+        if (touched.history.add(item)) historyTable.fill(0, to, to + d);
         for (let k = 0; k < d; k++) historyTable[to + k] += share[k];
       }
     }
@@ -281,7 +291,14 @@ export class TowerInputs {
     }
   }
 
-  scatterItems(grad: Parameters, items: Int32Array, known: Uint8Array | undefined, dFeatures: Floats): void {
+  /** As `scatterUsers`, for the item tower's tables. */
+  scatterItems(
+    grad: Parameters,
+    items: Int32Array,
+    known: Uint8Array | undefined,
+    dFeatures: Floats,
+    touched: Pick<Record<EmbeddingTable, RowSet>, 'itemId' | 'title'>,
+  ): void {
     const { embeddingDim: d, contentWidth, itemWidth } = this.layout;
     const itemTable = grad.embeddings.itemId;
     const titleTable = grad.embeddings.title;
@@ -290,13 +307,17 @@ export class TowerInputs {
     for (let a = 0; a < items.length; a++) {
       const i = items[a];
       const row = a * itemWidth;
-      if (!known || known[a]) for (let k = 0; k < d; k++) itemTable[i * d + k] += dFeatures[row + k];
+      if (!known || known[a]) {
+        if (touched.itemId.add(i)) itemTable.fill(0, i * d, (i + 1) * d);
+        for (let k = 0; k < d; k++) itemTable[i * d + k] += dFeatures[row + k];
+      }
       const count = ptr[i + 1] - ptr[i];
       if (count === 0) continue;
       const pooled = row + d + 1 + contentWidth;
       for (let k = 0; k < d; k++) share[k] = dFeatures[pooled + k] / count;
       for (let n = ptr[i]; n < ptr[i + 1]; n++) {
         const word = values[n] * d;
+        if (touched.title.add(values[n])) titleTable.fill(0, word, word + d);
         for (let k = 0; k < d; k++) titleTable[word + k] += share[k];
       }
     }

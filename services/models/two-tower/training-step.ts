@@ -11,7 +11,8 @@ import {
   weightShape,
 } from './graphs';
 import { allocate, type Floats, type Precision } from './onnx-graph';
-import { EMBEDDING_TABLES, type Parameters } from './parameters';
+import { EMBEDDING_TABLES, type EmbeddingTable, type Parameters } from './parameters';
+import { RowSet } from './row-set';
 import type { HistoryWindows, TowerInputs } from './tower-inputs';
 
 /**
@@ -49,6 +50,8 @@ export interface TrainingStepOptions {
 
 /** Loss and gradients of every parameter for one batch, through the training graph. */
 export class TrainingStep {
+  /** The embedding rows the last batch's gradient touched: the only rows `run` wrote. */
+  readonly touched: Record<EmbeddingTable, RowSet>;
   private readonly userFeatures: Floats;
   private readonly itemFeatures: Floats;
   private readonly offset: Floats;
@@ -67,6 +70,16 @@ export class TrainingStep {
     this.offset = allocate(precision, b * b);
     this.columnsOfItem = new Int32Array(train.nItems).fill(-1);
     this.nextColumn = new Int32Array(b);
+    const d = inputs.layout.embeddingDim;
+    const rows: Record<EmbeddingTable, number> = {
+      userId: train.nUsers,
+      history: train.nItems,
+      itemId: train.nItems,
+      title: inputs.titleVocabulary,
+    };
+    this.touched = Object.fromEntries(
+      EMBEDDING_TABLES.map((table) => [table, new RowSet(rows[table], d)]),
+    ) as Record<EmbeddingTable, RowSet>;
   }
 
   static async create(
@@ -90,7 +103,10 @@ export class TrainingStep {
     return new TrainingStep(session, inputs, train, options);
   }
 
-  /** Overwrites `grad` with the batch's gradients and returns its mean loss. */
+  /**
+   * Overwrites `grad`'s dense weights and its embedding rows in `touched` with the batch's
+   * gradients (its other embedding rows are left as they were) and returns the mean loss.
+   */
   async run(p: Parameters, batch: StepBatch, grad: Parameters): Promise<number> {
     const { batchSize: b, precision, shapes } = this.options;
     const { userWidth, itemWidth } = this.inputs.layout;
@@ -117,15 +133,16 @@ export class TrainingStep {
       for (const weight of LAYER_WEIGHTS)
         grad.towers[tower][weight].set(floats(out[gradientName(tower, weight)]));
     }
-    for (const table of EMBEDDING_TABLES) grad.embeddings[table].fill(0);
+    for (const table of EMBEDDING_TABLES) this.touched[table].clear();
     this.inputs.scatterUsers(
       grad,
       batch.users,
       batch.history,
       batch.userKnown,
       floats(out['grad.user_features']),
+      this.touched,
     );
-    this.inputs.scatterItems(grad, batch.items, batch.known, floats(out['grad.item_features']));
+    this.inputs.scatterItems(grad, batch.items, batch.known, floats(out['grad.item_features']), this.touched);
     return Number(out.loss.data[0]);
   }
 
