@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     { demographics: training.demographics, content: training.itemContent },
     holdoutSeed,
     threads,
+    (phase, seconds) => console.log(`${phase}: ${seconds.toFixed(1)} s`),
   );
   const seconds = (performance.now() - started) / 1000;
   console.log(spec.reason);

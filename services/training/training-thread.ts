@@ -119,6 +119,7 @@ async function run(task: TrainingTask): Promise<unknown> {
         { demographics: training.demographics, content: training.itemContent },
         task.holdoutSeed,
         task.threads,
+        (step, seconds) => log.info({ task: task.task, step, seconds }, 'training step'),
       ),
     );
   if (task.task === 'ranker')

@@ -82,7 +82,7 @@ test('a retrain publishes the two-tower towers with their metrics, and serving l
         itemIds: JSON.parse(new TextDecoder().decode(await read(twoTowerFiles.itemIds))) as string[],
         itemVectors,
       },
-      { ...spec, serveUpTo: 1 },
+      { ...spec, serveUpTo: 2 },
       served.items.ids,
     );
     try {
@@ -94,8 +94,15 @@ test('a retrain publishes the two-tower towers with their metrics, and serving l
       assert.equal(proposed.generator, 'two-tower');
       assert.equal(proposed.items.length, params.perGenerator);
       assert.ok(!Array.from(proposed.items).includes(3), 'the touched item is not proposed');
+      const [first, second] = Array.from((await candidates.propose(context([])))?.items ?? []);
+      const newestFirst = [Math.max(first, second), Math.min(first, second)];
+      const after = Array.from((await candidates.propose(context(newestFirst)))?.items ?? []);
+      assert.ok(
+        newestFirst.every((item) => !after.includes(item)),
+        'touched items are not proposed, whatever their order in the session',
+      );
       assert.equal(
-        await candidates.propose(context([3, 4])),
+        await candidates.propose(context([3, 4, 5])),
         undefined,
         'past serveUpTo it proposes nothing',
       );

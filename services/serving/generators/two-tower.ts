@@ -79,7 +79,9 @@ export class TwoTowerCandidates {
       for (let d = 0; d < dims; d++) dot += this.vectors[i * dims + d] * query[d];
       scores[i] = this.towerRow[i] >= 0 ? dot : Number.NEGATIVE_INFINITY;
     }
-    const items = topK(scores, params.perGenerator, recent).filter((item) => this.towerRow[item] >= 0);
+    // `recent` is newest first; topK merges its exclusions in ascending order.
+    const seen = Int32Array.from(recent).sort();
+    const items = topK(scores, params.perGenerator, seen).filter((item) => this.towerRow[item] >= 0);
     return { generator: 'two-tower', items, scores: rankScores(items.length) };
   }
 
