@@ -88,25 +88,35 @@ function validConfig(input: unknown): TrainingConfig {
   }
 }
 
+/** Heartbeats every 2 s until `work` settles. */
+async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
+  const beat = setInterval(() => heartbeat(), 2_000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(beat);
+  }
+}
+
 /**
  * Runs a training task on its own thread, heartbeating until it settles. Cancellation (asked
  * for, a heartbeat time-out, worker shutdown) terminates the thread with the threads it started.
  */
-async function trainInThread<T>(task: TrainingTask): Promise<T> {
-  const beat = setInterval(() => heartbeat(), 2_000);
-  try {
-    return await runInThread<T>(
-      join(__dirname, '../services/training/training-thread'),
-      task,
-      Context.current().cancellationSignal,
-    );
-  } catch (error) {
-    // The snapshot is frozen and training is seeded: what the training code threw, it would throw again.
-    if (error instanceof ThreadTaskError) throw permanentFailure(temporalConfig.failureTypes.training, error);
-    throw error;
-  } finally {
-    clearInterval(beat);
-  }
+function trainInThread<T>(task: TrainingTask): Promise<T> {
+  return heartbeating(async () => {
+    try {
+      return await runInThread<T>(
+        join(__dirname, '../services/training/training-thread'),
+        task,
+        Context.current().cancellationSignal,
+      );
+    } catch (error) {
+      // The snapshot is frozen and training is seeded: what the training code threw, it would throw again.
+      if (error instanceof ThreadTaskError)
+        throw permanentFailure(temporalConfig.failureTypes.training, error);
+      throw error;
+    }
+  });
 }
 
 export function createRetrainActivities({
@@ -197,18 +207,23 @@ export function createRetrainActivities({
         { twoTower: twoTower.spec },
         await registry.champion(retrievalFamily),
       );
-      await registry.publish(retrievalFamily, version, files, {
-        dims: trained.dims,
-        similarity: trained.similarity,
-        snapshot: input.snapshot,
-        lineage: await snapshotLineage(dir),
-        config,
-        holdout,
-        fitSeconds: trained.fitSeconds,
-        ranker: ranker.spec,
-        twoTower: twoTower.spec,
-        carried,
-      });
+      // A 10M-event release is ~1.3 GB (the two-tower files 812 MB of it): storing it outlasted
+      // the heartbeat time-out, and the retried activity trained everything again.
+      const lineage = await snapshotLineage(dir);
+      await heartbeating(() =>
+        registry.publish(retrievalFamily, version, files, {
+          dims: trained.dims,
+          similarity: trained.similarity,
+          snapshot: input.snapshot,
+          lineage,
+          config,
+          holdout,
+          fitSeconds: trained.fitSeconds,
+          ranker: ranker.spec,
+          twoTower: twoTower.spec,
+          carried,
+        }),
+      );
       return {
         version,
         snapshot: input.snapshot,
