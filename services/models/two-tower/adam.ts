@@ -71,16 +71,17 @@ export class Adam {
         continue;
       }
       for (let row = 0; row < rows.capacity; row++) {
-        if (rows.has(row)) update(values, gradients[p], m, v, row * w, (row + 1) * w, stepSize, this.decay);
-        else coast(values, m, v, row * w, (row + 1) * w, stepSize, this.decay);
+        const gradient = rows.has(row) ? gradients[p] : undefined;
+        update(values, gradient, m, v, row * w, (row + 1) * w, stepSize, this.decay);
       }
     }
   }
 }
 
+/** Rows [from, to) of one array; an undefined gradient is zero there, whatever the array holds. */
 function update(
   values: Floats,
-  gradient: Floats,
+  gradient: Floats | undefined,
   m: Float32Array,
   v: Float32Array,
   from: number,
@@ -89,26 +90,9 @@ function update(
   { beta1, beta2, epsilon }: Decay,
 ): void {
   for (let n = from; n < to; n++) {
-    const g = gradient[n];
+    const g = gradient === undefined ? 0 : gradient[n];
     m[n] = beta1 * m[n] + (1 - beta1) * g;
     v[n] = beta2 * v[n] + (1 - beta2) * g * g;
-    values[n] -= (stepSize * m[n]) / (Math.sqrt(v[n]) + epsilon);
-  }
-}
-
-/** `update` with a zero gradient, which need not be read. */
-function coast(
-  values: Floats,
-  m: Float32Array,
-  v: Float32Array,
-  from: number,
-  to: number,
-  stepSize: number,
-  { beta1, beta2, epsilon }: Decay,
-): void {
-  for (let n = from; n < to; n++) {
-    m[n] = beta1 * m[n];
-    v[n] = beta2 * v[n];
     values[n] -= (stepSize * m[n]) / (Math.sqrt(v[n]) + epsilon);
   }
 }
